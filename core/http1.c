@@ -1,0 +1,485 @@
+/* HTTP/1.1 framing. See http1.h for the contract. */
+#include "http1.h"
+
+#include <string.h>
+
+/* tchar from RFC 9110: the characters of methods and header names. */
+static bool is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Field-value bytes: visible ASCII, space, tab and obs-text; no controls. */
+static bool is_vchar_or_ws(unsigned char c)
+{
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+bool h1_token_eq(const char *p, size_t n, const char *lower)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        if (lower[i] == '\0' || c != (unsigned char)lower[i])
+            return false;
+    }
+    return lower[n] == '\0';
+}
+
+/* Walks a comma-separated header value and reports whether it holds `word`. */
+static bool list_has(const char *p, size_t n, const char *word)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < n && p[i] != ',')
+            i++;
+        size_t e = i;
+        while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+            e--;
+        if (e > s && h1_token_eq(p + s, e - s, word))
+            return true;
+    }
+    return false;
+}
+
+/* Content-Length: 1 to 18 digits, nothing else (no sign, no spaces, no list). */
+static int64_t parse_length(const char *p, size_t n)
+{
+    int64_t v = 0;
+    if (n == 0 || n > 18)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* Finds the blank line that ends a head, refusing bytes that no valid head
+ * holds. Returns the head length, 0 when not there yet, -1 on a bad byte. */
+static ssize_t find_head_end(const char *buf, size_t len, const char **why)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == '\n') {
+            if (i == 0 || buf[i - 1] != '\r') {
+                *why = "bare LF in head";
+                return -1;
+            }
+            if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r')
+                return (ssize_t)(i + 1);
+        } else if (c == '\r') {
+            if (i + 1 < len && buf[i + 1] != '\n') {
+                *why = "bare CR in head";
+                return -1;
+            }
+        } else if (c == 0) {
+            *why = "NUL byte in head";
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static ssize_t req_fail(h1_request *req, int status, const char *why)
+{
+    req->status = status;
+    req->error = why;
+    return H1_ERROR;
+}
+
+static const char *const known_methods[] = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", NULL,
+};
+
+/* Request line, possibly partial: returns its length with CRLF, 0 when more
+ * bytes are needed, -1 on error (req->status/error set). */
+static ssize_t parse_request_line(const char *buf, size_t len, h1_request *req)
+{
+    size_t i = 0;
+    while (i < len && is_tchar((unsigned char)buf[i]))
+        i++;
+    if (i == len)
+        return i > 32 ? req_fail(req, 400, "method too long") : 0;
+    if (i == 0)
+        return req_fail(req, 400, buf[0] == '\r' ? "empty line before request line" : "malformed request line");
+    if (buf[i] != ' ')
+        return req_fail(req, 400, "malformed request line");
+    req->method.p = buf;
+    req->method.n = i;
+    bool known = false;
+    for (const char *const *m = known_methods; *m; m++)
+        if (strlen(*m) == i && memcmp(*m, buf, i) == 0)
+            known = true;
+    if (!known)
+        return req_fail(req, 501, "unsupported method");
+
+    size_t t = ++i;
+    while (i < len && (unsigned char)buf[i] > 0x20 && (unsigned char)buf[i] < 0x7f) {
+        if (buf[i] == '#')
+            return req_fail(req, 400, "fragment in request target");
+        i++;
+    }
+    if (i == len)
+        return 0;
+    if (i == t)
+        return req_fail(req, 400, "empty request target");
+    if (buf[t] != '/')
+        return req_fail(req, 400, "request target is not origin-form");
+    if (buf[i] != ' ')
+        return req_fail(req, 400, "invalid byte in request target");
+    req->target.p = buf + t;
+    req->target.n = i - t;
+
+    i++;
+    static const char proto[] = "HTTP/1.";
+    for (size_t k = 0; k < 7; k++, i++) {
+        if (i == len)
+            return 0;
+        if (buf[i] != proto[k]) {
+            if (k >= 5 && buf[i] >= '0' && buf[i] <= '9')
+                return req_fail(req, 505, "HTTP version not supported");
+            return req_fail(req, 400, "malformed HTTP version");
+        }
+    }
+    if (i == len)
+        return 0;
+    if (buf[i] != '0' && buf[i] != '1')
+        return req_fail(req, buf[i] >= '0' && buf[i] <= '9' ? 505 : 400, "HTTP version not supported");
+    req->minor = buf[i] - '0';
+    i++;
+    if (i == len || (buf[i] == '\r' && i + 1 == len))
+        return 0;
+    if (buf[i] != '\r' || buf[i + 1] != '\n')
+        return req_fail(req, 400, "malformed request line");
+    return (ssize_t)(i + 2);
+}
+
+/* One header line starting at p (within a complete head). Returns the line
+ * length with CRLF, or -1 with *why set. name/value point into p. */
+static ssize_t parse_field(const char *p, const char *end, h1_str *name, h1_str *value, const char **why)
+{
+    const char *q = p;
+    if (*q == ' ' || *q == '\t') {
+        *why = "obsolete line folding";
+        return -1;
+    }
+    while (q < end && is_tchar((unsigned char)*q))
+        q++;
+    if (q == p || q == end || *q != ':') {
+        *why = "malformed header field";
+        return -1;
+    }
+    name->p = p;
+    name->n = (size_t)(q - p);
+    q++;
+    while (q < end && (*q == ' ' || *q == '\t'))
+        q++;
+    const char *v = q;
+    while (q < end && *q != '\r') {
+        if (!is_vchar_or_ws((unsigned char)*q)) {
+            *why = "control byte in header value";
+            return -1;
+        }
+        q++;
+    }
+    if (q + 1 >= end || q[1] != '\n') {
+        *why = "malformed header line";
+        return -1;
+    }
+    const char *ve = q;
+    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+        ve--;
+    value->p = v;
+    value->n = (size_t)(ve - v);
+    return (ssize_t)(q + 2 - p);
+}
+
+ssize_t h1_parse_request(const char *buf, size_t len, size_t max_head, h1_request *req)
+{
+    memset(req, 0, sizeof(*req));
+    req->content_length = -1;
+
+    size_t scan = len < max_head ? len : max_head;
+    ssize_t line = parse_request_line(buf, scan, req);
+    if (line < 0)
+        return H1_ERROR;
+    const char *why = NULL;
+    ssize_t head = find_head_end(buf, scan, &why);
+    if (head < 0)
+        return req_fail(req, 400, why);
+    if (line == 0 || head == 0) {
+        if (len >= max_head)
+            return req_fail(req, 431, line == 0 ? "request line too long" : "request head too large");
+        return H1_INCOMPLETE;
+    }
+
+    const char *end = buf + head;
+    const char *p = buf + line;
+    bool keep_alive = false, has_upgrade = false, conn_upgrade_token = false, has_te = false;
+    int nfields = 0;
+    while (p < end - 2) {
+        h1_str name, value;
+        ssize_t n = parse_field(p, end, &name, &value, &why);
+        if (n < 0)
+            return req_fail(req, 400, why);
+        p += n;
+        if (++nfields > H1_MAX_HEADERS)
+            return req_fail(req, 431, "too many header fields");
+
+        if (h1_token_eq(name.p, name.n, "content-length")) {
+            if (req->content_length >= 0)
+                return req_fail(req, 400, "duplicate Content-Length");
+            req->content_length = parse_length(value.p, value.n);
+            if (req->content_length < 0)
+                return req_fail(req, 400, "invalid Content-Length");
+        } else if (h1_token_eq(name.p, name.n, "transfer-encoding")) {
+            if (has_te)
+                return req_fail(req, 400, "duplicate Transfer-Encoding");
+            has_te = true;
+            if (!h1_token_eq(value.p, value.n, "chunked"))
+                return req_fail(req, 400, "Transfer-Encoding other than chunked");
+            req->chunked = true;
+        } else if (h1_token_eq(name.p, name.n, "connection")) {
+            if (list_has(value.p, value.n, "close"))
+                req->conn_close = true;
+            if (list_has(value.p, value.n, "keep-alive"))
+                keep_alive = true;
+            if (list_has(value.p, value.n, "upgrade"))
+                conn_upgrade_token = true;
+        } else if (h1_token_eq(name.p, name.n, "upgrade")) {
+            has_upgrade = true;
+        } else if (h1_token_eq(name.p, name.n, "host")) {
+            if (req->host.p)
+                return req_fail(req, 400, "duplicate Host");
+            req->host = value;
+        } else if (h1_token_eq(name.p, name.n, "expect")) {
+            if (!h1_token_eq(value.p, value.n, "100-continue"))
+                return req_fail(req, 417, "unsupported Expect");
+            req->expect_continue = true;
+        }
+    }
+    if (req->chunked && req->content_length >= 0)
+        return req_fail(req, 400, "both Content-Length and Transfer-Encoding");
+    if (req->chunked && req->minor == 0)
+        return req_fail(req, 400, "Transfer-Encoding in HTTP/1.0");
+    if (req->minor == 1 && !req->host.p)
+        return req_fail(req, 400, "missing Host header");
+    if (req->minor == 0 && !keep_alive)
+        req->conn_close = true;
+    req->conn_upgrade = conn_upgrade_token && has_upgrade;
+    return head;
+}
+
+ssize_t h1_parse_response(const char *buf, size_t len, size_t max_head, h1_response *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->content_length = -1;
+    size_t scan = len < max_head ? len : max_head;
+    const char *why = NULL;
+    ssize_t head = find_head_end(buf, scan, &why);
+    if (head < 0) {
+        res->error = why;
+        return H1_ERROR;
+    }
+    if (head == 0) {
+        if (len >= max_head) {
+            res->error = "response head too large";
+            return H1_ERROR;
+        }
+        return H1_INCOMPLETE;
+    }
+    /* "HTTP/1.x DDD" then SP reason or CRLF */
+    if (head < 16 || memcmp(buf, "HTTP/1.", 7) != 0 || (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' ||
+        buf[9] < '1' || buf[9] > '9' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9' ||
+        (buf[12] != ' ' && buf[12] != '\r')) {
+        res->error = "malformed status line";
+        return H1_ERROR;
+    }
+    res->minor = buf[7] - '0';
+    res->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+    const char *end = buf + head;
+    const char *p = memchr(buf, '\n', (size_t)head) + 1;
+    bool has_te = false;
+    int nfields = 0;
+    while (p < end - 2) {
+        h1_str name, value;
+        ssize_t n = parse_field(p, end, &name, &value, &why);
+        if (n < 0) {
+            res->error = why;
+            return H1_ERROR;
+        }
+        p += n;
+        if (++nfields > H1_MAX_HEADERS) {
+            res->error = "too many header fields in response";
+            return H1_ERROR;
+        }
+        if (h1_token_eq(name.p, name.n, "content-length")) {
+            int64_t v = parse_length(value.p, value.n);
+            if (v < 0 || (res->content_length >= 0 && v != res->content_length)) {
+                res->error = "invalid Content-Length in response";
+                return H1_ERROR;
+            }
+            res->content_length = v;
+        } else if (h1_token_eq(name.p, name.n, "transfer-encoding")) {
+            if (has_te || !h1_token_eq(value.p, value.n, "chunked")) {
+                res->error = "unsupported Transfer-Encoding in response";
+                return H1_ERROR;
+            }
+            has_te = true;
+            res->chunked = true;
+        } else if (h1_token_eq(name.p, name.n, "connection")) {
+            if (list_has(value.p, value.n, "close"))
+                res->conn_close = true;
+        } else if (h1_token_eq(name.p, name.n, "content-type")) {
+            if (h1_token_eq(value.p, value.n, "application/vnd.docker.raw-stream") ||
+                h1_token_eq(value.p, value.n, "application/vnd.docker.multiplexed-stream"))
+                res->docker_stream = true;
+        }
+    }
+    if (res->chunked && res->content_length >= 0) {
+        res->error = "both Content-Length and Transfer-Encoding in response";
+        return H1_ERROR;
+    }
+    if (res->minor == 0)
+        res->conn_close = true;
+    return head;
+}
+
+enum {
+    CH_SIZE_FIRST, CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
+    CH_TRAILER_START, CH_TRAILER_LINE, CH_TRAILER_LF, CH_END_LF, CH_DONE,
+};
+
+#define MAX_TRAILER_BYTES 16384
+
+void h1_chunked_init(h1_chunked *c, bool allow_trailers)
+{
+    memset(c, 0, sizeof(*c));
+    c->allow_trailers = allow_trailers;
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static ssize_t chunk_fail(h1_chunked *c, const char *why)
+{
+    c->error = why;
+    return -1;
+}
+
+ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done)
+{
+    size_t i = 0;
+    *done = c->state == CH_DONE;
+    while (i < len && c->state != CH_DONE) {
+        unsigned char ch = (unsigned char)p[i];
+        switch (c->state) {
+        case CH_SIZE_FIRST:
+        case CH_SIZE: {
+            int v = hexval(ch);
+            if (v >= 0) {
+                if (++c->digits > 15)
+                    return chunk_fail(c, "chunk size too large");
+                c->size = c->size * 16 + (uint64_t)v;
+                c->state = CH_SIZE;
+            } else if (c->state == CH_SIZE && ch == '\r') {
+                c->state = CH_SIZE_LF;
+            } else if (c->state == CH_SIZE && ch == ';' && c->allow_trailers) {
+                c->state = CH_EXT;
+            } else {
+                return chunk_fail(c, ch == ';' ? "chunk extension" : "invalid chunk size");
+            }
+            i++;
+            break;
+        }
+        case CH_EXT:
+            if (ch == '\r')
+                c->state = CH_SIZE_LF;
+            else if (!is_vchar_or_ws(ch))
+                return chunk_fail(c, "invalid chunk extension");
+            i++;
+            break;
+        case CH_SIZE_LF:
+            if (ch != '\n')
+                return chunk_fail(c, "bare CR after chunk size");
+            c->digits = 0;
+            c->state = c->size ? CH_DATA : CH_TRAILER_START;
+            i++;
+            break;
+        case CH_DATA: {
+            size_t n = len - i;
+            if ((uint64_t)n > c->size)
+                n = (size_t)c->size;
+            c->size -= n;
+            i += n;
+            if (c->size == 0)
+                c->state = CH_DATA_CR;
+            break;
+        }
+        case CH_DATA_CR:
+            if (ch != '\r')
+                return chunk_fail(c, "chunk data longer than its size");
+            c->state = CH_DATA_LF;
+            i++;
+            break;
+        case CH_DATA_LF:
+            if (ch != '\n')
+                return chunk_fail(c, "bare CR after chunk data");
+            c->state = CH_SIZE_FIRST;
+            i++;
+            break;
+        case CH_TRAILER_START:
+            if (ch == '\r') {
+                c->state = CH_END_LF;
+            } else if (!c->allow_trailers) {
+                return chunk_fail(c, "trailer fields in request");
+            } else if (ch == ' ' || ch == '\t' || !is_tchar(ch)) {
+                return chunk_fail(c, "malformed trailer");
+            } else {
+                c->state = CH_TRAILER_LINE;
+            }
+            i++;
+            break;
+        case CH_TRAILER_LINE:
+            if (++c->trailer_bytes > MAX_TRAILER_BYTES)
+                return chunk_fail(c, "trailers too large");
+            if (ch == '\r')
+                c->state = CH_TRAILER_LF;
+            else if (!is_vchar_or_ws(ch))
+                return chunk_fail(c, "control byte in trailer");
+            i++;
+            break;
+        case CH_TRAILER_LF:
+            if (ch != '\n')
+                return chunk_fail(c, "bare CR in trailer");
+            c->state = CH_TRAILER_START;
+            i++;
+            break;
+        case CH_END_LF:
+            if (ch != '\n')
+                return chunk_fail(c, "bare CR at end of chunked body");
+            c->state = CH_DONE;
+            i++;
+            break;
+        }
+    }
+    *done = c->state == CH_DONE;
+    return (ssize_t)i;
+}

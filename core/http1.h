@@ -1,0 +1,81 @@
+/* HTTP/1.1 framing: request and response heads, chunked bodies.
+ *
+ * Pure functions over bytes (no libuv, no allocation), in the style of
+ * picohttpparser: results point into the caller's buffer. Strict on requests
+ * (anything ambiguous is an error with the status to answer), tolerant only
+ * where the daemon's own answers need it (response trailers).
+ */
+#ifndef CORE_HTTP1_H
+#define CORE_HTTP1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define H1_INCOMPLETE 0  /* need more bytes */
+#define H1_ERROR (-1)    /* see ->status and ->error */
+
+#define H1_MAX_HEADERS 128
+
+typedef struct {
+    const char *p;
+    size_t n;
+} h1_str;
+
+typedef struct {
+    h1_str method;
+    h1_str target;
+    int minor;               /* HTTP/1.<minor> */
+    int64_t content_length;  /* -1 when absent */
+    bool chunked;
+    bool conn_close;         /* Connection: close, or HTTP/1.0 without keep-alive */
+    bool conn_upgrade;       /* Connection: upgrade token and an Upgrade header */
+    bool expect_continue;
+    h1_str host;
+    /* On H1_ERROR: the status to answer (400, 431, 501, 505) and why. */
+    int status;
+    const char *error;
+} h1_request;
+
+/* Parses a request head from buf[0..len). Returns the head length (bytes up to
+ * and including the blank line), H1_INCOMPLETE, or H1_ERROR. A head that does
+ * not end within max_head bytes is an error with status 431. Errors that are
+ * visible before the head ends (bare LF, NUL, a bad request line) are reported
+ * as soon as the bytes arrive, so a hostile client cannot park a bad head. */
+ssize_t h1_parse_request(const char *buf, size_t len, size_t max_head, h1_request *req);
+
+typedef struct {
+    int status;              /* 100..999 */
+    int minor;
+    int64_t content_length;  /* -1 when absent */
+    bool chunked;
+    bool conn_close;
+    bool docker_stream;      /* Content-Type: application/vnd.docker.{raw,multiplexed}-stream */
+    const char *error;
+} h1_response;
+
+ssize_t h1_parse_response(const char *buf, size_t len, size_t max_head, h1_response *res);
+
+/* Chunked transfer coding, tracked byte by byte so the proxy always knows
+ * where a body ends. The bytes themselves are forwarded unchanged. */
+typedef struct {
+    int state;
+    int digits;
+    uint64_t size;           /* remaining bytes of the current chunk */
+    size_t trailer_bytes;
+    bool allow_trailers;     /* responses may carry trailers; requests may not */
+    const char *error;
+} h1_chunked;
+
+void h1_chunked_init(h1_chunked *c, bool allow_trailers);
+
+/* Consumes bytes of a chunked body. Returns how many of the len bytes belong
+ * to the body (all of them unless the body ends inside p), or -1 on a framing
+ * error (c->error says why). *done is set once the final CRLF is consumed. */
+ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done);
+
+/* Case-insensitive comparison of a token with a NUL-terminated lowercase word. */
+bool h1_token_eq(const char *p, size_t n, const char *lower);
+
+#endif

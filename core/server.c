@@ -1,0 +1,235 @@
+/* The server: listeners, signals, privileges, graceful shutdown. */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proxy.h"
+#include "sys.h"
+
+#define BUF_FREE_MAX 64
+
+char *server_buf_get(server *s)
+{
+    if (s->buf_nfree > 0)
+        return s->buf_free[--s->buf_nfree];
+    return malloc(s->buf_size);
+}
+
+void server_buf_put(server *s, char *b)
+{
+    if (s->buf_nfree < BUF_FREE_MAX)
+        s->buf_free[s->buf_nfree++] = b;
+    else
+        free(b);
+}
+
+static void on_connection(uv_stream_t *h, int status)
+{
+    listener *l = h->data;
+    if (status < 0) {
+        log_msg(LOG_WARNING, "accept: %s", uv_strerror(status));
+        return;
+    }
+    proxy_accept(l);
+}
+
+static void close_listeners(server *s)
+{
+    for (int i = 0; i < s->nlisteners; i++) {
+        if (s->listeners[i].open) {
+            uv_close((uv_handle_t *)&s->listeners[i].h, NULL);
+            s->listeners[i].open = false;
+        }
+    }
+    if (s->cfg->unix_path[0])
+        unlink(s->cfg->unix_path);
+}
+
+static void stop_if_done(server *s)
+{
+    if (s->draining && s->nconns == 0)
+        uv_stop(s->loop);
+}
+
+void server_conn_closed(server *s) { stop_if_done(s); }
+
+static void on_grace(uv_timer_t *t)
+{
+    server *s = t->data;
+    log_msg(LOG_NOTICE, "grace period over: closing %zu connection(s)", s->nconns);
+    proxy_close_all(s);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    server *s = h->data;
+    if (signum == SIGCHLD) {
+        sys_reap_children();
+        return;
+    }
+    if (s->draining) {
+        log_msg(LOG_NOTICE, "second signal: exiting now");
+        if (s->cfg->unix_path[0])
+            unlink(s->cfg->unix_path);
+        _exit(0);
+    }
+    log_msg(LOG_NOTICE, "%s: shutting down (%zu connection(s), grace %llums)", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+            s->nconns, (unsigned long long)s->cfg->shutdown_grace_ms);
+    s->draining = true;
+    close_listeners(s);
+    proxy_drain(s);
+    uv_timer_start(&s->grace, on_grace, s->cfg->shutdown_grace_ms, 0);
+    uv_unref((uv_handle_t *)&s->grace);
+    stop_if_done(s);
+}
+
+static int bind_unix(server *s, char *err, size_t errlen)
+{
+    const config *cfg = s->cfg;
+    struct stat st;
+    if (mkdir(cfg->volume, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: cannot create the directory: %s", cfg->volume, strerror(errno));
+        return -1;
+    }
+    if (lstat(cfg->unix_path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: %s exists and is not a socket", cfg->volume, cfg->unix_path);
+            return -1;
+        }
+        unlink(cfg->unix_path); /* stale, from an earlier run */
+    }
+    listener *l = &s->listeners[s->nlisteners];
+    uv_pipe_init(s->loop, &l->h.pipe, 0);
+    l->is_unix = true;
+    int r = uv_pipe_bind(&l->h.pipe, cfg->unix_path);
+    if (r == 0 && (chmod(cfg->unix_path, cfg->socket_mode) != 0 ||
+                   (geteuid() == 0 && chown(cfg->unix_path, cfg->uid, cfg->gid) != 0)))
+        r = uv_translate_sys_error(errno);
+    if (r == 0)
+        r = uv_listen(&l->h.stream, 511, on_connection);
+    if (r < 0) {
+        snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: cannot listen on %s: %s", cfg->volume, cfg->unix_path,
+                 uv_strerror(r));
+        uv_close((uv_handle_t *)&l->h, NULL);
+        return -1;
+    }
+    l->open = true;
+    s->nlisteners++;
+    log_msg(LOG_INFO, "listening on unix:%s (mode %04o)", cfg->unix_path, (unsigned)cfg->socket_mode);
+    return 0;
+}
+
+static int bind_tcp(server *s, const config_listen *cl, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    listener *l = &s->listeners[s->nlisteners];
+    int r;
+    if (cl->v6)
+        r = uv_ip6_addr(cl->host, cl->port, (struct sockaddr_in6 *)&ss);
+    else
+        r = uv_ip4_addr(cl->host, cl->port, (struct sockaddr_in *)&ss);
+    if (r == 0)
+        r = uv_tcp_init_ex(s->loop, &l->h.tcp, cl->v6 ? AF_INET6 : AF_INET);
+    else
+        uv_tcp_init(s->loop, &l->h.tcp);
+    if (r == 0)
+        r = uv_tcp_bind(&l->h.tcp, (struct sockaddr *)&ss, 0);
+    if (r == 0)
+        r = uv_listen(&l->h.stream, 511, on_connection);
+    if (r < 0) {
+        uv_close((uv_handle_t *)&l->h, NULL);
+        if (cl->fallback_v4 && (r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL || r == UV_EINVAL)) {
+            log_msg(LOG_WARNING, "IPv6 is not available here (%s): listening on 0.0.0.0:%d instead", uv_strerror(r),
+                    cl->port);
+            config_listen v4 = *cl;
+            v4.v6 = false;
+            v4.fallback_v4 = false;
+            snprintf(v4.host, sizeof(v4.host), "0.0.0.0");
+            return bind_tcp(s, &v4, err, errlen);
+        }
+        snprintf(err, errlen, "SOCKET_PROXY_LISTEN: cannot listen on %s%s%s:%d: %s", cl->v6 ? "[" : "", cl->host,
+                 cl->v6 ? "]" : "", cl->port, uv_strerror(r));
+        return -1;
+    }
+    l->open = true;
+    s->nlisteners++;
+    log_msg(LOG_INFO, "listening on tcp:%s%s%s:%d", cl->v6 ? "[" : "", cl->host, cl->v6 ? "]" : "", cl->port);
+    return 0;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int server_run(const config *cfg, const rules_set *rules)
+{
+    server s;
+    memset(&s, 0, sizeof(s));
+    uv_loop_t loop;
+    char err[512];
+    int rc = 1;
+
+    signal(SIGPIPE, SIG_IGN);
+    size_t nofile = sys_raise_nofile();
+    if (uv_loop_init(&loop) != 0) {
+        log_msg(LOG_CRIT, "cannot start the event loop");
+        return 1;
+    }
+    s.loop = &loop;
+    s.cfg = cfg;
+    s.buf_size = cfg->max_head > 65536 ? cfg->max_head : 65536;
+    s.buf_free = calloc(BUF_FREE_MAX, sizeof(void *));
+    /* Each client needs an upstream descriptor too; keep a few for the loop. */
+    s.max_conns = nofile > 64 ? (nofile - 32) / 2 : 16;
+
+    if (cfg->unix_path[0] && bind_unix(&s, err, sizeof(err)) < 0)
+        goto fail;
+    for (int i = 0; i < cfg->nlisten; i++)
+        if (bind_tcp(&s, &cfg->listen[i], err, sizeof(err)) < 0)
+            goto fail;
+    for (int i = 0; i < s.nlisteners; i++) {
+        s.listeners[i].srv = &s;
+        s.listeners[i].rules = rules;
+        s.listeners[i].h.stream.data = &s.listeners[i];
+    }
+    if (sys_drop_privileges(cfg, err, sizeof(err)) < 0 || sys_check_upstream(cfg, err, sizeof(err)) < 0)
+        goto fail;
+
+    uv_signal_init(&loop, &s.sig_term);
+    uv_signal_init(&loop, &s.sig_int);
+    uv_signal_init(&loop, &s.sig_chld);
+    s.sig_term.data = s.sig_int.data = s.sig_chld.data = &s;
+    uv_signal_start(&s.sig_term, on_signal, SIGTERM);
+    uv_signal_start(&s.sig_int, on_signal, SIGINT);
+    uv_signal_start(&s.sig_chld, on_signal, SIGCHLD);
+    uv_unref((uv_handle_t *)&s.sig_chld);
+    uv_timer_init(&loop, &s.grace);
+    s.grace.data = &s;
+
+    log_msg(LOG_INFO, "forwarding to unix:%s; up to %zu connections", cfg->upstream, s.max_conns);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    rc = 0;
+    log_msg(LOG_NOTICE, "stopped");
+    goto out;
+fail:
+    log_msg(LOG_CRIT, "%s", err);
+out:
+    close_listeners(&s);
+    proxy_close_all(&s);
+    uv_walk(&loop, close_walk, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    for (size_t i = 0; i < s.buf_nfree; i++)
+        free(s.buf_free[i]);
+    free(s.buf_free);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/* The running server: listeners, the connection list, signals, shutdown. */
+#ifndef CORE_SERVER_H
+#define CORE_SERVER_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "config.h"
+#include "rules/rules.h"
+
+struct conn;
+
+typedef struct listener {
+    union {
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } h;
+    struct server *srv;
+    const rules_set *rules; /* each listener points to its rule set (profiles later) */
+    bool is_unix;
+    bool open;
+} listener;
+
+typedef struct server {
+    uv_loop_t *loop;
+    const config *cfg;
+    listener listeners[CONFIG_MAX_LISTEN + 1];
+    int nlisteners;
+    struct conn *conns;       /* doubly linked list of live connections */
+    size_t nconns;
+    size_t max_conns;
+    bool draining;            /* SIGTERM seen: finish in-flight requests, then exit */
+    uv_signal_t sig_term, sig_int, sig_chld;
+    uv_timer_t grace;
+    void **buf_free;          /* recycled I/O buffers */
+    size_t buf_nfree;
+    size_t buf_size;
+} server;
+
+/* Binds every listener, drops privileges, serves until shutdown. Returns the
+ * process exit code. */
+int server_run(const config *cfg, const rules_set *rules);
+
+/* Called by the connection code when a connection is gone. */
+void server_conn_closed(server *s);
+
+/* I/O buffers of s->buf_size bytes, recycled. */
+char *server_buf_get(server *s);
+void server_buf_put(server *s, char *b);
+
+#endif

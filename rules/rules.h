@@ -1,0 +1,124 @@
+/* The rules core: environment variables compiled once into a rule set, and
+ * the per-request decision. Pure C over bytes: no libuv, no allocation on the
+ * decision path. A rule set is a value (a listener points to one), never a
+ * global, so several profiles can coexist later. */
+#ifndef RULES_RULES_H
+#define RULES_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every boolean variable, in the order of the README's table. */
+#define RULES_VARS(X)                                                          \
+    X(AUTH, 0, "/auth")                                                        \
+    X(BUILD, 0, "/build")                                                      \
+    X(COMMIT, 0, "/commit")                                                    \
+    X(CONFIGS, 0, "/configs")                                                  \
+    X(CONTAINERS, 0, "/containers")                                            \
+    X(DISTRIBUTION, 0, "/distribution")                                        \
+    X(EVENTS, 1, "/events")                                                    \
+    X(EXEC, 0, "/exec and POST /containers/{id}/exec")                         \
+    X(GRPC, 0, "/grpc (BuildKit)")                                             \
+    X(IMAGES, 0, "/images")                                                    \
+    X(INFO, 0, "/info")                                                        \
+    X(NETWORKS, 0, "/networks")                                                \
+    X(NODES, 0, "/nodes")                                                      \
+    X(PING, 1, "/_ping")                                                       \
+    X(PLUGINS, 0, "/plugins")                                                  \
+    X(POST, 0, "methods other than GET and HEAD, in granted sections")         \
+    X(SECRETS, 0, "/secrets")                                                  \
+    X(SERVICES, 0, "/services")                                                \
+    X(SESSION, 0, "/session (BuildKit)")                                       \
+    X(SWARM, 0, "/swarm")                                                      \
+    X(SYSTEM, 0, "/system")                                                    \
+    X(TASKS, 0, "/tasks")                                                      \
+    X(VERSION, 1, "/version")                                                  \
+    X(VOLUMES, 0, "/volumes")                                                  \
+    X(ALLOW_START, 0, "POST /containers/{id}/start, even with POST=0")         \
+    X(ALLOW_STOP, 0, "POST /containers/{id}/stop, even with POST=0")           \
+    X(ALLOW_RESTARTS, 0, "POST /containers/{id}/stop, restart, kill, even with POST=0") \
+    X(ALLOW_PAUSE, 0, "POST /containers/{id}/pause, even with POST=0")         \
+    X(ALLOW_UNPAUSE, 0, "POST /containers/{id}/unpause, even with POST=0")     \
+    X(ALLOW_LOGS, -1, "GET /containers/{id}/logs; unset follows CONTAINERS")   \
+    X(ALLOW_TOP, -1, "GET /containers/{id}/top; unset follows CONTAINERS")     \
+    X(ALLOW_CHANGES, -1, "GET /containers/{id}/changes; unset follows CONTAINERS") \
+    X(ALLOW_ARCHIVE, 0, "/containers/{id}/archive (docker cp); also needs CONTAINERS=1") \
+    X(ALLOW_EXPORT, 0, "/containers/{id}/export, /images/{name}/get, /images/get; also needs CONTAINERS=1 or IMAGES=1") \
+    X(LIBPOD_PING, 1, "/libpod/_ping")                                         \
+    X(LIBPOD_VERSION, 1, "/libpod/version")                                    \
+    X(LIBPOD_EVENTS, 0, "/libpod/events")                                      \
+    X(LIBPOD_INFO, 0, "/libpod/info")                                          \
+    X(LIBPOD_CONTAINERS, 0, "/libpod/containers")                              \
+    X(LIBPOD_IMAGES, 0, "/libpod/images")                                      \
+    X(LIBPOD_NETWORKS, 0, "/libpod/networks")                                  \
+    X(LIBPOD_VOLUMES, 0, "/libpod/volumes")                                    \
+    X(LIBPOD_PODS, 0, "/libpod/pods")                                          \
+    X(LIBPOD_EXEC, 0, "/libpod/exec and /libpod/containers/{id}/exec")         \
+    X(LIBPOD_SYSTEM, 0, "/libpod/system")                                      \
+    X(LIBPOD_SECRETS, 0, "/libpod/secrets")                                    \
+    X(LIBPOD_MANIFESTS, 0, "/libpod/manifests")                                \
+    X(LIBPOD_BUILD, 0, "/libpod/build")                                        \
+    X(LIBPOD_COMMIT, 0, "/libpod/commit")                                      \
+    X(LIBPOD_GENERATE, 0, "/libpod/generate")                                  \
+    X(LIBPOD_PLAY, 0, "/libpod/play and /libpod/kube")
+
+enum rules_var {
+#define X(name, def, what) RV_##name,
+    RULES_VARS(X)
+#undef X
+    RV_COUNT
+};
+
+typedef uint64_t rules_mask;
+#define RBIT(v) ((rules_mask)1 << (v))
+
+typedef struct rules_set {
+    rules_mask granted;   /* effective value of every variable */
+    rules_mask explicit_; /* variables the environment set */
+    const char *api_key;  /* API_KEY: added as X-Api-Key upstream; NULL when unset */
+} rules_set;
+
+/* Reads variables with getenv-like `get`. Returns 0, or -1 with one line in
+ * err naming the variable and the accepted values. */
+int rules_compile(rules_set *r, const char *(*get)(const char *name), char *err, size_t errlen);
+
+/* Calls warn(line) for each environment entry that looks like one of our
+ * variables but is not (CONTAINER=1 -> "did you mean CONTAINERS?"). */
+void rules_lint_env(char *const *environ_, void (*warn)(void *ctx, const char *line), void *ctx);
+
+/* Parses a boolean value: 1 for 1/true/yes/on, 0 for 0/false/no/off
+ * (case-insensitive), -1 for anything else. */
+int rules_parse_bool(const char *value);
+
+enum rules_status { RULES_ALLOW = 0, RULES_DENY = 403, RULES_BAD = 400 };
+
+#define RULES_F_STREAM 1u /* the answer may stay open for hours (events, logs, attach) */
+#define RULES_F_HIJACK 2u /* attach / exec start / BuildKit: the answer may turn into a tunnel */
+
+typedef struct rules_verdict {
+    int status;           /* enum rules_status */
+    unsigned flags;
+    rules_mask need;      /* all of these ... */
+    rules_mask need_alt;  /* ... or, when non-zero, all of these */
+    const char *why;      /* for RULES_BAD: what is ambiguous; for a path no variable
+                           * grants: NULL need and why = "no variable grants it" */
+    const char *path;     /* the decided path, version prefix removed (points into buf) */
+    size_t path_len;
+} rules_verdict;
+
+/* Decides one request. buf (at least tlen + 1 bytes) receives the normalised
+ * path that verdict->path points to. */
+void rules_decide(const rules_set *r, const char *method, size_t mlen, const char *target, size_t tlen,
+                  char *buf, size_t buflen, rules_verdict *v);
+
+/* "CONTAINERS=1 and POST=1", "ALLOW_START=1, or CONTAINERS=1 and POST=1",
+ * or "no variable grants it". Returns the length written. */
+size_t rules_need_text(const rules_verdict *v, char *out, size_t cap);
+
+/* The variable's name and default (-1: follows CONTAINERS). */
+const char *rules_var_name(int var);
+int rules_var_default(int var);
+const char *rules_var_what(int var);
+
+#endif
