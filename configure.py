@@ -383,7 +383,7 @@ def main():
         f.write("# written by configure.py; do not edit\n")
         f.write(f"cc = {cc}\n")
         f.write(f"clang = {shutil.which('clang') or 'clang'}\n")
-        f.write(f"warn = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter{werror}\n")
+        f.write(f"warn = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-missing-field-initializers{werror}\n")
         f.write(f"deps_cflags = {uv_cflags}\n")
         f.write(f"libs = {libs}\n")
         f.write(f"python = {'/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable}\n")

@@ -76,12 +76,49 @@ static int cmd_rules(const rules_set *r)
     return 0;
 }
 
+static const char *no_env(const char *name) { return NULL; }
+
+static void print_duration(const char *name, uint64_t ms)
+{
+    if (ms % 1000 == 0)
+        printf("%s=%llus\n", name, (unsigned long long)(ms / 1000));
+    else
+        printf("%s=%llums\n", name, (unsigned long long)ms);
+}
+
+/* Every variable with its default, as the binary computes it from an empty
+ * environment: the README's table is tested against this. */
 static int cmd_vars(void)
 {
     for (int i = 0; i < RV_COUNT; i++) {
         int d = rules_var_default(i);
         printf("%s=%s\n", rules_var_name(i), d < 0 ? "unset" : d ? "1" : "0");
     }
+    config c;
+    char err[256];
+    if (config_load(&c, no_env, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    printf("API_KEY=unset\n");
+    printf("SOCKET_PROXY_VOLUME=%s\n", c.volume);
+    printf("SOCKET_PROXY_LISTEN=%s%s%s:%d\n", c.listen[0].v6 ? "[" : "", c.listen[0].host, c.listen[0].v6 ? "]" : "",
+           c.listen[0].port);
+    printf("PORT=%d\n", c.listen[0].port);
+    printf("DISABLE_IPV6=0\n");
+    printf("SOCKET_PATH=%s\n", c.upstream);
+    printf("SOCKET_PROXY_DOCKER_SOCKET=%s\n", c.upstream);
+    print_duration("SOCKET_PROXY_TIMEOUT", c.dial_timeout_ms);
+    print_duration("SOCKET_PROXY_HEAD_TIMEOUT", c.head_timeout_ms);
+    print_duration("SOCKET_PROXY_IDLE_TIMEOUT", c.idle_timeout_ms);
+    print_duration("SOCKET_PROXY_SHUTDOWN_GRACE", c.shutdown_grace_ms);
+    printf("SOCKET_PROXY_MAX_HEAD=%zu\n", c.max_head);
+    printf("SOCKET_PROXY_UID=%u\n", (unsigned)c.uid);
+    printf("SOCKET_PROXY_GID=%u\n", (unsigned)c.gid);
+    printf("SOCKET_PROXY_SOCKET_MODE=%04o\n", (unsigned)c.socket_mode);
+    printf("LOG_LEVEL=%s\n", c.log_level == LOG_INFO ? "info" : "?");
+    printf("LOG_FORMAT=%s\n", c.log_json ? "json" : "text");
+    printf("DEBUG=0\n");
     return 0;
 }
 

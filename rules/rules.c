@@ -245,7 +245,7 @@ void rules_decide(const rules_set *r, const char *method, size_t mlen, const cha
         } else if (!libpod && nrest >= 2 && post && seg_is(last, last_n, "start")) {
             set_need(v, r, RBIT(RV_ALLOW_START), base);
         } else if (!libpod && nrest >= 2 && post && seg_is(last, last_n, "stop")) {
-            set_need(v, r, RBIT(r->granted & RBIT(RV_ALLOW_STOP) ? RV_ALLOW_STOP : RV_ALLOW_RESTARTS), base);
+            set_need(v, r, RBIT(r->granted & RBIT(RV_ALLOW_RESTARTS) ? RV_ALLOW_RESTARTS : RV_ALLOW_STOP), base);
         } else if (!libpod && nrest >= 2 && post && (seg_is(last, last_n, "restart") || seg_is(last, last_n, "kill"))) {
             set_need(v, r, RBIT(RV_ALLOW_RESTARTS), base);
         } else if (!libpod && nrest >= 2 && post && seg_is(last, last_n, "pause")) {

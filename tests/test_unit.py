@@ -1,0 +1,21 @@
+"""Runs the C unit tests (plain and ASan+UBSan builds) under pytest."""
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNITS = ["test_http1", "test_rules"]
+BUILDS = {"plain": "build/tests", "asan": "build/asan"}
+
+
+@pytest.mark.parametrize("build", sorted(BUILDS))
+@pytest.mark.parametrize("unit", UNITS)
+def test_unit(unit, build):
+    path = os.path.join(ROOT, BUILDS[build], unit)
+    if not os.path.exists(path):
+        pytest.fail(f"{path} is missing: run `ninja test` (it builds every unit test)")
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1", UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    r = subprocess.run([path], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    assert " 0 failed" in r.stdout

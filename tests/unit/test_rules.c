@@ -1,0 +1,458 @@
+/* The decision table: a row per case. Every variable on and off, every
+ * default, the action and sub-path rules, exfiltration, libpod, and the
+ * spellings of forbidden paths that must never get through. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/path.h"
+#include "rules/rules.h"
+#include "unit.h"
+
+/* ---- a getenv over "A=1 B=0" strings ---- */
+static char envbuf[512];
+static const char *fake_get(const char *name)
+{
+    size_t n = strlen(name);
+    for (char *p = envbuf; *p;) {
+        char *sp = strchr(p, ' ');
+        size_t len = sp ? (size_t)(sp - p) : strlen(p);
+        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+            static char val[128];
+            snprintf(val, sizeof(val), "%.*s", (int)(len - n - 1), p + n + 1);
+            return val;
+        }
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    return NULL;
+}
+
+static int compile(rules_set *r, const char *env)
+{
+    char err[256];
+    snprintf(envbuf, sizeof(envbuf), "%s", env);
+    return rules_compile(r, fake_get, err, sizeof(err));
+}
+
+#define A 0
+#define D 403
+#define B 400
+
+typedef struct {
+    const char *env;
+    const char *method;
+    const char *target;
+    int expect;
+    const char *need; /* expected need text for denials, or NULL */
+} row;
+
+static const row rows[] = {
+    /* defaults */
+    {"", "GET", "/_ping", A},
+    {"", "HEAD", "/_ping", A},
+    {"", "GET", "/v1.41/_ping", A},
+    {"", "GET", "/version", A},
+    {"", "GET", "/v1.45/version", A},
+    {"", "GET", "/events", A},
+    {"", "GET", "/v1.41/events?filters=%7B%7D", A},
+    {"", "GET", "/containers/json", D, "CONTAINERS=1"},
+    {"", "GET", "/info", D, "INFO=1"},
+    {"", "POST", "/_ping", D, "PING=1 and POST=1"},
+    {"", "GET", "/", D, "no variable grants it"},
+    {"", "GET", "/foo", D, "no variable grants it"},
+    {"", "GET", "/libpod/_ping", A},
+    {"", "GET", "/v4.0.0/libpod/version", A},
+    {"", "GET", "/libpod/containers/json", D, "LIBPOD_CONTAINERS=1"},
+    {"PING=0", "GET", "/_ping", D, "PING=1"},
+    {"VERSION=0", "GET", "/version", D},
+    {"EVENTS=0", "GET", "/events", D},
+    {"PING=false EVENTS=no VERSION=off", "HEAD", "/_ping", D},
+
+    /* POST gates every method but GET and HEAD */
+    {"CONTAINERS=1", "POST", "/containers/create", D, "CONTAINERS=1 and POST=1"},
+    {"CONTAINERS=1 POST=1", "POST", "/containers/create", A},
+    {"CONTAINERS=1 POST=1", "POST", "/v1.41/containers/create?name=x", A},
+    {"CONTAINERS=1", "DELETE", "/containers/abc", D},
+    {"CONTAINERS=1 POST=1", "DELETE", "/containers/abc?force=1", A},
+    {"CONTAINERS=1", "PUT", "/containers/abc/archive?path=/", D},
+    {"POST=1", "GET", "/containers/json", D},
+    {"POST=1", "POST", "/containers/create", D},
+    {"CONTAINERS=1", "OPTIONS", "/containers/json", D},
+    {"CONTAINERS=1", "PATCH", "/containers/json", D},
+    {"NETWORKS=1 POST=1", "POST", "/networks/create", A},
+    {"NETWORKS=1 POST=1", "DELETE", "/v1.41/networks/abc", A},
+    {"NETWORKS=1", "POST", "/networks/create", D},
+    {"VOLUMES=1 POST=1", "POST", "/volumes/create", A},
+    {"IMAGES=1 POST=1", "POST", "/images/create?fromImage=busybox", A},
+    {"IMAGES=1", "POST", "/images/create?fromImage=busybox", D},
+    {"BUILD=1 POST=1", "POST", "/build?t=x", A},
+    {"BUILD=1", "POST", "/build", D},
+    {"COMMIT=1 POST=1", "POST", "/commit?container=x", A},
+    {"AUTH=1 POST=1", "POST", "/auth", A},
+    {"SESSION=1 POST=1", "POST", "/session", A},
+    {"GRPC=1 POST=1", "POST", "/grpc", A},
+    {"SESSION=1", "POST", "/session", D},
+    {"SYSTEM=1", "GET", "/system/df", A},
+    {"SYSTEM=1 POST=1", "POST", "/containers/prune", D},
+    {"DISTRIBUTION=1", "GET", "/distribution/busybox/json", A},
+    {"PLUGINS=1", "GET", "/plugins", A},
+    {"NODES=1", "GET", "/nodes", A},
+    {"TASKS=1", "GET", "/tasks", A},
+    {"SERVICES=1", "GET", "/services", A},
+    {"SECRETS=1", "GET", "/secrets", A},
+    {"CONFIGS=1", "GET", "/configs", A},
+    {"SWARM=1", "GET", "/swarm", A},
+    {"INFO=1", "GET", "/info", A},
+    {"INFO=1", "HEAD", "/info", A},
+
+    /* images: names carry slashes, colons and registry ports */
+    {"IMAGES=1", "GET", "/images/json", A},
+    {"IMAGES=1", "GET", "/images/getmeili/meilisearch:v1.6/json", A},
+    {"IMAGES=1", "GET", "/v1.41/images/registry.local:5000/team/app:1/json", A},
+    {"IMAGES=1", "GET", "/images/busybox/history", A},
+    {"IMAGES=1", "GET", "/images/get/json", A},
+    {"IMAGES=1", "GET", "/images/busybox/get", D, "IMAGES=1 and ALLOW_EXPORT=1"},
+    {"IMAGES=1", "GET", "/images/get?names=busybox", D, "IMAGES=1 and ALLOW_EXPORT=1"},
+    {"IMAGES=1", "GET", "/images/registry.local:5000/team/app:1/get", D},
+    {"IMAGES=1", "GET", "/images/a/b/c/get", D},
+    {"IMAGES=1 ALLOW_EXPORT=1", "GET", "/images/busybox/get", A},
+    {"IMAGES=1 ALLOW_EXPORT=1", "GET", "/images/get?names=a", A},
+    {"ALLOW_EXPORT=1", "GET", "/images/get", D},
+    {"IMAGES=1 POST=1", "DELETE", "/images/getmeili/meilisearch:v1.6", A},
+    {"IMAGES=1 POST=1", "POST", "/images/busybox/tag?repo=x", A},
+
+    /* container actions (linuxserver): granted even with POST=0 */
+    {"ALLOW_START=1", "POST", "/containers/abc/start", A},
+    {"ALLOW_START=1", "POST", "/v1.41/containers/abc/start", A},
+    {"ALLOW_START=1", "POST", "/containers/abc/stop", D, "ALLOW_STOP=1, or CONTAINERS=1 and POST=1"},
+    {"ALLOW_START=1", "GET", "/containers/abc/start", D},
+    {"ALLOW_START=1", "POST", "/containers/create", D},
+    {"ALLOW_START=1", "POST", "/containers/start", D},
+    {"ALLOW_STOP=1", "POST", "/containers/abc/stop?t=10", A},
+    {"ALLOW_STOP=1", "POST", "/containers/abc/restart", D},
+    {"ALLOW_STOP=1", "POST", "/containers/abc/kill", D},
+    {"ALLOW_RESTARTS=1", "POST", "/containers/abc/stop", A},
+    {"ALLOW_RESTARTS=1", "POST", "/containers/abc/restart", A},
+    {"ALLOW_RESTARTS=1", "POST", "/containers/abc/kill?signal=HUP", A},
+    {"ALLOW_RESTARTS=1", "POST", "/containers/abc/start", D},
+    {"ALLOW_RESTARTS=1", "POST", "/containers/abc/pause", D},
+    {"ALLOW_PAUSE=1", "POST", "/containers/abc/pause", A},
+    {"ALLOW_PAUSE=1", "POST", "/containers/abc/unpause", D},
+    {"ALLOW_UNPAUSE=1", "POST", "/containers/abc/unpause", A},
+    {"ALLOW_START=1", "POST", "/containers/web/db/start", A},
+    {"ALLOW_START=1", "POST", "/containers/abc/exec", D},
+    {"ALLOW_START=1", "DELETE", "/containers/abc/start", D},
+    {"CONTAINERS=1 POST=1", "POST", "/containers/abc/start", A},
+    {"CONTAINERS=1 POST=1", "POST", "/containers/abc/kill", A},
+    {"CONTAINERS=1", "POST", "/containers/abc/start", D},
+
+    /* read-only sub-paths follow CONTAINERS unless set */
+    {"CONTAINERS=1", "GET", "/containers/abc/logs?follow=1", A},
+    {"CONTAINERS=1 ALLOW_LOGS=0", "GET", "/containers/abc/logs", D, "ALLOW_LOGS=1"},
+    {"CONTAINERS=1 ALLOW_LOGS=0", "GET", "/containers/abc/json", A},
+    {"CONTAINERS=1 ALLOW_TOP=0", "GET", "/containers/abc/top", D},
+    {"CONTAINERS=1 ALLOW_CHANGES=0", "GET", "/containers/abc/changes", D},
+    {"CONTAINERS=1 ALLOW_TOP=0", "GET", "/containers/abc/logs", A},
+    {"ALLOW_LOGS=1", "GET", "/containers/abc/logs", A},
+    {"ALLOW_LOGS=1", "GET", "/containers/json", D},
+    {"", "GET", "/containers/abc/logs", D},
+    {"CONTAINERS=1", "GET", "/containers/abc/top", A},
+    {"CONTAINERS=1", "GET", "/containers/abc/changes", A},
+    {"CONTAINERS=1", "GET", "/containers/abc/stats?stream=0", A},
+
+    /* exfiltration stays shut unless asked for */
+    {"CONTAINERS=1", "GET", "/containers/abc/export", D, "CONTAINERS=1 and ALLOW_EXPORT=1"},
+    {"CONTAINERS=1 POST=1", "GET", "/containers/abc/export", D},
+    {"CONTAINERS=1 ALLOW_EXPORT=1", "GET", "/containers/abc/export", A},
+    {"ALLOW_EXPORT=1", "GET", "/containers/abc/export", D},
+    {"CONTAINERS=1", "GET", "/containers/abc/archive?path=/etc", D, "CONTAINERS=1 and ALLOW_ARCHIVE=1"},
+    {"CONTAINERS=1", "HEAD", "/containers/abc/archive?path=/etc", D},
+    {"CONTAINERS=1 ALLOW_ARCHIVE=1", "GET", "/containers/abc/archive?path=/etc", A},
+    {"CONTAINERS=1 ALLOW_ARCHIVE=1", "HEAD", "/containers/abc/archive?path=/etc", A},
+    {"CONTAINERS=1 ALLOW_ARCHIVE=1", "PUT", "/containers/abc/archive?path=/", D, "CONTAINERS=1, POST=1 and ALLOW_ARCHIVE=1"},
+    {"CONTAINERS=1 ALLOW_ARCHIVE=1 POST=1", "PUT", "/containers/abc/archive?path=/", A},
+    {"CONTAINERS=1", "GET", "/containers/abc/attach/ws", D, "CONTAINERS=1 and POST=1"},
+    {"CONTAINERS=1 POST=1", "GET", "/containers/abc/attach/ws", A},
+    {"CONTAINERS=1", "GET", "/containers/a/b/export", D},
+    {"CONTAINERS=1", "GET", "/containers/export/json", A},
+    {"CONTAINERS=1", "GET", "/containers/archive/json", A},
+    {"SWARM=1", "GET", "/swarm/unlockkey", D, "SECRETS=1 and SWARM=1"},
+    {"SWARM=1 SECRETS=1", "GET", "/swarm/unlockkey", A},
+    {"SWARM=1", "GET", "/swarm", A},
+
+    /* exec */
+    {"CONTAINERS=1 POST=1", "POST", "/containers/abc/exec", D, "EXEC=1 and POST=1"},
+    {"EXEC=1 POST=1", "POST", "/containers/abc/exec", A},
+    {"EXEC=1", "POST", "/containers/abc/exec", D},
+    {"EXEC=1 POST=1", "POST", "/exec/123/start", A},
+    {"EXEC=1", "GET", "/exec/123/json", A},
+    {"CONTAINERS=1 POST=1", "POST", "/exec/123/start", D},
+    {"CONTAINERS=1 EXEC=1 POST=1", "POST", "/v1.41/exec/123/resize?h=1&w=1", A},
+
+    /* libpod */
+    {"LIBPOD_CONTAINERS=1", "GET", "/libpod/containers/json", A},
+    {"LIBPOD_CONTAINERS=1", "GET", "/v4.9.3/libpod/containers/json", A},
+    {"LIBPOD_CONTAINERS=1", "POST", "/libpod/containers/create", D},
+    {"LIBPOD_CONTAINERS=1 POST=1", "POST", "/libpod/containers/create", A},
+    {"LIBPOD_CONTAINERS=1", "GET", "/libpod/containers/abc/export", D},
+    {"LIBPOD_CONTAINERS=1 ALLOW_EXPORT=1", "GET", "/libpod/containers/abc/export", A},
+    {"LIBPOD_CONTAINERS=1", "GET", "/libpod/containers/abc/archive", D},
+    {"LIBPOD_IMAGES=1", "GET", "/libpod/images/json", A},
+    {"LIBPOD_IMAGES=1", "GET", "/libpod/images/export", D},
+    {"LIBPOD_IMAGES=1", "GET", "/libpod/images/abc/get", D},
+    {"LIBPOD_PODS=1", "GET", "/libpod/pods/json", A},
+    {"LIBPOD_PING=0", "GET", "/libpod/_ping", D},
+    {"LIBPOD_PLAY=1 POST=1", "POST", "/libpod/play/kube", A},
+    {"LIBPOD_PLAY=1 POST=1", "POST", "/libpod/kube/play", A},
+    {"CONTAINERS=1", "GET", "/libpod/containers/json", D},
+    {"LIBPOD_CONTAINERS=1", "GET", "/containers/json", D},
+    {"", "GET", "/libpod", D},
+    {"", "GET", "/libpod/", D},
+
+    /* spellings of forbidden paths: decoded and cleaned as dockerd reads them */
+    {"", "GET", "/containers/json", D},
+    {"", "GET", "/%63ontainers/json", D},
+    {"", "GET", "/%63%6f%6e%74%61%69%6e%65%72%73/json", D},
+    {"", "GET", "/_ping/../containers/json", D},
+    {"", "GET", "/_ping/%2e%2e/containers/json", D},
+    {"", "GET", "/_ping/%2E%2E/containers/json", D},
+    {"", "GET", "/_ping/.%2e/containers/json", D},
+    {"", "GET", "/_ping%2f..%2fcontainers/json", D},
+    {"", "GET", "/_ping%2F..%2Fcontainers%2Fjson", D},
+    {"", "GET", "/version/../../containers/json", D},
+    {"", "GET", "/v1.41/_ping/../containers/json", D},
+    {"", "GET", "/v1.41/../containers/json", D},
+    {"", "GET", "//containers/json", D},
+    {"", "GET", "///containers/json", D},
+    {"", "GET", "/./containers/json", D},
+    {"", "GET", "/%2e/containers/json", D},
+    {"", "GET", "/_ping/./../containers/json", D},
+    {"", "GET", "/events/..", D},
+    {"", "GET", "/events/../info", D},
+    {"", "GET", "/v1.41/v1.41/_ping", D},
+    {"", "GET", "/v1.41//containers/json", D},
+    {"", "GET", "/V1.41/_ping", D},
+    {"", "GET", "/v/_ping", D},
+    {"", "GET", "/vX/_ping", D},
+    {"", "GET", "/v1.41", D},
+    {"", "GET", "/_PING", D},
+    {"", "GET", "/Version", D},
+    {"", "GET", "/Events", D},
+    {"", "GET", "/_pingx", D},
+    {"", "GET", "/versions", D},
+    {"", "GET", "/eventsfoo", D},
+    {"CONTAINERS=1", "GET", "/CONTAINERS/abc/export", D},
+    {"CONTAINERS=1", "GET", "/containers/abc/%65xport", D},
+    {"CONTAINERS=1", "GET", "/containers/abc/EXPORT", A}, /* dockerd: 404, no such route */
+    {"CONTAINERS=1", "GET", "/containers/abc/export/", A}, /* dockerd: 404 (trailing slash) */
+    {"CONTAINERS=1", "GET", "/containers/abc/export/.", D},
+    {"CONTAINERS=1", "GET", "/containers/abc/export/x/..", D},
+    {"CONTAINERS=1", "GET", "/containers/abc/json/../export", D},
+    {"CONTAINERS=1", "GET", "/containers/abc/json%2F..%2Fexport", D},
+    {"CONTAINERS=1", "GET", "/containers/abc/archive%3Fpath=/", A}, /* "archive?path=/" is a name, not the route */
+    {"CONTAINERS=1", "GET", "/containers/abc/attach/ws/", A},
+    {"CONTAINERS=1", "GET", "/containers/abc/attach%2Fws", D},
+    {"CONTAINERS=1", "GET", "/containers/abc/attach//ws", D},
+    {"CONTAINERS=1", "GET", "/containers/abc/./attach/ws", D},
+    {"IMAGES=1", "GET", "/images/busybox/%67et", D},
+    {"IMAGES=1", "GET", "/images/busybox/json/../get", D},
+    {"IMAGES=1", "GET", "/images//get", D},
+    {"SWARM=1", "GET", "/swarm/%75nlockkey", D},
+    {"SWARM=1", "GET", "/swarm//unlockkey", D},
+    {"ALLOW_START=1", "POST", "/containers/abc/%73tart", A},
+    {"ALLOW_START=1", "POST", "/containers/abc/start/../../create", D},
+    {"ALLOW_START=1", "POST", "/containers/abc/start/..", D},
+    {"ALLOW_START=1", "POST", "/containers/../build/x/start", D},
+    {"ALLOW_START=1", "POST", "/containers/x/../../build?x=/containers/a/start", D},
+    {"ALLOW_LOGS=1", "GET", "/containers/abc/logs/../json", D},
+    {"ALLOW_LOGS=1", "GET", "/containers/abc/json?x=/logs", D},
+    {"", "GET", "/_ping?/../containers/json", A}, /* the query is not the path */
+    {"", "GET", "/_ping?x=%2F..%2Fcontainers", A},
+
+    /* ambiguous spellings are refused with 400 */
+    {"", "GET", "/_ping%", B},
+    {"", "GET", "/_ping%2", B},
+    {"", "GET", "/_ping%zz", B},
+    {"", "GET", "/_ping%%32%65", B},
+    {"", "GET", "/_ping%00", B},
+    {"", "GET", "/_ping%0a", B},
+    {"", "GET", "/_ping%0D%0A", B},
+    {"", "GET", "/_ping%7f", B},
+    {"", "GET", "/%09_ping", B},
+    {"", "GET", "_ping", B},
+    {"", "GET", "", B},
+
+    /* clients that omit the version, and HEAD */
+    {"CONTAINERS=1", "GET", "/containers/json?all=1", A},
+    {"CONTAINERS=1", "HEAD", "/containers/json", A},
+    {"CONTAINERS=1", "GET", "/v1.24/containers/json", A},
+    {"CONTAINERS=1", "GET", "/v1.51/containers/abc/json", A},
+    {"CONTAINERS=1", "GET", "/v1/containers/json", A},
+    {"", "HEAD", "/v1.41/_ping", A},
+};
+
+static void test_rows(void)
+{
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const row *r = &rows[i];
+        rules_set rs;
+        if (compile(&rs, r->env) != 0) {
+            CHECK(0, "row %zu: env %s does not compile", i, r->env);
+            continue;
+        }
+        size_t tl = strlen(r->target);
+        char *buf = malloc(tl + 1);
+        rules_verdict v;
+        rules_decide(&rs, r->method, strlen(r->method), r->target, tl, buf, tl + 1, &v);
+        char need[256];
+        rules_need_text(&v, need, sizeof(need));
+        CHECK(v.status == r->expect, "row %zu [%s] %s %s: expected %d, got %d (%s)", i, r->env, r->method, r->target,
+              r->expect, v.status, need);
+        if (r->need && v.status == r->expect)
+            CHECK(strcmp(need, r->need) == 0, "row %zu [%s] %s %s: need \"%s\", expected \"%s\"", i, r->env,
+                  r->method, r->target, need, r->need);
+        free(buf);
+    }
+}
+
+/* Every section variable, on and off, with every method: generated rows. */
+static void test_sections_matrix(void)
+{
+    static const struct {
+        const char *var, *path;
+    } sec[] = {
+        {"AUTH", "/auth"}, {"BUILD", "/build"}, {"COMMIT", "/commit"}, {"CONFIGS", "/configs"},
+        {"CONTAINERS", "/containers/json"}, {"DISTRIBUTION", "/distribution/x/json"}, {"EVENTS", "/events"},
+        {"EXEC", "/exec/1/json"}, {"GRPC", "/grpc"}, {"IMAGES", "/images/json"}, {"INFO", "/info"},
+        {"NETWORKS", "/networks"}, {"NODES", "/nodes"}, {"PING", "/_ping"}, {"PLUGINS", "/plugins"},
+        {"SECRETS", "/secrets"}, {"SERVICES", "/services"}, {"SESSION", "/session"}, {"SWARM", "/swarm"},
+        {"SYSTEM", "/system/df"}, {"TASKS", "/tasks"}, {"VERSION", "/version"}, {"VOLUMES", "/volumes"},
+        {"LIBPOD_EVENTS", "/libpod/events"}, {"LIBPOD_INFO", "/libpod/info"},
+        {"LIBPOD_NETWORKS", "/libpod/networks/json"}, {"LIBPOD_VOLUMES", "/libpod/volumes/json"},
+        {"LIBPOD_EXEC", "/libpod/exec/1/json"}, {"LIBPOD_SYSTEM", "/libpod/system/df"},
+        {"LIBPOD_SECRETS", "/libpod/secrets/json"}, {"LIBPOD_MANIFESTS", "/libpod/manifests/x/json"},
+        {"LIBPOD_BUILD", "/libpod/build"}, {"LIBPOD_COMMIT", "/libpod/commit"},
+        {"LIBPOD_GENERATE", "/libpod/generate/x/systemd"},
+    };
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE"};
+    for (size_t s = 0; s < sizeof(sec) / sizeof(sec[0]); s++) {
+        for (int on = 0; on < 2; on++) {
+            for (int post = 0; post < 2; post++) {
+                char env[128];
+                snprintf(env, sizeof(env), "%s=%d POST=%d", sec[s].var, on, post);
+                rules_set rs;
+                compile(&rs, env);
+                for (size_t m = 0; m < 5; m++) {
+                    bool read = m < 2;
+                    for (int ver = 0; ver < 2; ver++) {
+                        char target[128];
+                        snprintf(target, sizeof(target), "%s%s", ver ? "/v1.43" : "", sec[s].path);
+                        char buf[128];
+                        rules_verdict v;
+                        rules_decide(&rs, methods[m], strlen(methods[m]), target, strlen(target), buf, sizeof(buf), &v);
+                        int expect = on && (read || post) ? A : D;
+                        CHECK(v.status == expect, "matrix [%s] %s %s: expected %d got %d", env, methods[m], target,
+                              expect, v.status);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void test_values(void)
+{
+    static const struct {
+        const char *v;
+        int b;
+    } vals[] = {
+        {"1", 1}, {"true", 1}, {"TRUE", 1}, {"True", 1}, {"yes", 1}, {"YES", 1}, {"on", 1}, {"On", 1},
+        {"0", 0}, {"false", 0}, {"FALSE", 0}, {"no", 0}, {"No", 0}, {"off", 0}, {"OFF", 0},
+        {"", -1}, {"2", -1}, {"y", -1}, {"n", -1}, {"enable", -1}, {" 1", -1}, {"1 ", -1}, {"tru", -1}, {"-1", -1},
+    };
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+        CHECK(rules_parse_bool(vals[i].v) == vals[i].b, "bool \"%s\" -> %d", vals[i].v, vals[i].b);
+
+    rules_set rs;
+    char err[256];
+    snprintf(envbuf, sizeof(envbuf), "CONTAINERS=maybe");
+    CHECK(rules_compile(&rs, fake_get, err, sizeof(err)) == -1 && strstr(err, "CONTAINERS") && strstr(err, "true"),
+          "bad value names the variable and the accepted values: %s", err);
+    snprintf(envbuf, sizeof(envbuf), "ALLOW_LOGS=2");
+    CHECK(rules_compile(&rs, fake_get, err, sizeof(err)) == -1 && strstr(err, "ALLOW_LOGS"), "ALLOW_LOGS=2 refused");
+
+    /* every default */
+    CHECK(compile(&rs, "") == 0, "empty env compiles");
+    for (int i = 0; i < RV_COUNT; i++) {
+        int d = rules_var_default(i);
+        int expect = d < 0 ? 0 : d; /* tri-state follows CONTAINERS=0 */
+        CHECK(((rs.granted >> i) & 1) == (unsigned)expect, "default of %s is %d", rules_var_name(i), expect);
+    }
+    compile(&rs, "CONTAINERS=1");
+    CHECK(rs.granted & RBIT(RV_ALLOW_LOGS), "ALLOW_LOGS unset follows CONTAINERS=1");
+    compile(&rs, "API_KEY=secret");
+    CHECK(rs.api_key && strcmp(rs.api_key, "secret") == 0, "API_KEY read");
+}
+
+static void collect(void *ctx, const char *line)
+{
+    char *out = ctx;
+    strncat(out, line, 1000 - strlen(out));
+    strncat(out, "\n", 1000 - strlen(out));
+}
+
+static void test_lint(void)
+{
+    static const struct {
+        const char *entry, *suggest;
+    } cases[] = {
+        {"CONTAINER=1", "CONTAINERS"}, {"ALLOW_RESTART=1", "ALLOW_RESTARTS"}, {"LOGS=1", "ALLOW_LOGS"},
+        {"IMAGE=true", "IMAGES"}, {"NETWORK=1", "NETWORKS"}, {"VOLUME=1", "VOLUMES"}, {"SECRET=0", "SECRETS"},
+        {"EXECS=1", "EXEC"}, {"ALLOW_STARTS=1", "ALLOW_START"}, {"containers=1", "CONTAINERS"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[1024] = "";
+        char *env[] = {(char *)cases[i].entry, NULL};
+        rules_lint_env(env, collect, out);
+        CHECK(strstr(out, cases[i].suggest) != NULL, "lint %s suggests %s (got: %s)", cases[i].entry, cases[i].suggest, out);
+    }
+    char out[1024] = "";
+    char *quiet[] = {"CONTAINERS=1", "PATH=/bin", "HOME=/root", "TZ=UTC", "HOSTNAME=abc", "SHLVL=1", "DEBUG=1", NULL};
+    rules_lint_env(quiet, collect, out);
+    CHECK(out[0] == '\0', "no warning for real or unrelated variables (got: %s)", out);
+}
+
+static void test_paths(void)
+{
+    static const struct {
+        const char *in, *out;
+    } p[] = {
+        {"/", "/"}, {"/a", "/a"}, {"/a/", "/a/"}, {"//a", "/a"}, {"/a//b", "/a/b"}, {"/a/./b", "/a/b"},
+        {"/a/../b", "/b"}, {"/../a", "/a"}, {"/a/..", "/"}, {"/a/b/..", "/a"}, {"/a/b/../", "/a/"},
+        {"/a/.", "/a"}, {"/a/./", "/a/"}, {"/%2e%2e/a", "/a"}, {"/a%2fb", "/a/b"}, {"/a%2F", "/a/"},
+        {"/a?b/../c", "/a"}, {"/a/b?", "/a/b"}, {"/...", "/..."}, {"/a/.../b", "/a/.../b"}, {"/.a", "/.a"},
+        {"/a/..b", "/a/..b"}, {"/%41", "/A"}, {"/a+b", "/a+b"}, {"/a%20b", "/a b"}, {"/..", "/"}, {"/./", "/"},
+    };
+    for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+        char out[64];
+        const char *why = NULL;
+        long n = path_normalize(p[i].in, strlen(p[i].in), out, strlen(p[i].in) + 1, &why);
+        CHECK(n >= 0 && strcmp(out, p[i].out) == 0, "normalize %s -> %s (got %s)", p[i].in, p[i].out, n >= 0 ? out : why);
+    }
+    CHECK(path_version_prefix("/v1.41/x", 8) == 6, "version prefix");
+    CHECK(path_version_prefix("/v1.41", 6) == 0, "bare version is no prefix");
+    CHECK(path_version_prefix("/version", 8) == 0, "/version is no prefix");
+    CHECK(path_version_prefix("/v/x", 4) == 0, "/v/ is no prefix");
+}
+
+int main(void)
+{
+    test_rows();
+    test_sections_matrix();
+    test_values();
+    test_lint();
+    test_paths();
+    printf("decision rows: %zu explicit + matrix\n", sizeof(rows) / sizeof(rows[0]));
+    return unit_summary("test_rules");
+}
