@@ -1,0 +1,27 @@
+"""Runs every libFuzzer target for a bounded time (60 s each under CI=true,
+FUZZ_SECONDS to override); any crash fails."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGETS = ["request", "response", "chunked", "rules", "env"]
+
+
+def seconds():
+    if os.environ.get("FUZZ_SECONDS"):
+        return int(os.environ["FUZZ_SECONDS"])
+    return 60 if os.environ.get("CI", "").lower() == "true" else 10
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_fuzz(target):
+    clang = shutil.which("clang")
+    if not clang:
+        pytest.fail("clang is missing: apt-get install clang libclang-rt-14-dev")
+    r = subprocess.run([os.path.join(ROOT, "tests/fuzz/run.sh"), clang, str(seconds()), target],
+                       capture_output=True, text=True, timeout=seconds() + 300)
+    print(r.stdout)
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
