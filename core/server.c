@@ -1,6 +1,7 @@
 /* The server: listeners, signals, privileges, graceful shutdown. */
 #include "server.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,13 +116,38 @@ static int bind_unix(server *s, char *err, size_t errlen)
     if (r == 0)
         r = uv_listen(&l->h.stream, 511, on_connection);
     if (r < 0) {
-        snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: cannot listen on %s: %s", cfg->volume, cfg->unix_path,
-                 uv_strerror(r));
+        struct stat dst;
+        if (r == UV_EACCES && geteuid() != 0 && stat(cfg->volume, &dst) == 0)
+            snprintf(err, errlen,
+                     "SOCKET_PROXY_VOLUME=%s: cannot create %s as uid %u: the directory belongs to uid %u with mode "
+                     "%04o; start the container as root (the proxy drops to SOCKET_PROXY_UID itself) or give the "
+                     "directory to uid %u",
+                     cfg->volume, cfg->unix_path, (unsigned)geteuid(), (unsigned)dst.st_uid,
+                     (unsigned)(dst.st_mode & 07777), (unsigned)geteuid());
+        else
+            snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: cannot listen on %s: %s", cfg->volume, cfg->unix_path,
+                     uv_strerror(r));
         uv_close((uv_handle_t *)&l->h, NULL);
         return -1;
     }
     l->open = true;
     s->nlisteners++;
+    /* After dropping root we must still be able to remove the socket on exit:
+     * a directory that holds nothing but our socket (a fresh named volume) is
+     * given to SOCKET_PROXY_UID; any other directory is left alone. */
+    if (geteuid() == 0 && cfg->uid != 0 && stat(cfg->volume, &st) == 0 && st.st_uid != cfg->uid) {
+        DIR *d = opendir(cfg->volume);
+        bool only_ours = d != NULL;
+        struct dirent *e;
+        while (d && (e = readdir(d)))
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && strcmp(e->d_name, "docker.sock") != 0)
+                only_ours = false;
+        if (d)
+            closedir(d);
+        if (!only_ours || chown(cfg->volume, cfg->uid, cfg->gid) != 0)
+            log_msg(LOG_NOTICE, "%s is not writable by uid %u: the socket file will stay after exit (it is replaced at the next start)",
+                    cfg->volume, (unsigned)cfg->uid);
+    }
     log_msg(LOG_INFO, "listening on unix:%s (mode %04o)", cfg->unix_path, (unsigned)cfg->socket_mode);
     return 0;
 }
@@ -191,6 +217,10 @@ int server_run(const config *cfg, const rules_set *rules)
     /* Each client needs an upstream descriptor too; keep a few for the loop. */
     s.max_conns = nofile > 64 ? (nofile - 32) / 2 : 16;
 
+    /* Started unprivileged, the Docker socket's permissions are the likely
+     * problem: say so before anything else can fail. */
+    if (geteuid() != 0 && sys_check_upstream(cfg, err, sizeof(err)) < 0)
+        goto fail;
     if (cfg->unix_path[0] && bind_unix(&s, err, sizeof(err)) < 0)
         goto fail;
     for (int i = 0; i < cfg->nlisten; i++)
