@@ -492,9 +492,10 @@ static bool handle_head(conn *c)
         }
         if (path != pathbuf)
             free(path);
-        /* Without a body the connection can go on; with one, we would have
-         * to read a body we refused, so it ends here. */
-        bool close = c->req_has_body || req.conn_close;
+        /* A refusal without a body lets the connection go on; with a body we
+         * would have to read what we refused, and an ambiguous spelling is
+         * not worth trusting further: both end the connection. */
+        bool close = c->req_has_body || req.conn_close || v.status == RULES_BAD;
         b->pos += (size_t)n;
         respond(c, v.status, msg, close);
         access_log(c, v.status == RULES_BAD ? v.why : NULL);

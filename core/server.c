@@ -14,7 +14,7 @@
 #include "proxy.h"
 #include "sys.h"
 
-#define BUF_FREE_MAX 64
+#define BUF_FREE_MAX 16
 
 char *server_buf_get(server *s)
 {

@@ -1,0 +1,213 @@
+"""The hostile-request corpus: a row per case.
+
+Each case: a name, the environment the proxy runs under, the raw bytes sent
+(a list of writes, with a pause between them), the status of the first answer
+the client must get, and `reach`: exactly which request heads may arrive at
+the upstream (method, target). The oracle (test_hostile.py) fails a case when
+anything else arrives there, and checks that the proxy still serves a
+well-formed request afterwards.
+"""
+
+H = b"Host: docker\r\n"
+PING = b"GET /_ping HTTP/1.1\r\n" + H + b"\r\n"
+LIST = b"GET /containers/json HTTP/1.1\r\n" + H + b"\r\n"
+POSTP = {"POST": "1"}
+
+
+def case(name, raw, status, reach=(), env=None, pause=0.3, timeout=3.0):
+    if isinstance(raw, bytes):
+        raw = [raw]
+    return {"name": name, "raw": raw, "status": status, "reach": [tuple(r) for r in reach], "env": env or {},
+            "pause": pause, "timeout": timeout}
+
+
+def get(target, extra=b""):
+    return b"GET " + target + b" HTTP/1.1\r\n" + H + extra + b"\r\n"
+
+
+CASES = []
+
+# -- spellings of a forbidden path (CONTAINERS=0): never reach the daemon --------------
+forbidden = [
+    b"/containers/json", b"/v1.41/containers/json", b"/%63ontainers/json", b"/c%6fntainers/json",
+    b"/%63%6F%6E%74%61%69%6E%65%72%73/json", b"/_ping/../containers/json", b"/_ping/%2e%2e/containers/json",
+    b"/_ping/%2E%2E/containers/json", b"/_ping/.%2e/containers/json", b"/_ping/%2e./containers/json",
+    b"/_ping%2f..%2fcontainers/json", b"/_ping%2F..%2Fcontainers%2Fjson", b"/version/../../containers/json",
+    b"/v1.41/_ping/../containers/json", b"/v1.41/../containers/json", b"//containers/json",
+    b"///containers/json", b"/./containers/json", b"/%2e/containers/json", b"/_ping/./../containers/json",
+    b"/events/../containers/json", b"/v1.41//containers/json", b"/v1.41/./containers/json",
+    b"/v1.41/v1.41/containers/json", b"/V1.41/containers/json", b"/CONTAINERS/json", b"/Containers/json",
+    b"/containers", b"/containers/", b"/containers?all=1", b"/_ping/../../../containers/json",
+    b"/%2fcontainers/json", b"/_ping/%2e%2e%2fcontainers/json", b"/version/..%2f..%2fcontainers/json",
+    b"/events%2f..%2finfo", b"/info", b"/_pingx", b"/versions", b"/eventsx", b"/v1.41/infox",
+    b"/libpod/containers/json", b"/v4.0.0/libpod/containers/json", b"/libpod/../containers/json",
+]
+for t in forbidden:
+    CASES.append(case("forbidden " + t.decode(), get(t), 403))
+
+# -- exfiltration spellings with CONTAINERS=1 IMAGES=1 ------------------------------------
+CI = {"CONTAINERS": "1", "IMAGES": "1"}
+for t in [b"/containers/abc/export", b"/containers/abc/%65xport", b"/containers/abc/json/../export",
+          b"/containers/abc/json%2F..%2Fexport", b"/containers/a/b/export", b"/containers/abc/export/.",
+          b"/containers/abc/archive?path=/etc", b"/containers/abc/%61rchive?path=/", b"/v1.41/containers/abc/archive",
+          b"/containers/abc/attach/ws", b"/containers/abc/attach%2Fws", b"/images/busybox/get",
+          b"/images/busybox/%67et", b"/images/get?names=busybox", b"/images/a/b:1/get", b"/images/x/json/../get",
+          b"/swarm/unlockkey"]:
+    CASES.append(case("exfiltration " + t.decode(), get(t), 403, env=CI))
+CASES.append(case("HEAD archive without ALLOW_ARCHIVE", b"HEAD /containers/abc/archive?path=/ HTTP/1.1\r\n" + H + b"\r\n",
+                  403, env=CI))
+
+# -- ambiguous spellings: 400 ---------------------------------------------------------------
+for t in [b"/_ping%", b"/_ping%2", b"/_ping%zz", b"/_ping%%32%65", b"/_ping%00", b"/_ping%0a",
+          b"/_ping%0d%0a", b"/_ping%7f", b"/%09_ping", b"/_ping#frag", b"/_ping#/../containers/json"]:
+    CASES.append(case("ambiguous " + t.decode(), get(t), 400))
+
+# -- allowed spellings reach the daemon exactly as sent ------------------------------------
+for t in [b"/_ping", b"/v1.41/_ping", b"/v1.51/_ping", b"/_ping?/../containers/json",
+          b"/_ping?x=%2F..%2Fcontainers", b"/version", b"/v1.24/version", b"/events?since=1&until=2",
+          b"/%5fping", b"/v1.41/%5f%70ing"]:
+    CASES.append(case("allowed " + t.decode(), get(t), 200, reach=[("GET", t.decode())]))
+CASES.append(case("allowed HEAD /_ping", b"HEAD /_ping HTTP/1.1\r\n" + H + b"\r\n", 200, reach=[("HEAD", "/_ping")]))
+CASES.append(case("allowed image name with slashes and colon",
+                  get(b"/images/registry.local:5000/team/app:1/json"), 200,
+                  reach=[("GET", "/images/registry.local:5000/team/app:1/json")], env={"IMAGES": "1"}))
+
+# -- request line and method games ----------------------------------------------------------
+CASES += [
+    case("absolute-form", b"GET http://docker/containers/json HTTP/1.1\r\n" + H + b"\r\n", 400),
+    case("absolute-form to allowed", b"GET http://docker/_ping HTTP/1.1\r\n" + H + b"\r\n", 400),
+    case("authority-form", b"CONNECT docker:2375 HTTP/1.1\r\n" + H + b"\r\n", 501),
+    case("asterisk-form", b"OPTIONS * HTTP/1.1\r\n" + H + b"\r\n", 400),
+    case("lowercase method", b"get /_ping HTTP/1.1\r\n" + H + b"\r\n", 501),
+    case("unknown method", b"FOO /_ping HTTP/1.1\r\n" + H + b"\r\n", 501),
+    case("TRACE", b"TRACE /_ping HTTP/1.1\r\n" + H + b"\r\n", 501),
+    case("PROPFIND", b"PROPFIND /_ping HTTP/1.1\r\n" + H + b"\r\n", 501),
+    case("POST with POST=0", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n", 403),
+    case("PUT with POST=0", b"PUT /_ping HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n", 403),
+    case("DELETE with POST=0", b"DELETE /containers/abc HTTP/1.1\r\n" + H + b"\r\n", 403, env={"CONTAINERS": "1"}),
+    case("POST create with CONTAINERS=1 POST=0",
+         b"POST /containers/create HTTP/1.1\r\n" + H + b"Content-Length: 2\r\n\r\n{}", 403, env={"CONTAINERS": "1"}),
+    case("PATCH with POST=0", b"PATCH /containers/abc HTTP/1.1\r\n" + H + b"\r\n", 403, env={"CONTAINERS": "1"}),
+    case("OPTIONS with POST=0", b"OPTIONS /_ping HTTP/1.1\r\n" + H + b"\r\n", 403),
+    case("HTTP/0.9", b"GET /_ping\r\n\r\n", 400),
+    case("HTTP/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 501),
+    case("HTTP/2.0 version", b"GET /_ping HTTP/2.0\r\n" + H + b"\r\n", 505),
+    case("HTTP/1.2", b"GET /_ping HTTP/1.2\r\n" + H + b"\r\n", 505),
+    case("lowercase version", b"GET /_ping http/1.1\r\n" + H + b"\r\n", 400),
+    case("two spaces", b"GET  /_ping HTTP/1.1\r\n" + H + b"\r\n", 400),
+    case("tab separator", b"GET\t/_ping HTTP/1.1\r\n" + H + b"\r\n", 400),
+    case("leading CRLF", b"\r\nGET /_ping HTTP/1.1\r\n" + H + b"\r\n", 400),
+    case("leading space", b" GET /_ping HTTP/1.1\r\n" + H + b"\r\n", 400),
+    case("space in target", b"GET /_ping /containers/json HTTP/1.1\r\n" + H + b"\r\n", 400),
+    case("8-bit target", b"GET /_ping\xff HTTP/1.1\r\n" + H + b"\r\n", 400),
+    case("missing Host", b"GET /_ping HTTP/1.1\r\n\r\n", 400),
+    case("duplicate Host", b"GET /_ping HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    case("binary garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400),
+    case("TLS client hello", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + b"\x00" * 32, 400),
+]
+
+# -- framing: smuggling attempts --------------------------------------------------------------
+SMUGGLED = b"GET /containers/json HTTP/1.1\r\n" + H + b"\r\n"
+PP = {"POST": "1"}  # POST /_ping granted (PING=1 default)
+CASES += [
+    case("CL+TE", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("TE+CL", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("duplicate CL", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: 0\r\nContent-Length: 49\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("duplicate CL same", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: 0\r\nContent-Length: 0\r\n\r\n", 400, env=PP),
+    case("CL list", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: 0, 49\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("CL plus sign", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: +49\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("CL negative", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: -1\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("CL inner space", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: 4 9\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("CL hex", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: 0x31\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("CL space before colon", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length : 49\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("CL huge", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: 99999999999999999999999\r\n\r\n", 400, env=PP),
+    case("TE identity", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: identity\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("TE gzip,chunked", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400, env=PP),
+    case("TE chunked,chunked", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400, env=PP),
+    case("TE xchunked", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: xchunked\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("TE vertical tab", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: \x0bchunked\r\n\r\n0\r\n\r\n", 400, env=PP),
+    case("TE twice", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, env=PP),
+    case("TE space before colon", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("TE in HTTP/1.0", b"POST /_ping HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED, 400, env=PP),
+    case("TE obs-fold", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", 400, env=PP),
+    case("chunk size overflow", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"10000000000000001\r\nA\r\n0\r\n\r\n" + SMUGGLED, 400, reach=[("POST", "/_ping")], env=PP),
+    case("chunk extension", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"1;ext=1\r\nA\r\n0\r\n\r\n" + SMUGGLED, 400, reach=[("POST", "/_ping")], env=PP),
+    case("chunk trailer", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"1\r\nA\r\n0\r\nX-Smuggle: 1\r\n\r\n" + SMUGGLED, 400, reach=[("POST", "/_ping")], env=PP),
+    case("chunk bare LF", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"1\nA\r\n0\r\n\r\n" + SMUGGLED, 400, reach=[("POST", "/_ping")], env=PP),
+    case("chunk data longer than size", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"1\r\nAB\r\n0\r\n\r\n" + SMUGGLED, 400, reach=[("POST", "/_ping")], env=PP),
+    case("chunk negative size", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"-1\r\nA\r\n0\r\n\r\n", 400, reach=[("POST", "/_ping")], env=PP),
+    case("chunk 0x size", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"0x1\r\nA\r\n0\r\n\r\n", 400, reach=[("POST", "/_ping")], env=PP),
+    case("chunk space size", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"1 \r\nA\r\n0\r\n\r\n", 400, reach=[("POST", "/_ping")], env=PP),
+    case("CL body holding a request", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: %d\r\n\r\n" % len(SMUGGLED)
+         + SMUGGLED, 200, reach=[("POST", "/_ping")], env=PP),
+    case("chunked body holding a request", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         + b"%x\r\n" % len(SMUGGLED) + SMUGGLED + b"\r\n0\r\n\r\n", 200, reach=[("POST", "/_ping")], env=PP),
+    case("chunked then pipelined forbidden", b"POST /_ping HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"1\r\nA\r\n0\r\n\r\n" + SMUGGLED, 200, reach=[("POST", "/_ping")], env=PP),
+    case("CL then pipelined forbidden", b"POST /_ping HTTP/1.1\r\n" + H + b"Content-Length: 1\r\n\r\nA" + SMUGGLED,
+         200, reach=[("POST", "/_ping")], env=PP),
+    case("denied request with body", b"POST /containers/create HTTP/1.1\r\n" + H + b"Content-Length: %d\r\n\r\n"
+         % len(PING) + PING, 403, env=PP),
+    case("denied request with chunked body", b"POST /containers/create HTTP/1.1\r\n" + H +
+         b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(PING) + PING + b"\r\n0\r\n\r\n", 403, env=PP),
+    case("expect 100-continue smuggled body", b"POST /_ping HTTP/1.1\r\n" + H +
+         b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello" + SMUGGLED, 200, reach=[("POST", "/_ping")], env=PP),
+    case("expect other", b"POST /_ping HTTP/1.1\r\n" + H + b"Expect: 200-ok\r\nContent-Length: 0\r\n\r\n", 417, env=PP),
+    case("expect on denied", b"POST /containers/create HTTP/1.1\r\n" + H +
+         b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello" + PING, 403, env=PP),
+]
+
+# -- pipelining: every request on a connection is decided ----------------------------------
+CASES += [
+    case("pipelined forbidden after allowed (one write)", PING + SMUGGLED, 200, reach=[("GET", "/_ping")]),
+    case("pipelined forbidden after allowed (split)", [PING, SMUGGLED], 200, reach=[("GET", "/_ping")]),
+    case("pipelined forbidden split mid-head", [PING + b"GET /contai", b"ners/json HTTP/1.1\r\n" + H + b"\r\n"], 200,
+         reach=[("GET", "/_ping")]),
+    case("pipelined three", PING + PING + SMUGGLED + PING, 200, reach=[("GET", "/_ping")] * 3),
+    case("pipelined after HEAD", b"HEAD /_ping HTTP/1.1\r\n" + H + b"\r\n" + SMUGGLED, 200, reach=[("HEAD", "/_ping")]),
+    case("pipelined garbage after allowed", PING + b"\x00\x01\x02garbage\r\n\r\n", 200, reach=[("GET", "/_ping")]),
+    case("upgrade on non-hijacking endpoint then raw bytes",
+         b"GET /_ping HTTP/1.1\r\n" + H + b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + SMUGGLED, 200,
+         reach=[("GET", "/_ping")]),
+    case("upgrade h2c then raw bytes", b"GET /_ping HTTP/1.1\r\n" + H +
+         b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+         b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 200, reach=[("GET", "/_ping")]),
+    case("HTTP/1.0 then more", b"GET /_ping HTTP/1.0\r\n\r\n" + SMUGGLED, 200, reach=[("GET", "/_ping")]),
+    case("Connection close then more", b"GET /_ping HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\n" + SMUGGLED, 200,
+         reach=[("GET", "/_ping")]),
+]
+
+# -- head syntax ----------------------------------------------------------------------------------
+CASES += [
+    case("obs-fold", b"GET /_ping HTTP/1.1\r\n" + H + b"X-A: a\r\n b\r\n\r\n", 400),
+    case("obs-fold tab", b"GET /_ping HTTP/1.1\r\n" + H + b"X-A: a\r\n\tb\r\n\r\n", 400),
+    case("bare LF request line", b"GET /_ping HTTP/1.1\n" + H + b"\r\n", 400),
+    case("bare LF headers", b"GET /_ping HTTP/1.1\r\nHost: docker\n\n", 400),
+    case("bare CR", b"GET /_ping HTTP/1.1\r\nHost: docker\rX-A: b\r\n\r\n", 400),
+    case("NUL in header", b"GET /_ping HTTP/1.1\r\n" + H + b"X-A: a\x00b\r\n\r\n", 400),
+    case("NUL in name", b"GET /_ping HTTP/1.1\r\n" + H + b"X\x00A: b\r\n\r\n", 400),
+    case("control byte in header", b"GET /_ping HTTP/1.1\r\n" + H + b"X-A: a\x1bb\r\n\r\n", 400),
+    case("DEL in header", b"GET /_ping HTTP/1.1\r\n" + H + b"X-A: a\x7fb\r\n\r\n", 400),
+    case("space in header name", b"GET /_ping HTTP/1.1\r\n" + H + b"X A: b\r\n\r\n", 400),
+    case("header without colon", b"GET /_ping HTTP/1.1\r\n" + H + b"X-A\r\n\r\n", 400),
+    case("empty header name", b"GET /_ping HTTP/1.1\r\n" + H + b": b\r\n\r\n", 400),
+    case("oversized request line", get(b"/_ping?" + b"a" * 70000), 431),
+    case("oversized header", b"GET /_ping HTTP/1.1\r\n" + H + b"X-A: " + b"a" * 70000 + b"\r\n\r\n", 431),
+    case("oversized head in pieces", [b"GET /_ping HTTP/1.1\r\n" + H] + [b"X-A: " + b"a" * 8000 + b"\r\n"] * 9,
+         431, pause=0.05),
+    case("too many headers", b"GET /_ping HTTP/1.1\r\n" + H + b"".join(b"X-%d: y\r\n" % i for i in range(200)) + b"\r\n",
+         431),
+    case("head limit lowered", b"GET /_ping HTTP/1.1\r\n" + H + b"X-A: " + b"a" * 2000 + b"\r\n\r\n", 431,
+         env={"SOCKET_PROXY_MAX_HEAD": "1024"}),
+    case("slow head times out", [b"GET /_ping HTTP/1.1\r\nHo"], 408, env={"SOCKET_PROXY_HEAD_TIMEOUT": "1s"}, timeout=4),
+    case("slowloris bytes time out", [b"G", b"E", b"T", b" ", b"/"], 408, env={"SOCKET_PROXY_HEAD_TIMEOUT": "1s"},
+         pause=0.3, timeout=4),
+]

@@ -1,0 +1,97 @@
+"""The hostile corpus against a recording upstream (the oracle), and its
+allowed cases against the real dockerd.
+
+A case passes only if: the first answer has the expected status; no request
+head other than the case's `reach` list arrives at the upstream; a refused
+request ends its connection (400-class) or keeps it usable (403 without body);
+and the proxy still serves a well-formed request afterwards."""
+import os
+import socket
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus import CASES, PING  # noqa: E402
+from fake.upstream import serve  # noqa: E402
+
+
+def first_status(data):
+    if not data.startswith(b"HTTP/1."):
+        return None
+    try:
+        return int(data[9:12])
+    except ValueError:
+        return None
+
+
+def exchange(proxy, case):
+    s = proxy.connect("unix", timeout=case["timeout"])
+    out = b""
+    try:
+        for i, chunk in enumerate(case["raw"]):
+            if i:
+                time.sleep(case["pause"])
+            try:
+                s.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        deadline = time.monotonic() + case["timeout"]
+        while time.monotonic() < deadline:
+            s.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not d:
+                break
+            out += d
+            # keep reading a little after the first answer, to catch anything smuggled
+            if first_status(out) and b"\r\n\r\n" in out:
+                deadline = min(deadline, time.monotonic() + 0.3)
+    finally:
+        s.close()
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_hostile(case, proxy_factory, fake_upstream):
+    up = fake_upstream(serve())
+    proxy = proxy_factory(env=case["env"], upstream=up.path)
+    out = exchange(proxy, case)
+    assert first_status(out) == case["status"], f"answer: {out[:600]!r}\nproxy log:\n{proxy.stderr_text()[-2000:]}"
+
+    # The oracle: nothing outside `reach` ever arrived at the upstream.
+    time.sleep(0.1)
+    got = Counter((r.method, r.target) for r in up.requests)
+    allowed = Counter(case["reach"])
+    extra = got - allowed
+    assert not extra, f"requests reached the upstream that must not: {sorted(extra.elements())}"
+    if case["status"] == 200:
+        assert got == allowed, f"expected exactly {case['reach']}, upstream saw {sorted(got.elements())}"
+    if case["status"] >= 400 and case["status"] != 403:
+        assert b"Connection: close" in out.split(b"\r\n\r\n", 1)[0], out[:400]
+    if case["status"] in (403, 400, 408, 431, 501, 505, 417):
+        body = out.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in out else b""
+        assert body.startswith(b'{"message":"socket-proxy: '), out[:600]
+
+    # ... and the proxy keeps serving.
+    assert proxy.alive()
+    again = proxy.request(PING.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), timeout=3)
+    assert first_status(again) == 200, again[:300]
+
+
+@pytest.mark.once
+@pytest.mark.parametrize("case", [c for c in CASES if c["status"] == 200 and not c["env"].get("POST")],
+                         ids=lambda c: c["name"])
+def test_allowed_cases_against_real_dockerd(case, proxy_factory, dockerd):
+    proxy = proxy_factory(env=case["env"])
+    out = exchange(proxy, case)
+    status = first_status(out)
+    assert status is not None and status < 500, out[:600]
+    if "/_ping" in case["name"] or "version" in case["name"]:
+        assert status == 200, out[:600]
