@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGETS = ["request", "response", "chunked", "rules", "env"]
+TARGETS = ["request", "response", "chunked", "rules", "pathdiff", "env"]
 
 
 def seconds():

@@ -8,12 +8,12 @@ clang=${1:-clang}
 secs=${2:-60}
 shift 2 || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(request response chunked rules env)
+[ ${#targets[@]} -gt 0 ] || targets=(request response chunked rules pathdiff env)
 out=build/fuzz
 mkdir -p "$out"
 declare -A srcs=(
     [request]="core/http1.c" [response]="core/http1.c" [chunked]="core/http1.c"
-    [rules]="rules/rules.c rules/path.c" [env]="rules/rules.c rules/path.c core/config.c core/log.c"
+    [rules]="rules/rules.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/path.c core/config.c core/log.c"
 )
 for t in "${targets[@]}"; do
     extra=""
