@@ -1035,7 +1035,7 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- accept / drain ---- */
 
-static void on_refused_closed(uv_handle_t *h) { free(h); }
+static void on_refused_closed(uv_handle_t *h) { free(h->data); }
 
 void proxy_accept(listener *l)
 {
@@ -1047,6 +1047,7 @@ void proxy_accept(listener *l)
         uv_pipe_init(s->loop, &c->cl.pipe, 0);
     else
         uv_tcp_init(s->loop, &c->cl.tcp);
+    c->cl.handle.data = c;
     if (uv_accept(&l->h.stream, &c->cl.stream) < 0) {
         uv_close(&c->cl.handle, on_refused_closed);
         return;

@@ -93,5 +93,6 @@ def test_allowed_cases_against_real_dockerd(case, proxy_factory, dockerd):
     out = exchange(proxy, case)
     status = first_status(out)
     assert status is not None and status < 500, out[:600]
-    if "/_ping" in case["name"] or "version" in case["name"]:
+    # A version prefix above the daemon's maximum is the daemon's own 400.
+    if case["name"] in ("allowed /_ping", "allowed HEAD /_ping", "allowed /version"):
         assert status == 200, out[:600]

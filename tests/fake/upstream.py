@@ -1,0 +1,300 @@
+"""A scripted fake Docker daemon: a threaded Unix-socket server whose behaviour is
+a Python callable run once per accepted connection.
+
+    up = FakeUpstream(path, handler)      # handler(conn: UpstreamConn) -> None
+    up.start(); ...; up.stop()
+
+The handler drives the connection by hand: conn.read_request() (recorded in
+up.requests), conn.send(bytes), conn.close(), conn.wait_closed(timeout)... so a test
+can stall, reset mid-body, answer garbage or stream gigabytes. Ready-made handlers
+and response builders are at the bottom (serve, stall, respond_then_close, ...).
+
+Everything the server saw is kept for assertions: up.requests (every request head,
+in arrival order), up.connections, up.errors (exceptions raised by handlers other
+than the peer going away).
+"""
+import os
+import socket
+import threading
+import time
+
+try:
+    from .rawhttp import Closed, SockReader, parse_head
+except ImportError:  # imported as a top-level module
+    from rawhttp import Closed, SockReader, parse_head
+
+
+class Request:
+    """One request head (and its body when framed by Content-Length or chunked)."""
+
+    def __init__(self, conn_index, head, body):
+        self.conn_index = conn_index
+        self.head = head
+        self.body = body
+        start, self.headers = parse_head(head)
+        parts = start.split(" ")
+        self.method = parts[0]
+        self.target = parts[1] if len(parts) > 1 else ""
+        self.version = parts[2] if len(parts) > 2 else ""
+        self.path = self.target.split("?", 1)[0]
+
+    def __repr__(self):
+        return f"<Request #{self.conn_index} {self.method} {self.target}>"
+
+
+class UpstreamConn:
+    def __init__(self, upstream, sock, index):
+        self.upstream = upstream
+        self.sock = sock
+        self.index = index
+        self.reader = SockReader(sock)
+        self.requests = []
+        self.closed_by_peer = threading.Event()   # set by wait_closed()/read_request() on EOF
+        self.finished = threading.Event()         # set when the handler returned
+
+    def read_request(self, read_body=True):
+        """Next request on this connection, or None when the peer closed cleanly.
+        The head is recorded in upstream.requests as soon as it is read."""
+        try:
+            head = self.reader.read_head()
+        except Closed:
+            self.closed_by_peer.set()
+            raise
+        if head is None:
+            self.closed_by_peer.set()
+            return None
+        _, headers = parse_head(head)
+        body = b""
+        if read_body:
+            if "chunked" in headers.get("transfer-encoding", "").lower():
+                body = self.reader.read_chunked()
+            elif "content-length" in headers:
+                body = self.reader.read_exact(int(headers["content-length"]))
+        req = Request(self.index, head, body)
+        self.requests.append(req)
+        self.upstream._record(req)
+        return req
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def wait_closed(self, timeout=None):
+        """Block until the proxy closes its side (EOF/reset); True if it did in time.
+        Bytes arriving meanwhile are discarded."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                try:
+                    data = self.sock.recv(65536)
+                except (ConnectionResetError, BrokenPipeError):
+                    data = b""
+                if not data:
+                    self.closed_by_peer.set()
+                    return True
+        except (socket.timeout, OSError):
+            return self.closed_by_peer.is_set()
+        finally:
+            try:
+                self.sock.settimeout(None)
+            except OSError:
+                pass
+
+    def shutdown_write(self):
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def reset(self):
+        """Close abruptly. Unix sockets have no RST; closing with unread input makes the
+        peer's next read fail with ECONNRESET, which is as close as it gets."""
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        except OSError:
+            pass
+        self.close()
+
+
+class FakeUpstream:
+    def __init__(self, path, handler):
+        self.path = path
+        self.handler = handler
+        self.requests = []
+        self.connections = []
+        self.errors = []
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._sock = None
+        self._threads = []
+        self._stopping = False
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self):
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.bind(self.path)
+        self._sock.listen(64)
+        t = threading.Thread(target=self._accept_loop, name="fake-upstream-accept", daemon=True)
+        t.start()
+        self._threads.append(t)
+        return self
+
+    def stop(self):
+        self._stopping = True
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        for c in list(self.connections):
+            try:
+                c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+        for t in self._threads:
+            t.join(timeout=5)
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- observation ---------------------------------------------------------------
+    def _record(self, req):
+        with self._cond:
+            self.requests.append(req)
+            self._cond.notify_all()
+
+    def wait_for(self, predicate, timeout=10):
+        """Wait until predicate(self) is true (re-checked on each request/connection,
+        and every 50 ms); returns its last value."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                v = predicate(self)
+                left = deadline - time.monotonic()
+                if v or left <= 0:
+                    return v
+                self._cond.wait(min(left, 0.05))
+
+    def wait_requests(self, n, timeout=10):
+        return self.wait_for(lambda u: len(u.requests) >= n, timeout)
+
+    def wait_connections(self, n, timeout=10):
+        return self.wait_for(lambda u: len(u.connections) >= n, timeout)
+
+    # -- internals -------------------------------------------------------------------
+    def _accept_loop(self):
+        while not self._stopping:
+            try:
+                s, _ = self._sock.accept()
+            except OSError:
+                return
+            with self._cond:
+                conn = UpstreamConn(self, s, len(self.connections))
+                self.connections.append(conn)
+                self._cond.notify_all()
+            t = threading.Thread(target=self._run, args=(conn,), name=f"fake-upstream-{conn.index}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _run(self, conn):
+        try:
+            self.handler(conn)
+        except (BrokenPipeError, ConnectionResetError, Closed):
+            pass  # the proxy went away: normal in most scripts
+        except OSError as e:
+            if not self._stopping:
+                self.errors.append(e)
+        except Exception as e:  # a bug in the script: make it visible to the test
+            self.errors.append(e)
+        finally:
+            conn.finished.set()
+            if not getattr(conn, "keep_open", False):
+                conn.close()
+
+
+# -- response builders -------------------------------------------------------------
+
+def response(status=200, body=b"", headers=None, reason=None, content_type="application/json"):
+    """A well-formed response with Content-Length framing."""
+    if isinstance(body, str):
+        body = body.encode()
+    reasons = {200: "OK", 201: "Created", 204: "No Content", 404: "Not Found", 500: "Internal Server Error"}
+    reason = reasons.get(status, "Status") if reason is None else reason
+    pairs = [("Api-Version", "1.41"), ("Content-Type", content_type), ("Docker-Experimental", "false"),
+             ("Ostype", "linux"), ("Server", "fake-upstream"), ("Date", "Mon, 01 Jan 2024 00:00:00 GMT")]
+    pairs += list((headers or {}).items())
+    if status not in (204, 304) and not any(k.lower() in ("content-length", "transfer-encoding") for k, _ in pairs):
+        pairs.append(("Content-Length", str(len(body))))
+    head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in pairs) + "\r\n"
+    return head.encode("latin-1") + body
+
+
+def chunked(*parts):
+    """A chunked body (without the head) from byte strings, terminated."""
+    out = b""
+    for p in parts:
+        if p:
+            out += b"%x\r\n" % len(p) + p + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+def default_answer(req):
+    """What a well-behaved daemon would roughly answer, for requests a script does
+    not care about."""
+    if req.path.endswith("/_ping"):
+        return response(200, b"" if req.method == "HEAD" else b"OK", content_type="text/plain; charset=utf-8")
+    if req.path.endswith("/version"):
+        return response(200, b'{"ApiVersion":"1.41","Version":"fake","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}')
+    return response(200, b"{}")
+
+
+# -- ready-made handlers -------------------------------------------------------------
+
+def serve(answer=default_answer):
+    """Keep-alive server: answer(req) -> bytes (or None to close) for each request."""
+    def handler(conn):
+        while True:
+            req = conn.read_request()
+            if req is None:
+                return
+            out = answer(req)
+            if out is None:
+                return
+            conn.send(out)
+    return handler
+
+
+def stall(conn):
+    """Read the request, never answer; return when the proxy closes the connection."""
+    conn.read_request()
+    conn.wait_closed()
+
+
+def respond_then_close(answer=default_answer, delay=0.0):
+    """Answer one request as keep-alive, then close the idle connection after delay."""
+    def handler(conn):
+        req = conn.read_request()
+        if req is None:
+            return
+        conn.send(answer(req))
+        if delay:
+            time.sleep(delay)
+    return handler

@@ -1,0 +1,380 @@
+"""The proxy against a scripted fake daemon (tests/fake/upstream.py): stalls, resets,
+malformed answers, a body larger than memory, and an upstream that drops idle
+keep-alive connections. No dockerd needed."""
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from dockerutil import VIAS
+from fake.rawhttp import SockReader, read_response, request_bytes
+from fake.upstream import default_answer, response, respond_then_close, serve
+
+via_param = pytest.mark.parametrize("via", VIAS)
+
+PING = request_bytes("GET", "/_ping")
+VERSION = request_bytes("GET", "/v1.41/version")
+
+
+def ping_ok(p, via="unix"):
+    status, _, body = p.http("GET", "/_ping", via=via)
+    assert (status, body) == (200, b"OK"), (status, body)
+
+
+def routed(**by_path_suffix):
+    """Handler: the script for the first request's path (by suffix), else a normal
+    keep-alive server."""
+    normal = serve()
+
+    def handler(conn):
+        req = conn.read_request()
+        if req is None:
+            return
+        for suffix, script in by_path_suffix.items():
+            if req.path.endswith("/" + suffix):
+                return script(conn, req)
+        conn.send(default_answer(req))
+        normal(conn)
+    return handler
+
+
+# -- harness self-test (no proxy) --------------------------------------------------
+
+def test_fake_upstream_selftest(fake_upstream):
+    up = fake_upstream(serve())
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(up.path)
+    s.sendall(PING + VERSION)
+    r = SockReader(s)
+    assert read_response(r).body == b"OK"
+    assert json.loads(read_response(r).body)["ApiVersion"] == "1.41"
+    s.close()
+    assert up.wait_requests(2)
+    assert [q.target for q in up.requests] == ["/_ping", "/v1.41/version"]
+    assert not up.errors
+
+
+# -- stall -------------------------------------------------------------------------
+
+STALL_TARGETS = {
+    "events": "/v1.41/events",    # a stream: its client going away must end it
+    "version": "/v1.41/version",  # a plain request the daemon never answers
+}
+
+
+@pytest.mark.parametrize("target", list(STALL_TARGETS))
+@via_param
+def test_stalled_upstream_hangs_one_request_only(fake_upstream, proxy_factory, via, target):
+    stalled = []
+
+    def stall(conn, req):
+        stalled.append(conn)
+        conn.wait_closed()
+
+    up = fake_upstream(routed(**{target: stall}))
+    # A short idle timeout: it must not apply while a response is awaited.
+    # (and a short shutdown grace: when the stalled pair leaks, teardown is quick)
+    p = proxy_factory({"SOCKET_PROXY_IDLE_TIMEOUT": "1s", "SOCKET_PROXY_SHUTDOWN_GRACE": "1s"}, upstream=up.path)
+    a = p.connect(via)
+    a.sendall(request_bytes("GET", STALL_TARGETS[target]))
+    assert up.wait_for(lambda u: stalled, 10), "the request never reached the upstream"
+
+    ping_ok(p, via)  # other connections are served meanwhile
+    a.settimeout(3)
+    try:
+        data = a.recv(1)
+    except socket.timeout:
+        data = None
+    assert data is None, f"expected the stalled request to stay open and silent, got {data!r}"
+    ping_ok(p, via)  # still serving after 3 s, and no timeout closed the stalled one
+    assert not stalled[0].closed_by_peer.is_set(), "the proxy gave up on the stalled upstream by itself"
+
+    a.close()  # the client goes away: the proxy must release the upstream connection
+    assert stalled[0].closed_by_peer.wait(10), (
+        f"upstream connection for GET {STALL_TARGETS[target]} still open 10 s after the client closed")
+    ping_ok(p, via)
+    assert not up.errors
+
+
+SILENT_STREAMS = {
+    # name: (method, target, proxy env)
+    "events": ("GET", "/v1.41/events", {}),
+    # a pull: progress in chunks, then minutes of silence; `docker pull` + Ctrl-C
+    # must reach the daemon as a closed connection, which is what cancels the pull.
+    "pull": ("POST", "/v1.41/images/create?fromImage=busybox&tag=latest", {"IMAGES": "1", "POST": "1"}),
+}
+
+
+@pytest.mark.parametrize("case", list(SILENT_STREAMS))
+def test_client_leaving_silent_stream_frees_upstream(fake_upstream, proxy_factory, case):
+    method, target, env = SILENT_STREAMS[case]
+    streams = []
+
+    def silent(conn, req):
+        streams.append(conn)
+        conn.send(response(200, b"", headers={"Transfer-Encoding": "chunked"}) +
+                  b'17\r\n{"status":"something"}\n\r\n')
+        conn.wait_closed()
+
+    path = target.split("?")[0].rsplit("/", 1)[1]
+    up = fake_upstream(routed(**{path: silent}))
+    p = proxy_factory(dict(env, SOCKET_PROXY_SHUTDOWN_GRACE="1s"), upstream=up.path)
+    s = p.connect("unix", timeout=10)
+    s.sendall(request_bytes(method, target, body=b"" if method == "POST" else None))
+    r = SockReader(s)
+    assert r.read_head().startswith(b"HTTP/1.1 200")
+    assert r.read_line() == b"17"
+    assert up.wait_for(lambda u: streams, 10)
+    time.sleep(0.5)
+    s.close()
+    assert streams[0].closed_by_peer.wait(10), (
+        f"{method} {target}: upstream connection still open 10 s after the client closed mid-stream")
+    ping_ok(p)
+
+
+# -- reset mid-body ----------------------------------------------------------------
+
+@via_param
+def test_upstream_reset_mid_body(fake_upstream, proxy_factory, via):
+    def cut(conn, req):
+        conn.send(response(200, b"x" * 1000, headers={"Content-Length": "100000"}))
+        time.sleep(0.2)
+        conn.reset()
+
+    up = fake_upstream(routed(version=cut))
+    p = proxy_factory(upstream=up.path)
+    s = p.connect(via, timeout=10)
+    s.sendall(VERSION)
+    r = SockReader(s)
+    head = r.read_head()
+    assert head and head.startswith(b"HTTP/1.1 200"), head
+    try:
+        body = r.read_to_eof()
+    except socket.timeout:
+        pytest.fail(f"the proxy kept the client connection open after the upstream died mid-body "
+                    f"(got {len(r.buf)} body bytes)")
+    assert 0 < len(body) < 100000, len(body)
+    assert body == b"x" * len(body)
+    s.close()
+    ping_ok(p, via)
+    assert p.alive()
+
+
+# -- malformed response heads -> 502 -------------------------------------------------
+
+MALFORMED = {
+    "bad-status-line": b"HTTP/1.1 abc OK\r\nContent-Length: 2\r\n\r\n{}",
+    "not-http": b"SSH-2.0-OpenSSH_9.2\r\n\r\n",
+    "cl-and-te": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "bad-content-length": b"HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n{}",
+    "two-content-lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    "header-without-colon": b"HTTP/1.1 200 OK\r\nContent-Length 2\r\n\r\n{}",
+    "eof-inside-head": b"HTTP/1.1 200 OK\r\nContent-Le",
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_response_head_gives_502(fake_upstream, proxy_factory, case):
+    def garbage(conn, req):
+        conn.send(MALFORMED[case])
+        conn.shutdown_write()
+        conn.wait_closed(10)
+
+    up = fake_upstream(routed(version=garbage))
+    p = proxy_factory(upstream=up.path)
+    status, headers, body = p.http("GET", "/v1.41/version")
+    assert status == 502, (status, headers, body)
+    assert headers.get("content-type", "").startswith("application/json"), headers
+    assert isinstance(json.loads(body).get("message"), str), body
+    ping_ok(p)
+    assert p.alive()
+
+
+def test_bad_chunk_closes_client(fake_upstream, proxy_factory):
+    """Once the head is forwarded a 502 is impossible: the client must see the body
+    cut short (connection closed, no terminating chunk invented)."""
+    def bad_chunk(conn, req):
+        conn.send(response(200, b"5\r\nhello\r\nZZ\r\nnope\r\n0\r\n\r\n", headers={"Transfer-Encoding": "chunked"}))
+        conn.wait_closed(10)
+
+    up = fake_upstream(routed(version=bad_chunk))
+    p = proxy_factory(upstream=up.path)
+    s = p.connect("unix", timeout=10)
+    s.sendall(VERSION)
+    r = SockReader(s)
+    head = r.read_head()
+    assert head.startswith(b"HTTP/1.1 200"), head
+    try:
+        rest = r.read_to_eof()
+    except socket.timeout:
+        pytest.fail(f"connection left open after an invalid chunk (got {r.buf!r})")
+    assert b"0\r\n\r\n" not in rest, rest
+    s.close()
+    ping_ok(p)
+
+
+# -- a body larger than memory, read slowly ------------------------------------------
+
+GIB = 1 << 30
+
+
+def test_huge_body_slow_reader_bounded_memory(fake_upstream, proxy_factory, proxy_bin):
+    total = 2 * GIB
+    sent = [0]
+    upstream_saw_close = threading.Event()
+    block = b"\xa5" * (1 << 20)
+
+    def firehose(conn, req):
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nContent-Length: %d\r\n\r\n" % total)
+        try:
+            while sent[0] < total:
+                n = min(len(block), total - sent[0])
+                conn.send(block[:n])
+                sent[0] += n
+        except (BrokenPipeError, ConnectionResetError):
+            upstream_saw_close.set()
+            return
+        conn.wait_closed(30)
+        upstream_saw_close.set()
+
+    up = fake_upstream(routed(version=firehose))
+    env = {}
+    if proxy_bin.asan:  # freed buffers would sit in ASan's quarantine and count as RSS
+        env["ASAN_OPTIONS"] = proxy_bin.env["ASAN_OPTIONS"] + ":quarantine_size_mb=4:thread_local_quarantine_size_kb=64"
+    p = proxy_factory(env, upstream=up.path)
+    ping_ok(p)
+    base_kib = p.rss_kib()
+    limit_kib = 32 * 1024 if not proxy_bin.asan else base_kib + 32 * 1024
+
+    s = p.connect("unix", timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    s.sendall(VERSION)
+    r = SockReader(s)
+    head = r.read_head()
+    assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: %d" % total in head, head
+    got = len(r.buf)
+    r.buf = b""
+    peak = p.rss_kib()
+
+    # Slow phase: ~1.5 MB/s for 4 s while the upstream pushes as fast as it can.
+    t_end = time.monotonic() + 4
+    while time.monotonic() < t_end:
+        got += len(s.recv(16384))
+        time.sleep(0.01)
+        peak = max(peak, p.rss_kib())
+    lag = sent[0] - got
+    assert peak < limit_kib, f"proxy RSS reached {peak} KiB (limit {limit_kib} KiB, base {base_kib} KiB) with a slow reader"
+    assert lag < 32 << 20, f"upstream got {lag >> 20} MiB ahead of the client: no backpressure"
+
+    # Fast phase: drain the rest; memory must stay bounded through many drain/resume cycles.
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    next_sample = got
+    while got < total:
+        n = s.recv_into(view)
+        if n == 0:
+            break
+        got += n
+        if got >= next_sample:
+            peak = max(peak, p.rss_kib())
+            next_sample = got + (64 << 20)
+    print(f"RSS base {base_kib} KiB, peak {peak} KiB, limit {limit_kib} KiB; slow-phase lag {lag >> 10} KiB")
+    assert got == total, f"body ended after {got} of {total} bytes"
+    assert peak < limit_kib, f"proxy RSS reached {peak} KiB (limit {limit_kib} KiB, base {base_kib} KiB)"
+    s.close()
+    assert upstream_saw_close.wait(30)
+    ping_ok(p)
+
+
+def test_client_leaving_mid_huge_body_frees_upstream(fake_upstream, proxy_factory):
+    sent = [0]
+    upstream_saw_close = threading.Event()
+
+    def firehose(conn, req):
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (2 * GIB))
+        block = b"\x00" * (1 << 20)
+        try:
+            while True:
+                conn.send(block)
+                sent[0] += len(block)
+        except (BrokenPipeError, ConnectionResetError):
+            upstream_saw_close.set()
+
+    up = fake_upstream(routed(version=firehose))
+    p = proxy_factory(upstream=up.path)
+    s = p.connect("unix", timeout=10)
+    s.sendall(VERSION)
+    assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    time.sleep(0.5)
+    s.close()
+    assert upstream_saw_close.wait(10), f"upstream still being read after the client left ({sent[0] >> 20} MiB sent)"
+    ping_ok(p)
+
+
+# -- upstream closes an idle keep-alive connection -------------------------------------
+
+@via_param
+def test_redial_after_upstream_closes_idle_connection(fake_upstream, proxy_factory, via):
+    up = fake_upstream(respond_then_close())
+    p = proxy_factory(upstream=up.path)
+    s = p.connect(via, timeout=10)
+    r = SockReader(s)
+    s.sendall(PING)
+    first = read_response(r)
+    assert first is not None and (first.status, first.body) == (200, b"OK"), first
+    assert up.wait_for(lambda u: u.connections and u.connections[0].finished.is_set(), 10)
+    time.sleep(0.3)  # let the proxy notice the upstream's close
+    s.sendall(VERSION)
+    try:
+        second = read_response(r)
+    except Exception as e:  # noqa: BLE001
+        pytest.fail(f"second request on the same client connection failed: {e!r}")
+    assert second is not None, "the proxy closed the client connection instead of re-dialing"
+    assert second.status == 200 and json.loads(second.body)["ApiVersion"] == "1.41", second
+    # (the proxy may also dial once at start-up to check the daemon: count only
+    # connections that carried requests)
+    assert [q.target for q in up.requests] == ["/_ping", "/v1.41/version"]
+    assert up.requests[0].conn_index != up.requests[1].conn_index
+    s.close()
+
+
+@via_param
+def test_request_forwarded_verbatim(fake_upstream, proxy_factory, via):
+    """Allowed requests reach the daemon byte for byte: header order, case, spacing,
+    query string and a chunked body untouched."""
+    up = fake_upstream(serve())
+    p = proxy_factory({"CONTAINERS": "1", "POST": "1"}, upstream=up.path)
+    raw = (b"POST /v1.41/containers/create?name=web-1&platform=linux%2Famd64 HTTP/1.1\r\n"
+           b"Host: api.moby.localhost\r\nUser-Agent: Docker-Client/28.2.2 (linux)\r\n"
+           b"content-type: application/json\r\nX-Custom:   spaced  \r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n")
+    s = p.connect(via, timeout=10)
+    s.sendall(raw)
+    res = read_response(SockReader(s))
+    assert res.status == 200
+    s.close()
+    assert up.wait_requests(1)
+    head_end = raw.index(b"\r\n\r\n") + 4
+    assert up.requests[0].head == raw[:head_end]
+    assert up.requests[0].body == b'{"a":1}'
+
+
+@via_param
+def test_keepalive_reuses_upstream_connection(fake_upstream, proxy_factory, via):
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path)
+    s = p.connect(via, timeout=10)
+    r = SockReader(s)
+    for _ in range(3):
+        s.sendall(PING)
+        assert read_response(r).body == b"OK"
+    s.sendall(PING + VERSION)  # pipelined
+    assert read_response(r).body == b"OK"
+    assert read_response(r).status == 200
+    s.close()
+    assert [q.path for q in up.requests] == ["/_ping"] * 4 + ["/v1.41/version"]
+    used = {q.conn_index for q in up.requests}
+    assert len(used) == 1, f"requests of one client connection went over {len(used)} upstream connections"
