@@ -44,6 +44,7 @@ enum timer_kind { T_NONE, T_IDLE, T_HEAD, T_DIAL, T_LINGER };
 
 typedef struct buffer {
     char *p;
+    size_t cap;      /* SERVER_BUF_SMALL or srv->buf_size */
     size_t pos, len; /* unconsumed bytes are p[pos..len) */
     bool busy;       /* a write from p is in flight */
 } buffer;
@@ -153,7 +154,7 @@ static void buf_release_if_empty(conn *c, int side)
 {
     buffer *b = &c->in[side];
     if (b->p && !b->busy && b->pos == b->len) {
-        server_buf_put(c->srv, b->p);
+        server_buf_put(c->srv, b->p, b->cap);
         b->p = NULL;
         b->pos = b->len = 0;
     }
@@ -315,7 +316,7 @@ static void on_handle_closed(uv_handle_t *h)
     }
     for (int s = 0; s < 2; s++)
         if (c->in[s].p)
-            server_buf_put(c->srv, c->in[s].p);
+            server_buf_put(c->srv, c->in[s].p, c->in[s].cap);
     server *srv = c->srv;
     if (c->prev)
         c->prev->next = c->next;
@@ -805,16 +806,18 @@ static void process(conn *c)
             return;
     }
 
-    /* Half-close in a tunnel: pass an EOF on once its side's bytes are out. */
-    if (c->cstate == C_TUNNEL) {
-        if (c->eof[SC] && !c->shut[SU] && c->writes[SU] == 0 && c->in[SC].pos == c->in[SC].len) {
-            c->shut[SU] = true;
-            c->sreq[SU].data = c;
-            if (uv_shutdown(&c->sreq[SU], (uv_stream_t *)&c->up, NULL) < 0) {
-                conn_close(c);
-                return;
-            }
+    /* A client EOF is passed on to the daemon once the bytes before it are
+     * out: half-close in a tunnel, cancellation for a pending request. */
+    if (c->eof[SC] && !c->shut[SU] && c->upstate == UP_OPEN && c->rstate != R_IDLE && c->writes[SU] == 0 &&
+        c->in[SC].pos == c->in[SC].len) {
+        c->shut[SU] = true;
+        c->sreq[SU].data = c;
+        if (uv_shutdown(&c->sreq[SU], (uv_stream_t *)&c->up, NULL) < 0) {
+            conn_close(c);
+            return;
         }
+    }
+    if (c->cstate == C_TUNNEL) {
         if (c->eof[SU] && !c->shut[SC] && c->writes[SC] == 0 && c->in[SU].pos == c->in[SU].len) {
             c->shut[SC] = true;
             c->sreq[SC].data = c;
@@ -854,19 +857,32 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     conn *c = h->data;
     int side = h == (uv_handle_t *)&c->up ? SU : SC;
     buffer *b = &c->in[side];
+    size_t big = c->srv->buf_size;
     if (!b->p) {
-        b->p = server_buf_get(c->srv);
+        /* A client waiting for its next head gets a small buffer. */
+        b->cap = side == SC && c->cstate == C_HEAD ? SERVER_BUF_SMALL : big;
+        b->p = server_buf_get(c->srv, b->cap);
         b->pos = b->len = 0;
     } else if (b->pos > 0 && !b->busy) {
         memmove(b->p, b->p + b->pos, b->len - b->pos);
         b->len -= b->pos;
         b->pos = 0;
     }
+    /* A large head, or a body or tunnel behind a small buffer: go large. */
+    if (b->p && b->cap < big && !b->busy && (b->len == b->cap || c->cstate != C_HEAD)) {
+        char *p = server_buf_get(c->srv, big);
+        if (p) {
+            memcpy(p, b->p, b->len);
+            server_buf_put(c->srv, b->p, b->cap);
+            b->p = p;
+            b->cap = big;
+        }
+    }
     if (!b->p) {
         *out = uv_buf_init(NULL, 0);
         return;
     }
-    *out = uv_buf_init(b->p + b->len, (unsigned)(c->srv->buf_size - b->len));
+    *out = uv_buf_init(b->p + b->len, (unsigned)(b->cap - b->len));
 }
 
 /* Starts or stops reading each side according to the state. */
@@ -879,8 +895,8 @@ static void update_io(conn *c)
     buf_release_if_empty(c, SU);
     size_t cap = c->srv->buf_size;
 
-    bool want_c = !c->eof[SC] && !cb->busy && (!cb->p || cb->len - cb->pos < cap) &&
-                  !(cb->p && cb->pos == 0 && cb->len == cap);
+    /* Read while there is room (a full small buffer grows in alloc_cb). */
+    bool want_c = !c->eof[SC] && !cb->busy && !(cb->p && cb->pos == 0 && cb->len == cap);
     /* While a request waits for its response, keep reading the client (to see
      * it go away), but only until a head's worth is buffered. */
     if (c->cstate == C_LINGER)
@@ -933,13 +949,15 @@ static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         process(c); /* passes the half-close on */
         return;
     }
-    /* Outside a tunnel: a client gone from a stream (events, logs -f) or in
-     * the middle of sending its request abandons it; otherwise the answer
-     * under way is still delivered, then the connection ends. */
+    /* Outside a tunnel: a client gone from a stream (events, logs -f), in
+     * the middle of sending its request, or between requests is simply gone.
+     * With a request under way the EOF is passed on to the daemon, as a
+     * direct client's would be: Go's server then cancels the request (a
+     * build, a pull, `stop -t`), and an answer that still comes is
+     * delivered before the connection ends. */
     bool partial = c->in[SC].pos < c->in[SC].len;
     if (c->cstate == C_BODY || (c->rflags & RULES_F_STREAM && c->rstate != R_IDLE) ||
-        (c->cstate == C_HEAD && c->rstate == R_IDLE && c->writes[SC] == 0 && !c->close_after) ||
-        (c->cstate == C_HEAD && partial && c->rstate == R_IDLE)) {
+        (c->rstate == R_IDLE && (partial || (c->writes[SC] == 0 && !c->close_after)))) {
         conn_close(c);
         return;
     }

@@ -16,17 +16,19 @@
 
 #define BUF_FREE_MAX 16
 
-char *server_buf_get(server *s)
+char *server_buf_get(server *s, size_t size)
 {
-    if (s->buf_nfree > 0)
-        return s->buf_free[--s->buf_nfree];
-    return malloc(s->buf_size);
+    int k = size != SERVER_BUF_SMALL;
+    if (s->buf_nfree[k] > 0)
+        return s->buf_free[k][--s->buf_nfree[k]];
+    return malloc(size);
 }
 
-void server_buf_put(server *s, char *b)
+void server_buf_put(server *s, char *b, size_t size)
 {
-    if (s->buf_nfree < BUF_FREE_MAX)
-        s->buf_free[s->buf_nfree++] = b;
+    int k = size != SERVER_BUF_SMALL;
+    if (s->buf_nfree[k] < BUF_FREE_MAX)
+        s->buf_free[k][s->buf_nfree[k]++] = b;
     else
         free(b);
 }
@@ -213,7 +215,8 @@ int server_run(const config *cfg, const rules_set *rules)
     s.loop = &loop;
     s.cfg = cfg;
     s.buf_size = cfg->max_head > 65536 ? cfg->max_head : 65536;
-    s.buf_free = calloc(BUF_FREE_MAX, sizeof(void *));
+    s.buf_free[0] = calloc(BUF_FREE_MAX, sizeof(void *));
+    s.buf_free[1] = calloc(BUF_FREE_MAX, sizeof(void *));
     /* Each client needs an upstream descriptor too; keep a few for the loop. */
     s.max_conns = nofile > 64 ? (nofile - 32) / 2 : 16;
 
@@ -258,8 +261,10 @@ out:
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    for (size_t i = 0; i < s.buf_nfree; i++)
-        free(s.buf_free[i]);
-    free(s.buf_free);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < s.buf_nfree[k]; i++)
+            free(s.buf_free[k][i]);
+        free(s.buf_free[k]);
+    }
     return rc;
 }

@@ -33,9 +33,9 @@ typedef struct server {
     bool draining;            /* SIGTERM seen: finish in-flight requests, then exit */
     uv_signal_t sig_term, sig_int, sig_chld;
     uv_timer_t grace;
-    void **buf_free;          /* recycled I/O buffers */
-    size_t buf_nfree;
-    size_t buf_size;
+    void **buf_free[2];       /* recycled I/O buffers: [0] small, [1] large */
+    size_t buf_nfree[2];
+    size_t buf_size;          /* large: streaming, and the head limit */
 } server;
 
 /* Binds every listener, drops privileges, serves until shutdown. Returns the
@@ -45,8 +45,11 @@ int server_run(const config *cfg, const rules_set *rules);
 /* Called by the connection code when a connection is gone. */
 void server_conn_closed(server *s);
 
-/* I/O buffers of s->buf_size bytes, recycled. */
-char *server_buf_get(server *s);
-void server_buf_put(server *s, char *b);
+/* I/O buffers, recycled: SERVER_BUF_SMALL bytes for request heads (most are
+ * a few hundred bytes, and a flood of slow clients must stay cheap), or
+ * s->buf_size bytes for bodies, responses and large heads. */
+#define SERVER_BUF_SMALL 4096
+char *server_buf_get(server *s, size_t size);
+void server_buf_put(server *s, char *b, size_t size);
 
 #endif
