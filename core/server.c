@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -51,8 +53,10 @@ static void close_listeners(server *s)
             s->listeners[i].open = false;
         }
     }
-    if (s->cfg->unix_path[0])
+    if (s->unix_bound) {
         unlink(s->cfg->unix_path);
+        s->unix_bound = false;
+    }
 }
 
 static void stop_if_done(server *s)
@@ -79,7 +83,7 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     if (s->draining) {
         log_msg(LOG_NOTICE, "second signal: exiting now");
-        if (s->cfg->unix_path[0])
+        if (s->unix_bound)
             unlink(s->cfg->unix_path);
         _exit(0);
     }
@@ -106,7 +110,19 @@ static int bind_unix(server *s, char *err, size_t errlen)
             snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: %s exists and is not a socket", cfg->volume, cfg->unix_path);
             return -1;
         }
-        unlink(cfg->unix_path); /* stale, from an earlier run */
+        /* Stale, from an earlier run, unless something still answers on it. */
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg->unix_path);
+        int live = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (live) {
+            snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: another process is listening on %s", cfg->volume,
+                     cfg->unix_path);
+            return -1;
+        }
+        unlink(cfg->unix_path);
     }
     listener *l = &s->listeners[s->nlisteners];
     uv_pipe_init(s->loop, &l->h.pipe, 0);
@@ -134,6 +150,7 @@ static int bind_unix(server *s, char *err, size_t errlen)
     }
     l->open = true;
     s->nlisteners++;
+    s->unix_bound = true;
     /* After dropping root we must still be able to remove the socket on exit:
      * a directory that holds nothing but our socket (a fresh named volume) is
      * given to SOCKET_PROXY_UID; any other directory is left alone. */

@@ -30,7 +30,8 @@ typedef struct server {
     struct conn *conns;       /* doubly linked list of live connections */
     size_t nconns;
     size_t max_conns;
-    bool draining;            /* SIGTERM seen: finish in-flight requests, then exit */
+    bool draining;
+    bool unix_bound;          /* our socket file exists: remove it on exit */            /* SIGTERM seen: finish in-flight requests, then exit */
     uv_signal_t sig_term, sig_int, sig_chld;
     uv_timer_t grace;
     void **buf_free[2];       /* recycled I/O buffers: [0] small, [1] large */

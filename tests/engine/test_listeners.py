@@ -1,0 +1,219 @@
+"""Listeners, the socket file's life, idle connections, logging, API_KEY and
+signals, against the fake upstream (no daemon needed)."""
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+from conftest import free_port
+from fake.upstream import serve, stall
+
+PING = b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n"
+PING_CLOSE = b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"
+
+
+def status_of(data):
+    return int(data[9:12]) if data.startswith(b"HTTP/1.") else None
+
+
+def wait_for(pred, timeout=5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
+
+
+def test_stale_socket_is_replaced_and_removed_on_exit(fake_upstream, proxy_factory, tmp_path):
+    up = fake_upstream(serve())
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(vol / "docker.sock"))  # bound, never listening: a leftover
+    stale.close()
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_VOLUME": str(vol)})
+    assert status_of(p.request(PING_CLOSE)) == 200
+    assert p.stop() == 0
+    assert not (vol / "docker.sock").exists()
+
+
+def test_volume_is_created_and_socket_mode_applied(fake_upstream, proxy_factory, tmp_path):
+    up = fake_upstream(serve())
+    vol = tmp_path / "new" / "dir"
+    os.makedirs(vol.parent)
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_VOLUME": str(vol), "SOCKET_PROXY_SOCKET_MODE": "0600"})
+    st = os.stat(vol / "docker.sock")
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+    assert status_of(p.request(PING_CLOSE)) == 200
+
+
+def test_refuses_to_replace_a_regular_file(fake_upstream, proxy_factory, proxy_bin, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "docker.sock").write_text("not a socket")
+    env = {"PATH": "/usr/bin:/bin", "SOCKET_PROXY_VOLUME": str(vol), "SOCKET_PROXY_LISTEN": "off",
+           "SOCKET_PROXY_UID": "0", "SOCKET_PROXY_GID": "0", "SOCKET_PATH": "/nonexistent.sock"}
+    env.update(proxy_bin.env)
+    r = subprocess.run([proxy_bin.path], env=env, capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0 and "exists and is not a socket" in r.stderr, r.stderr
+    assert (vol / "docker.sock").read_text() == "not a socket"
+
+
+def test_empty_volume_disables_unix_and_listen_list(fake_upstream, proxy_factory):
+    up = fake_upstream(serve())
+    p1, p2 = free_port(), free_port()
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_VOLUME": "",
+                                             "SOCKET_PROXY_LISTEN": f"127.0.0.1:{p1}, 127.0.0.1:{p2}"})
+    assert p.unix is None
+    for port in (p1, p2):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(PING_CLOSE)
+        assert status_of(s.recv(4096)) == 200
+        s.close()
+    assert "listening on unix" not in p.stderr_text()
+
+
+def test_default_listener_is_dual_stack_and_port_moves_it(fake_upstream, proxy_factory):
+    up = fake_upstream(serve())
+    port = free_port()
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_LISTEN": None, "PORT": str(port)})
+    assert wait_for(lambda: "listening on tcp" in p.stderr_text())
+    log = p.stderr_text()
+    if "IPv6 is not available" in log:
+        assert f"listening on tcp:0.0.0.0:{port}" in log
+    else:
+        assert f"listening on tcp:[::]:{port}" in log
+        s6 = socket.create_connection(("::1", port), timeout=5)
+        s6.sendall(PING_CLOSE)
+        assert status_of(s6.recv(4096)) == 200
+        s6.close()
+    s4 = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s4.sendall(PING_CLOSE)
+    assert status_of(s4.recv(4096)) == 200
+    s4.close()
+
+
+def test_disable_ipv6_binds_ipv4_only(fake_upstream, proxy_factory):
+    up = fake_upstream(serve())
+    port = free_port()
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_LISTEN": None, "PORT": str(port), "DISABLE_IPV6": "true"})
+    assert wait_for(lambda: f"listening on tcp:0.0.0.0:{port}" in p.stderr_text()), p.stderr_text()
+    with pytest.raises(OSError):
+        socket.create_connection(("::1", port), timeout=2)
+
+
+def test_idle_keepalive_connection_is_closed_silently(fake_upstream, proxy_factory):
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_IDLE_TIMEOUT": "1s"})
+    s = p.connect(timeout=5)
+    s.sendall(PING)
+    first = s.recv(4096)
+    assert status_of(first) == 200
+    t = time.monotonic()
+    s.settimeout(5)
+    rest = s.recv(4096)
+    took = time.monotonic() - t
+    assert rest == b"", rest  # closed without a word
+    assert 0.8 < took < 3, took
+
+
+def test_idle_timeout_does_not_cut_a_request_in_flight(fake_upstream, proxy_factory):
+    """The wait for an answer is never cut (docker stop -t 600, pulls, builds)."""
+    up = fake_upstream(stall)
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_IDLE_TIMEOUT": "1s", "SOCKET_PROXY_HEAD_TIMEOUT": "1s"})
+    s = p.connect(timeout=5)
+    s.sendall(PING)
+    s.settimeout(3)
+    with pytest.raises(socket.timeout):
+        s.recv(4096)  # still waiting after 3 s, connection open
+    s.close()
+
+
+def test_access_log_text_and_unix_peer(fake_upstream, proxy_factory):
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path)
+    assert status_of(p.request(PING_CLOSE)) == 200
+    assert status_of(p.request(b"GET /containers/json HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")) == 403
+    assert wait_for(lambda: "/containers/json" in p.stderr_text())
+    log = p.stderr_text()
+    me = f"uid={os.getuid()} pid={os.getpid()}"
+    assert f'{me} "GET /_ping" allow (PING=1) 200' in log, log
+    assert f'{me} "GET /containers/json" deny (CONTAINERS=1) 403' in log, log
+    assert "granted: EVENTS PING VERSION" in log
+
+
+def test_access_log_json(fake_upstream, proxy_factory):
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path, env={"LOG_FORMAT": "json"})
+    assert status_of(p.request(PING_CLOSE, via="tcp")) == 200
+    assert wait_for(lambda: '"/_ping"' in p.stderr_text())
+    lines = [json.loads(x) for x in p.stderr_text().splitlines() if x.strip()]
+    access = [x for x in lines if x.get("target") == "/_ping"]
+    assert access, lines
+    a = access[0]
+    assert a["method"] == "GET" and a["decision"] == "allow" and a["rule"] == "PING=1" and a["status"] == 200
+    assert a["client"].startswith("127.0.0.1:") and a["bytes"] > 0 and a["time"].endswith("Z")
+    assert any("granted" in x.get("msg", "") for x in lines)
+
+
+def test_log_level_warning_silences_access_lines(fake_upstream, proxy_factory):
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path, env={"LOG_LEVEL": "warning"})
+    assert status_of(p.request(PING_CLOSE)) == 200
+    time.sleep(0.2)
+    assert "/_ping" not in p.stderr_text()
+
+
+def test_api_key_is_sent_upstream(fake_upstream, proxy_factory):
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path, env={"API_KEY": "s3cr3t"})
+    assert status_of(p.request(PING + PING_CLOSE)) == 200
+    assert up.wait_requests(2)
+    for r in up.requests:
+        assert r.headers.get("x-api-key") == "s3cr3t", r.head
+
+
+def test_second_signal_exits_at_once(fake_upstream, proxy_factory):
+    up = fake_upstream(stall)
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_SHUTDOWN_GRACE": "30s"})
+    s = p.connect(timeout=5)
+    s.sendall(PING)  # in flight: the first signal waits for it
+    assert up.wait_requests(1)
+    p.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert p.alive(), "an in-flight request may finish within the grace period"
+    t = time.monotonic()
+    p.proc.send_signal(signal.SIGINT)
+    p.proc.wait(timeout=5)
+    assert time.monotonic() - t < 2
+    assert not os.path.exists(p.unix)
+    s.close()
+    p.stop()
+
+
+def test_grace_period_ends_in_flight_requests(fake_upstream, proxy_factory):
+    up = fake_upstream(stall)
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_SHUTDOWN_GRACE": "1s"})
+    s = p.connect(timeout=5)
+    s.sendall(PING)
+    assert up.wait_requests(1)
+    t = time.monotonic()
+    assert p.stop() == 0
+    took = time.monotonic() - t
+    assert 0.8 < took < 4, took
+    s.close()
+
+
+def test_live_socket_is_not_stolen(fake_upstream, proxy_factory, proxy_bin):
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path)
+    env = dict(p.env, SOCKET_PROXY_LISTEN="off")
+    r = subprocess.run([proxy_bin.path], env=env, capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0 and "another process is listening" in r.stderr, r.stderr
+    assert status_of(p.request(PING_CLOSE)) == 200  # the first proxy still owns its socket
