@@ -176,6 +176,8 @@ static const row rows[] = {
     {"CONTAINERS=1 POST=1", "GET", "/containers/abc/attach/ws", A},
     {"CONTAINERS=1", "GET", "/containers/a/b/export", D},
     {"CONTAINERS=1", "GET", "/containers/export/json", A},
+    {"CONTAINERS=1", "GET", "/containers/export", A}, /* no name: not the export route (dockerd: 404) */
+    {"CONTAINERS=1", "GET", "/_ping/../containers/a/%65xport", D},
     {"CONTAINERS=1", "GET", "/containers/archive/json", A},
     {"SWARM=1", "GET", "/swarm/unlockkey", D, "SECRETS=1 and SWARM=1"},
     {"SWARM=1 SECRETS=1", "GET", "/swarm/unlockkey", A},
