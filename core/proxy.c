@@ -16,9 +16,12 @@
 #include "proxy.h"
 
 #include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "http1.h"
@@ -35,7 +38,7 @@ enum cstate {
     C_LINGER, /* response sent, write side shut: draining input before close */
 };
 enum rstate { R_IDLE, R_HEAD, R_BODY, R_TUNNEL };
-enum upstate { UP_NONE, UP_CONNECTING, UP_OPEN, UP_CLOSING };
+enum upstate { UP_NONE, UP_WAIT /* daemon backlog full: retry soon */, UP_OPEN, UP_CLOSING };
 enum rmode { RM_NONE, RM_LENGTH, RM_CHUNKED, RM_CLOSE };
 enum timer_kind { T_NONE, T_IDLE, T_HEAD, T_DIAL, T_LINGER };
 
@@ -61,7 +64,6 @@ typedef struct conn {
     } cl;
     uv_pipe_t up;
     uv_timer_t timer;
-    uv_connect_t connect_req;
     uv_write_t wreq[2];    /* forwarding writes, to [SC] client and [SU] upstream */
     uv_shutdown_t sreq[2];
     buffer in[2];          /* bytes read from [SC] client and [SU] upstream */
@@ -82,6 +84,8 @@ typedef struct conn {
     h1_chunked ch;
     /* current response */
     size_t head_len;       /* of the request waiting for a dial */
+    uint64_t dial_t0;      /* when dialing began (uv_now), for SOCKET_PROXY_TIMEOUT */
+    bool dial_retry;
     int rmode;
     int64_t rbody_left;
     h1_chunked rch;
@@ -96,7 +100,7 @@ typedef struct conn {
     const char *decision;
     char method[8];
     char target[LOG_TARGET_MAX];
-    char peer[64];
+    char peer[64];         /* filled on first use: see peer() */
 } conn;
 
 static void conn_close(conn *c);
@@ -123,6 +127,38 @@ static const char *reason_phrase(int status)
 
 /* ---- access log ---- */
 
+/* "127.0.0.1:4711" or "uid=1000 pid=42", looked up only when a log line
+ * needs it (it costs a syscall). */
+static const char *peer(conn *c)
+{
+    if (c->peer[0])
+        return c->peer;
+    uv_os_fd_t fd;
+    snprintf(c->peer, sizeof(c->peer), "?");
+    if (uv_fileno(&c->cl.handle, &fd) != 0)
+        return c->peer;
+    if (c->cl.handle.type == UV_NAMED_PIPE) {
+        struct ucred cr;
+        socklen_t len = sizeof(cr);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+            snprintf(c->peer, sizeof(c->peer), "uid=%u pid=%d", (unsigned)cr.uid, (int)cr.pid);
+        return c->peer;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+            snprintf(c->peer, sizeof(c->peer), "[%s]:%d", ip, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+            snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+        }
+    }
+    return c->peer;
+}
+
 static void access_log(conn *c, const char *rule_override)
 {
     if (!log_enabled(LOG_INFO) || !c->method[0])
@@ -135,7 +171,7 @@ static void access_log(conn *c, const char *rule_override)
         rules_need_text(&v, rule, sizeof(rule));
     }
     log_access_entry e = {
-        .client = c->peer,
+        .client = peer(c),
         .method = c->method,
         .target = c->target,
         .decision = c->decision ? c->decision : "allow",
@@ -331,7 +367,10 @@ static void on_handle_closed(uv_handle_t *h)
 
 static void close_upstream(conn *c)
 {
-    if (c->upstate == UP_OPEN || c->upstate == UP_CONNECTING) {
+    if (c->upstate == UP_WAIT) {
+        c->upstate = UP_NONE;
+        c->dial_retry = false;
+    } else if (c->upstate == UP_OPEN) {
         c->upstate = UP_CLOSING;
         c->reading[SU] = false;
         c->eof[SU] = c->shut[SU] = false;
@@ -389,41 +428,65 @@ static void finish_and_close(conn *c)
 
 /* ---- upstream ---- */
 
-static void on_connect(uv_connect_t *req, int status)
+/* The request waiting for the daemon gets a 502; the connection goes on
+ * unless the request carried a body. */
+static void dial_failed(conn *c, const char *why)
 {
-    conn *c = req->data;
-    if (c->closing || c->upstate != UP_CONNECTING)
-        return;
-    if (status < 0) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "socket-proxy: cannot reach the Docker daemon at %s: %s", c->srv->cfg->upstream,
-                 uv_strerror(status));
-        log_msg(LOG_WARNING, "%s", msg + 14);
-        close_upstream(c);
-        c->decision = "allow";
-        c->rstate = R_IDLE;
-        c->in[SC].pos += c->head_len;
-        respond(c, 502, msg, c->req_has_body || c->req_close);
-        access_log(c, "daemon unreachable");
-        c->cstate = c->close_after ? C_WAIT : C_HEAD;
-        set_timer(c, T_NONE, 0);
-        process(c);
-        return;
-    }
-    c->upstate = UP_OPEN;
+    char msg[300];
+    snprintf(msg, sizeof(msg), "socket-proxy: cannot reach the Docker daemon at %s: %s", c->srv->cfg->upstream, why);
+    log_msg(LOG_WARNING, "%s", msg + 14);
+    c->upstate = UP_NONE;
+    c->dial_retry = false;
+    c->decision = "allow";
+    c->rstate = R_IDLE;
+    c->in[SC].pos += c->head_len;
+    respond(c, 502, msg, c->req_has_body || c->req_close);
+    access_log(c, "daemon unreachable");
+    c->cstate = c->close_after ? C_WAIT : C_HEAD;
     set_timer(c, T_NONE, 0);
-    process(c);
 }
 
-static void dial(conn *c)
+/* Connects to the daemon's socket. A Unix connect completes at once or fails
+ * at once, so it is done synchronously (saving a loop turn and four
+ * syscalls); only a full listen backlog (EAGAIN) is retried, every 10 ms,
+ * until SOCKET_PROXY_TIMEOUT. Returns true when the upstream is open. */
+static bool dial(conn *c)
 {
-    uv_pipe_init(c->srv->loop, &c->up, 0);
+    uv_loop_t *loop = c->srv->loop;
+    if (!c->dial_retry)
+        c->dial_t0 = uv_now(loop);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        dial_failed(c, strerror(errno));
+        return false;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->srv->cfg->upstream);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EAGAIN && uv_now(loop) - c->dial_t0 < c->srv->cfg->dial_timeout_ms) {
+            c->upstate = UP_WAIT;
+            c->dial_retry = true;
+            set_timer(c, T_DIAL, 10);
+            return false;
+        }
+        dial_failed(c, e == EAGAIN ? "timed out (the daemon accepts no connections)" : strerror(e));
+        return false;
+    }
+    uv_pipe_init(loop, &c->up, 0);
     c->up.data = c;
     c->open_handles++;
-    c->upstate = UP_CONNECTING;
-    c->connect_req.data = c;
-    uv_pipe_connect(&c->connect_req, &c->up, c->srv->cfg->upstream, on_connect);
-    set_timer(c, T_DIAL, c->srv->cfg->dial_timeout_ms);
+    if (uv_pipe_open(&c->up, fd) != 0) {
+        close(fd);
+        c->upstate = UP_OPEN; /* so that close_upstream closes the handle */
+        close_upstream(c);
+        conn_close(c);
+        return false;
+    }
+    c->upstate = UP_OPEN;
+    c->dial_retry = false;
+    return true;
 }
 
 /* ---- request side ---- */
@@ -464,9 +527,12 @@ static bool handle_head(conn *c)
         return false;
     }
     set_timer(c, T_NONE, 0);
-    snprintf(c->method, sizeof(c->method), "%.*s", (int)req.method.n, req.method.p);
-    snprintf(c->target, sizeof(c->target), "%.*s", (int)(req.target.n < LOG_TARGET_MAX - 1 ? req.target.n : LOG_TARGET_MAX - 1),
-             req.target.p);
+    size_t mn = req.method.n < sizeof(c->method) - 1 ? req.method.n : sizeof(c->method) - 1;
+    memcpy(c->method, req.method.p, mn);
+    c->method[mn] = '\0';
+    size_t tn = req.target.n < LOG_TARGET_MAX - 1 ? req.target.n : LOG_TARGET_MAX - 1;
+    memcpy(c->target, req.target.p, tn);
+    c->target[tn] = '\0';
 
     char pathbuf[8192];
     char *path = req.target.n < sizeof(pathbuf) ? pathbuf : malloc(req.target.n + 1);
@@ -521,9 +587,10 @@ static bool handle_head(conn *c)
 
     if (c->upstate != UP_OPEN) {
         c->head_len = (size_t)n;
-        if (c->upstate == UP_NONE)
-            dial(c);
-        return false; /* on_connect (or the close callback) resumes */
+        if (c->upstate != UP_NONE)
+            return false; /* the retry timer (or the close callback) resumes */
+        if (!dial(c))
+            return !c->closing && c->upstate == UP_NONE; /* a 502 went out: go on */
     }
 
     /* Forward the head, with X-Api-Key added when API_KEY is set. */
@@ -597,7 +664,7 @@ static bool handle_body(conn *c)
         if (k < 0) {
             /* Never forward bytes past a framing error: the daemon would read
              * them as the rest of this body or as a new request. */
-            log_msg(LOG_NOTICE, "%s: bad chunked request body: %s", c->peer, c->ch.error);
+            log_msg(LOG_NOTICE, "%s: bad chunked request body: %s", peer(c), c->ch.error);
             if (!c->res_started) {
                 close_upstream(c);
                 c->rstate = R_IDLE;
@@ -655,7 +722,7 @@ static bool handle_response_head(conn *c)
     if (n == H1_INCOMPLETE)
         return false;
     if (n == H1_ERROR) {
-        log_msg(LOG_ERR, "%s: bad response from the daemon: %s", c->peer, res.error);
+        log_msg(LOG_ERR, "%s: bad response from the daemon: %s", peer(c), res.error);
         close_upstream(c);
         c->rstate = R_IDLE;
         if (c->res_started) {
@@ -693,6 +760,14 @@ static bool handle_response_head(conn *c)
     }
     if (c->rstate == R_HEAD && res.status >= 200)
         c->rstate = R_BODY;
+    /* Body bytes that came with the head go out in the same write. */
+    if (c->rstate == R_BODY && c->rmode == RM_LENGTH && c->rbody_left > 0 && b->len > b->pos) {
+        size_t avail = b->len - b->pos;
+        size_t k = avail < (uint64_t)c->rbody_left ? avail : (size_t)c->rbody_left;
+        c->rbody_left -= (int64_t)k;
+        buf.len += k;
+        buf_consume(c, SU, k);
+    }
     if (forward(c, SC, SU, &buf, 1) < 0) {
         conn_close(c);
         return false;
@@ -713,7 +788,7 @@ static bool handle_response_body(conn *c)
     if (c->rmode == RM_CHUNKED) {
         ssize_t k = h1_chunked_feed(&c->rch, b->p + b->pos, avail, &done);
         if (k < 0) {
-            log_msg(LOG_ERR, "%s: bad chunked response from the daemon: %s", c->peer, c->rch.error);
+            log_msg(LOG_ERR, "%s: bad chunked response from the daemon: %s", peer(c), c->rch.error);
             conn_close(c);
             return false;
         }
@@ -838,7 +913,7 @@ static void process(conn *c)
     }
 
     /* Idle between requests: start the keep-alive timer. */
-    if (c->cstate == C_HEAD && c->rstate == R_IDLE && c->upstate != UP_CONNECTING && c->timer_kind != T_HEAD &&
+    if (c->cstate == C_HEAD && c->rstate == R_IDLE && c->upstate != UP_WAIT && c->timer_kind != T_HEAD &&
         c->timer_kind != T_IDLE && c->in[SC].pos == c->in[SC].len) {
         set_timer(c, T_IDLE, c->srv->cfg->idle_timeout_ms);
     }
@@ -1036,16 +1111,9 @@ static void on_timer(uv_timer_t *t)
         reject(c, 408, "request head not received in time");
         break;
     case T_DIAL:
-        if (c->upstate == UP_CONNECTING) {
-            char msg[300];
-            snprintf(msg, sizeof(msg), "socket-proxy: timed out connecting to the Docker daemon at %s",
-                     c->srv->cfg->upstream);
-            close_upstream(c);
-            c->rstate = R_IDLE;
-            respond(c, 502, msg, true);
-            access_log(c, "daemon unreachable");
-            c->cstate = C_WAIT;
-            finish_and_close(c);
+        if (c->upstate == UP_WAIT) {
+            c->upstate = UP_NONE; /* dial_retry stays set: the same deadline */
+            process(c);
         }
         break;
     }
@@ -1092,32 +1160,8 @@ void proxy_accept(listener *l)
     s->conns = c;
     s->nconns++;
 
-    uv_os_fd_t fd;
-    uv_fileno(&c->cl.handle, &fd);
-    if (l->is_unix) {
-        struct ucred cr;
-        socklen_t len = sizeof(cr);
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
-            snprintf(c->peer, sizeof(c->peer), "uid=%u pid=%d", (unsigned)cr.uid, (int)cr.pid);
-        else
-            snprintf(c->peer, sizeof(c->peer), "unix");
-    } else {
+    if (!l->is_unix)
         uv_tcp_nodelay(&c->cl.tcp, 1);
-        struct sockaddr_storage ss;
-        int len = sizeof(ss);
-        char ip[INET6_ADDRSTRLEN] = "?";
-        int port = 0;
-        if (uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &len) == 0) {
-            if (ss.ss_family == AF_INET6) {
-                uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-                port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-            } else {
-                uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-                port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-            }
-        }
-        snprintf(c->peer, sizeof(c->peer), ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
-    }
     set_timer(c, T_IDLE, s->cfg->idle_timeout_ms);
     update_io(c);
 }

@@ -66,7 +66,8 @@ int sys_drop_privileges(const config *cfg, char *err, size_t errlen)
 
 int sys_check_upstream(const config *cfg, char *err, size_t errlen)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Non-blocking: a daemon with a full backlog must not hang start-up. */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return 0;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -74,7 +75,7 @@ int sys_check_upstream(const config *cfg, char *err, size_t errlen)
     int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
     int e = errno;
     close(fd);
-    if (r == 0)
+    if (r == 0 || e == EAGAIN)
         return 0;
     if (e != EACCES && e != EPERM) {
         log_msg(LOG_WARNING, "the Docker daemon at %s is not reachable yet (%s); requests get 502 until it is",

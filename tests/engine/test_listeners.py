@@ -217,3 +217,34 @@ def test_live_socket_is_not_stolen(fake_upstream, proxy_factory, proxy_bin):
     r = subprocess.run([proxy_bin.path], env=env, capture_output=True, text=True, timeout=10)
     assert r.returncode != 0 and "another process is listening" in r.stderr, r.stderr
     assert status_of(p.request(PING_CLOSE)) == 200  # the first proxy still owns its socket
+
+
+def test_dial_timeout_when_the_daemon_accepts_nothing(proxy_factory, tmp_path):
+    """A daemon whose listen backlog is full: the proxy retries until
+    SOCKET_PROXY_TIMEOUT, answers 502, and keeps serving."""
+    path = str(tmp_path / "full.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(0)
+    fillers = []
+    for _ in range(8):  # fill the backlog
+        s = socket.socket(socket.AF_UNIX)
+        s.setblocking(False)
+        try:
+            s.connect(path)
+            fillers.append(s)
+        except BlockingIOError:
+            s.close()
+            break
+    try:
+        p = proxy_factory(upstream=path, env={"SOCKET_PROXY_TIMEOUT": "1s"})
+        t = time.monotonic()
+        r = p.request(PING_CLOSE, timeout=5)
+        took = time.monotonic() - t
+        assert status_of(r) == 502 and b"timed out" in r, r
+        assert 0.9 < took < 3, took
+        assert p.alive()
+    finally:
+        for s in fillers:
+            s.close()
+        srv.close()
