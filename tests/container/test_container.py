@@ -288,3 +288,26 @@ def test_compose_service_healthy_and_fast_down(dockerd, proxy_image, client_imag
     finally:
         dockerd.docker("rm", "-f", events_c, check=False)
         dc("down", "-v", "-t", "1")
+
+
+def test_pid1_reaps_orphans(dockerd, bb_image):
+    """The proxy as PID 1 of a busybox container: an orphan left by `docker
+    exec` is reparented to it and must be reaped, not left a zombie."""
+    need(os.path.exists(STATIC), "build/static/socket-proxy missing: run `ninja static`")
+    cname = name("sp-init")
+    dockerd.docker("run", "-d", "--name", cname, "--network", "none", "-v", f"{STATIC}:/socket-proxy:ro",
+                   "-e", "SOCKET_PROXY_LISTEN=off", "-e", "SOCKET_PROXY_UID=0", "-e", "SOCKET_PROXY_GID=0",
+                   "-e", "SOCKET_PATH=/nonexistent.sock", "--entrypoint", "/socket-proxy", bb_image)
+    try:
+        deadline = time.monotonic() + 10
+        while "forwarding to" not in dockerd.docker("logs", cname).stderr and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # `sh` exits at once; its child `sleep 1` is orphaned to PID 1 and exits a second later.
+        dockerd.docker("exec", cname, "sh", "-c", "sleep 1 & exit 0")
+        time.sleep(2.5)
+        ps = dockerd.docker("exec", cname, "ps", "-o", "pid,stat,comm").stdout
+        zombies = [line for line in ps.splitlines()[1:] if line.split()[1].startswith("Z")]
+        assert zombies == [], ps
+        assert "socket-proxy" in ps.splitlines()[1] or " 1 " in ps
+    finally:
+        dockerd.docker("rm", "-f", cname, check=False)
