@@ -101,6 +101,16 @@ static int bind_unix(server *s, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
     struct stat st;
+    /* mkdir -p: the volume's parents may be missing too (a bare image). */
+    char dir[sizeof(cfg->volume)];
+    snprintf(dir, sizeof(dir), "%s", cfg->volume);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+    }
     if (mkdir(cfg->volume, 0755) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: cannot create the directory: %s", cfg->volume, strerror(errno));
         return -1;
