@@ -291,6 +291,43 @@ static void on_gen_written(uv_write_t *w, int status)
     process(c);
 }
 
+/* Writes bytes that do not live in a connection buffer (our own answers, a
+ * head with X-Api-Key added): what cannot be written now is copied and queued
+ * behind any pending write to that side. Returns 0 or a libuv error. */
+static int send_copy(conn *c, int to, uv_buf_t *bufs, unsigned nbufs)
+{
+    uv_stream_t *dst = to == SC ? &c->cl.stream : (uv_stream_t *)&c->up;
+    size_t total = 0;
+    for (unsigned i = 0; i < nbufs; i++)
+        total += bufs[i].len;
+    int w = c->writes[to] == 0 ? uv_try_write(dst, bufs, nbufs) : UV_EAGAIN;
+    if (w < 0 && w != UV_EAGAIN)
+        return w;
+    size_t done = w > 0 ? (size_t)w : 0;
+    if (done == total)
+        return 0;
+    genwrite *g = malloc(sizeof(*g) + total - done);
+    if (!g)
+        return UV_ENOMEM;
+    size_t off = 0;
+    for (unsigned i = 0; i < nbufs; i++) {
+        size_t skip = done > bufs[i].len ? bufs[i].len : done;
+        done -= skip;
+        memcpy(g->data + off, bufs[i].base + skip, bufs[i].len - skip);
+        off += bufs[i].len - skip;
+    }
+    g->c = c;
+    g->side = to;
+    uv_buf_t gb = uv_buf_init(g->data, (unsigned)off);
+    int r = uv_write(&g->req, dst, &gb, 1, on_gen_written);
+    if (r < 0) {
+        free(g);
+        return r;
+    }
+    c->writes[to]++;
+    return 0;
+}
+
 /* Sends a response the proxy makes itself: {"message": "..."} as Docker does. */
 static void respond(conn *c, int status, const char *message, bool close)
 {
@@ -298,41 +335,18 @@ static void respond(conn *c, int status, const char *message, bool close)
     cJSON_AddStringToObject(o, "message", message);
     char *body = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    if (!body) {
-        conn_close(c);
-        return;
-    }
-    size_t blen = strlen(body);
-    size_t cap = blen + 256;
-    genwrite *g = malloc(sizeof(*g) + cap);
-    if (!g) {
-        cJSON_free(body);
-        conn_close(c);
-        return;
-    }
-    int n = snprintf(g->data, cap,
-                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n%s\n", status,
-                     reason_phrase(status), blen + 1, close ? "Connection: close\r\n" : "", body);
-    cJSON_free(body);
-    g->c = c;
-    g->side = SC;
+    char head[256];
+    size_t blen = body ? strlen(body) : 0;
+    int hn = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
+                      status, reason_phrase(status), blen + 1, close ? "Connection: close\r\n" : "");
+    uv_buf_t bufs[3] = {uv_buf_init(head, (unsigned)hn), uv_buf_init(body, (unsigned)blen), uv_buf_init("\n", 1)};
     c->status = status;
-    c->bytes_out += (uint64_t)n;
-    uv_buf_t b = uv_buf_init(g->data, (unsigned)n);
-    int r = uv_try_write(&c->cl.stream, &b, 1);
-    if (r == n) {
-        free(g);
-    } else {
-        if (r > 0) {
-            b.base += r;
-            b.len -= (size_t)r;
-        }
-        if (uv_write(&g->req, &c->cl.stream, &b, 1, on_gen_written) < 0) {
-            free(g);
-            conn_close(c);
-            return;
-        }
-        c->writes[SC]++;
+    c->bytes_out += (uint64_t)hn + blen + 1;
+    int r = body ? send_copy(c, SC, bufs, 3) : UV_ENOMEM;
+    cJSON_free(body);
+    if (r < 0) {
+        conn_close(c);
+        return;
     }
     if (close)
         c->close_after = true;
@@ -608,42 +622,8 @@ static bool handle_head(conn *c)
     c->rstate = R_HEAD;
     c->res_started = false;
     c->cstate = c->req_has_body ? C_BODY : C_WAIT;
-    if (nb == 2) {
-        /* keyline lives on this stack frame: write it synchronously or copy. */
-        genwrite *g = NULL;
-        int w = c->writes[SU] == 0 ? uv_try_write((uv_stream_t *)&c->up, bufs, nb) : UV_EAGAIN;
-        size_t total = bufs[0].len + bufs[1].len;
-        if (w < 0 && w != UV_EAGAIN) {
-            conn_close(c);
-            return false;
-        }
-        size_t done = w > 0 ? (size_t)w : 0;
-        if (done < total) {
-            g = malloc(sizeof(*g) + total - done);
-            if (!g) {
-                conn_close(c);
-                return false;
-            }
-            size_t off = 0;
-            for (unsigned i = 0; i < nb; i++) {
-                size_t skip = done > bufs[i].len ? bufs[i].len : done;
-                done -= skip;
-                memcpy(g->data + off, bufs[i].base + skip, bufs[i].len - skip);
-                off += bufs[i].len - skip;
-            }
-            g->c = c;
-            g->side = SU;
-            uv_buf_t gb = uv_buf_init(g->data, (unsigned)off);
-            if (uv_write(&g->req, (uv_stream_t *)&c->up, &gb, 1, on_gen_written) < 0) {
-                free(g);
-                conn_close(c);
-                return false;
-            }
-            c->writes[SU]++;
-        }
-        return true;
-    }
-    if (forward(c, SU, SC, bufs, nb) < 0) {
+    /* keyline lives on this stack frame: send_copy keeps what it cannot write now. */
+    if (nb == 2 ? send_copy(c, SU, bufs, nb) < 0 : forward(c, SU, SC, bufs, nb) < 0) {
         conn_close(c);
         return false;
     }
