@@ -77,7 +77,7 @@ typedef struct conn {
     bool close_after;      /* close once the current response has been flushed */
 
     /* current request */
-    bool req_is_head, req_close, req_upgrade, req_has_body;
+    bool req_is_head, req_close, req_has_body;
     unsigned rflags;
     int64_t body_left;
     bool body_chunked;
@@ -593,7 +593,6 @@ static bool handle_head(conn *c)
     c->rflags = v.flags;
     c->req_is_head = req.method.n == 4 && memcmp(req.method.p, "HEAD", 4) == 0;
     c->req_close = req.conn_close;
-    c->req_upgrade = req.conn_upgrade;
     c->body_chunked = req.chunked;
     c->body_left = req.content_length > 0 ? req.content_length : 0;
     if (req.chunked)
