@@ -15,6 +15,7 @@ from conftest import Dockerd, ProxyBin, cli_env, run_docker
 from fake.upstream import response, serve
 
 PING = b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n"
+PING_CLOSE = b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"
 
 
 def raise_nofile(n=65536):
@@ -30,6 +31,16 @@ def fd_count(pid):
 
 def status_of(data):
     return int(data[9:12]) if data.startswith(b"HTTP/1.") else None
+
+
+def read_to_close(s):
+    """Everything the peer sends until it closes (s's own timeout applies)."""
+    out = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            return out
+        out += d
 
 
 def read_response(s, timeout=5):
@@ -87,15 +98,10 @@ def test_daemon_restart_heals_without_restarting_the_proxy(own_dockerd, proxy_fa
     own_dockerd.proc.terminate()
     own_dockerd.proc.wait(timeout=60)
     events.settimeout(10)
-    rest = b""
-    while True:
-        d = events.recv(4096)
-        if not d:
-            break
-        rest += d
+    read_to_close(events)
     events.close()
     for _ in range(3):
-        r = proxy.request(PING.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), timeout=5)
+        r = proxy.request(PING_CLOSE, timeout=5)
         assert status_of(r) == 502, r
         assert b'{"message":"socket-proxy: cannot reach the Docker daemon' in r, r
     keep.sendall(PING)
@@ -111,7 +117,7 @@ def test_daemon_restart_heals_without_restarting_the_proxy(own_dockerd, proxy_fa
     assert why is None, why
     ready = time.monotonic()
     while True:
-        r = proxy.request(PING.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), timeout=5)
+        r = proxy.request(PING_CLOSE, timeout=5)
         if status_of(r) == 200:
             break
         assert time.monotonic() - ready < 10, r
@@ -152,7 +158,7 @@ def test_slowloris_does_not_starve_normal_clients(fake_upstream, proxy_factory):
                 pass
         i += 1
         t = time.monotonic()
-        r = proxy.request(PING.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), timeout=5)
+        r = proxy.request(PING_CLOSE, timeout=5)
         served.append((status_of(r), time.monotonic() - t))
         time.sleep(max(0, 1 - (time.monotonic() - t)))
     assert all(st == 200 for st, _ in served), served
@@ -194,7 +200,7 @@ def test_ten_thousand_connections_opened_and_dropped(fake_upstream, proxy_factor
     # connection limit: it answers 503 meanwhile, then serves again.
     deadline = time.monotonic() + 20
     while True:
-        r = proxy.request(PING.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), timeout=5)
+        r = proxy.request(PING_CLOSE, timeout=5)
         if status_of(r) != 503 or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -238,7 +244,7 @@ def test_client_that_never_reads_a_1gb_export(fake_upstream, proxy_factory, prox
     if not proxy_bin.asan:
         assert rss < 16 * 1024
     c.close()
-    r = proxy.request(PING.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), timeout=5)
+    r = proxy.request(PING_CLOSE, timeout=5)
     assert status_of(r) == 200
 
 
@@ -275,12 +281,7 @@ def test_connection_limit_refuses_cleanly(fake_upstream, proxy_factory, proxy_bi
             conns.append(s)
         # refused at accept: answered before it sends anything
         r17 = p.connect(timeout=5)
-        extra = b""
-        while True:
-            d = r17.recv(4096)
-            if not d:
-                break
-            extra += d
+        extra = read_to_close(r17)
         r17.close()
         assert status_of(extra) == 503 and b"too many connections" in extra, extra
         for i, s in enumerate(conns):
@@ -292,7 +293,7 @@ def test_connection_limit_refuses_cleanly(fake_upstream, proxy_factory, proxy_bi
             assert status_of(r) == 200, (i, r, p.stderr_text()[-3000:])
         conns.pop().close()
         time.sleep(0.2)
-        again = p.request(PING.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), timeout=3)
+        again = p.request(PING_CLOSE, timeout=3)
         assert status_of(again) == 200, again
         for s in conns:
             s.close()
