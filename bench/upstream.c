@@ -117,42 +117,31 @@ static void queue(conn *c, const char *p, size_t n)
     c->outlen += n;
 }
 
-/* Writes what is pending. Returns -1 when the connection is gone (freed). */
+/* Writes what is pending: queued bytes first, then the synthetic bulk body.
+ * Returns -1 when the connection is gone (freed). */
 static int flush(conn *c)
 {
     for (;;) {
-        if (c->outpos < c->outlen) {
-            ssize_t w = send(c->fd, c->out + c->outpos, c->outlen - c->outpos, MSG_NOSIGNAL);
-            if (w < 0) {
-                if (errno == EAGAIN) {
-                    set_events(c, true);
-                    return 0;
-                }
-                if (errno == EINTR)
-                    continue;
-                conn_free(c);
-                return -1;
+        bool queued = c->outpos < c->outlen;
+        if (!queued && c->bulk_left <= 0)
+            break;
+        size_t n = queued ? c->outlen - c->outpos
+                          : (c->bulk_left > BULK_CHUNK ? BULK_CHUNK : (size_t)c->bulk_left);
+        ssize_t w = send(c->fd, queued ? c->out + c->outpos : bulkbuf, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN) {
+                set_events(c, true);
+                return 0;
             }
+            if (errno == EINTR)
+                continue;
+            conn_free(c);
+            return -1;
+        }
+        if (queued)
             c->outpos += (size_t)w;
-            continue;
-        }
-        if (c->bulk_left > 0) {
-            size_t n = c->bulk_left > BULK_CHUNK ? BULK_CHUNK : (size_t)c->bulk_left;
-            ssize_t w = send(c->fd, bulkbuf, n, MSG_NOSIGNAL);
-            if (w < 0) {
-                if (errno == EAGAIN) {
-                    set_events(c, true);
-                    return 0;
-                }
-                if (errno == EINTR)
-                    continue;
-                conn_free(c);
-                return -1;
-            }
+        else
             c->bulk_left -= w;
-            continue;
-        }
-        break;
     }
     set_events(c, false);
     if (c->close_after && !c->stream) {
