@@ -153,6 +153,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "socket-proxy: configuration error: %s\n", err);
         return 2;
     }
+    rules_set_min_api(&rules, cfg.min_api_major, cfg.min_api_minor);
     log_setup(cfg.log_level, cfg.log_json);
 
     if (strcmp(cmd, "healthcheck") == 0)

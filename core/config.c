@@ -218,6 +218,12 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
         return -1;
     c->socket_mode = (mode_t)n;
 
+    if (get_uint(get, "SOCKET_PROXY_MAX_CLIENT_CONNS", 512, 1 << 30, 10, &n, err, errlen, "use a count (0: no limit)") < 0)
+        return -1;
+    c->max_client_conns = n; /* placeholder until the server-variable table lands */
+    c->min_api_major = 1;
+    c->min_api_minor = 24;
+
     /* Logging: Tecnativa's syslog names, plus warn/error; 11notes' DEBUG=true. */
     c->log_level = LOG_INFO;
     if ((v = get("DEBUG"))) {

@@ -30,6 +30,8 @@ typedef struct config {
     uid_t uid;
     gid_t gid;
     mode_t socket_mode;
+    size_t max_client_conns;  /* SOCKET_PROXY_MAX_CLIENT_CONNS; 0: no limit */
+    unsigned min_api_major, min_api_minor; /* SOCKET_PROXY_MIN_API_VERSION; 0.0: no floor */
     int log_level;            /* syslog numbering: 0 emerg .. 7 debug */
     bool log_json;
 } config;

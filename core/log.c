@@ -79,6 +79,29 @@ void log_msg(int level, const char *fmt, ...)
     emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* For the text format: the quoted "METHOD TARGET" field must read back to
+ * exactly what the client sent, so '"' and '\\' are escaped with a backslash
+ * and every byte outside printable ASCII as \xHH. */
+static void escape(char *out, size_t cap, const char *in)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && n + 5 < cap; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)*p;
+        } else if (*p < 0x20 || *p > 0x7e) {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        } else {
+            out[n++] = (char)*p;
+        }
+    }
+    out[n] = '\0';
+}
+
 void log_access(const log_access_entry *e)
 {
     if (!log_enabled(LOG_INFO))
@@ -100,8 +123,10 @@ void log_access(const log_access_entry *e)
         emit_json(o);
         return;
     }
-    char line[1200];
-    int n = snprintf(line, sizeof(line), "%s %s \"%s %s\" %s (%s) %d %llu %.3fms\n", ts, e->client, e->method,
-                     e->target, e->decision, e->rule, e->status, (unsigned long long)e->bytes, e->ms);
+    char line[1200 + 4 * 256], method[4 * 16], target[4 * 256 + 4];
+    escape(method, sizeof(method), e->method);
+    escape(target, sizeof(target), e->target);
+    int n = snprintf(line, sizeof(line), "%s %s \"%s %s\" %s (%s) %d %llu %.3fms\n", ts, e->client, method, target,
+                     e->decision, e->rule, e->status, (unsigned long long)e->bytes, e->ms);
     emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }

@@ -78,6 +78,11 @@ typedef struct conn {
 
     /* current request */
     bool req_is_head, req_close, req_has_body;
+    char *retry;           /* a GET/HEAD head sent on a reused upstream, kept until the answer starts */
+    size_t retry_len;
+    bool retry_pending;    /* resend `retry` once the old upstream has closed */
+    unsigned up_requests;  /* requests sent on the current upstream connection */
+    client_key client;     /* counted in srv->clients while this connection lives */
     unsigned rflags;
     int64_t body_left;
     bool body_chunked;
@@ -105,6 +110,7 @@ typedef struct conn {
 
 static void conn_close(conn *c);
 static void process(conn *c);
+static void resend(conn *c);
 static void update_io(conn *c);
 static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
@@ -127,34 +133,58 @@ static const char *reason_phrase(int status)
 
 /* ---- access log ---- */
 
-/* "127.0.0.1:4711" or "uid=1000 pid=42", looked up only when a log line
- * needs it (it costs a syscall). */
-static const char *peer(conn *c)
+/* Who is on the other end: "127.0.0.1:4711" or "uid=1000 pid=42" for the
+ * log, and the key SOCKET_PROXY_MAX_CLIENT_CONNS counts by (the uid, or the
+ * address; an IPv4-mapped IPv6 address is the IPv4 client). Looked up at
+ * accept when that limit is on, else when a log line first needs it (it
+ * costs a syscall). */
+static void identify(conn *c)
 {
-    if (c->peer[0])
-        return c->peer;
     uv_os_fd_t fd;
     snprintf(c->peer, sizeof(c->peer), "?");
     if (uv_fileno(&c->cl.handle, &fd) != 0)
-        return c->peer;
+        return;
     if (c->cl.handle.type == UV_NAMED_PIPE) {
         struct ucred cr;
         socklen_t len = sizeof(cr);
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
             snprintf(c->peer, sizeof(c->peer), "uid=%u pid=%d", (unsigned)cr.uid, (int)cr.pid);
-        return c->peer;
+            c->client.kind = CLIENT_UID;
+            memcpy(c->client.addr, &cr.uid, sizeof(cr.uid));
+        }
+        return;
     }
     struct sockaddr_storage ss;
     int len = sizeof(ss);
     char ip[INET6_ADDRSTRLEN] = "?";
-    if (uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-            snprintf(c->peer, sizeof(c->peer), "[%s]:%d", ip, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+    if (uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        uv_ip6_name(a6, ip, sizeof(ip));
+        snprintf(c->peer, sizeof(c->peer), "[%s]:%d", ip, ntohs(a6->sin6_port));
+        if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+            c->client.kind = CLIENT_V4;
+            memcpy(c->client.addr, a6->sin6_addr.s6_addr + 12, 4);
         } else {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-            snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+            c->client.kind = CLIENT_V6;
+            memcpy(c->client.addr, a6->sin6_addr.s6_addr, 16);
         }
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        uv_ip4_name(a4, ip, sizeof(ip));
+        snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, ntohs(a4->sin_port));
+        c->client.kind = CLIENT_V4;
+        memcpy(c->client.addr, &a4->sin_addr, 4);
+    }
+}
+
+static const char *peer(conn *c)
+{
+    if (!c->peer[0]) {
+        client_key keep = c->client; /* counted at accept, or not at all */
+        identify(c);
+        c->client = keep;
     }
     return c->peer;
 }
@@ -261,14 +291,23 @@ static int forward(conn *c, int to, int from, uv_buf_t *bufs, unsigned nbufs)
     return 0;
 }
 
-static void on_forward_written(uv_write_t *w, int status)
+static void upstream_lost(conn *c);
+
+/* A write finished. A failed write to the daemon before its answer began is
+ * the daemon going away (see upstream_lost); one to a closed upstream was
+ * cancelled and means nothing more. */
+static void after_write(conn *c, int to, int status)
 {
-    conn *c = w->data;
-    int to = w == &c->wreq[SC] ? SC : SU;
-    c->writes[to]--;
-    c->in[to == SC ? SU : SC].busy = false;
     if (c->closing)
         return;
+    if (status < 0 && to == SU && c->upstate != UP_OPEN) {
+        process(c);
+        return;
+    }
+    if (status < 0 && to == SU && c->rstate == R_HEAD && !c->res_started) {
+        upstream_lost(c);
+        return;
+    }
     if (status < 0) {
         conn_close(c);
         return;
@@ -276,19 +315,23 @@ static void on_forward_written(uv_write_t *w, int status)
     process(c);
 }
 
+static void on_forward_written(uv_write_t *w, int status)
+{
+    conn *c = w->data;
+    int to = w == &c->wreq[SC] ? SC : SU;
+    c->writes[to]--;
+    c->in[to == SC ? SU : SC].busy = false;
+    after_write(c, to, status);
+}
+
 static void on_gen_written(uv_write_t *w, int status)
 {
     genwrite *g = (genwrite *)w;
     conn *c = g->c;
-    c->writes[g->side]--;
+    int to = g->side;
+    c->writes[to]--;
     free(g);
-    if (c->closing)
-        return;
-    if (status < 0) {
-        conn_close(c);
-        return;
-    }
-    process(c);
+    after_write(c, to, status);
 }
 
 /* Writes bytes that do not live in a connection buffer (our own answers, a
@@ -328,23 +371,42 @@ static int send_copy(conn *c, int to, uv_buf_t *bufs, unsigned nbufs)
     return 0;
 }
 
-/* Sends a response the proxy makes itself: {"message": "..."} as Docker does. */
+/* Every answer the proxy writes itself is made here: Docker's error shape,
+ * {"message": "..."}, framed by Content-Length. To a HEAD request the same
+ * head goes out without the body (the Content-Length a GET would have had).
+ * Returns the length written to out. */
+#define ANSWER_MAX 3072
+static size_t answer_format(char *out, int status, const char *message, bool head_only, bool close)
+{
+    char body[2048];
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o && cJSON_AddStringToObject(o, "message", message) &&
+              cJSON_PrintPreallocated(o, body, (int)sizeof(body) - 1, false);
+    cJSON_Delete(o);
+    if (!ok)
+        snprintf(body, sizeof(body), "{\"message\":\"socket-proxy: %s\"}", reason_phrase(status));
+    size_t blen = strlen(body);
+    body[blen++] = '\n';
+    int hn = snprintf(out, ANSWER_MAX, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
+                      status, reason_phrase(status), blen, close ? "Connection: close\r\n" : "");
+    if (head_only)
+        return (size_t)hn;
+    memcpy(out + hn, body, blen);
+    return (size_t)hn + blen;
+}
+
+/* Sends an answer of the proxy's own. Like forwarded bytes, it holds up the
+ * connection until it is flushed (process() parses no further head and
+ * update_io() reads no more meanwhile): a client that never reads cannot make
+ * the proxy keep a copy of every answer. */
 static void respond(conn *c, int status, const char *message, bool close)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "message", message);
-    char *body = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    char head[256];
-    size_t blen = body ? strlen(body) : 0;
-    int hn = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
-                      status, reason_phrase(status), blen + 1, close ? "Connection: close\r\n" : "");
-    uv_buf_t bufs[3] = {uv_buf_init(head, (unsigned)hn), uv_buf_init(body, (unsigned)blen), uv_buf_init("\n", 1)};
+    char out[ANSWER_MAX];
+    size_t n = answer_format(out, status, message, c->req_is_head, close);
+    uv_buf_t b = uv_buf_init(out, (unsigned)n);
     c->status = status;
-    c->bytes_out += (uint64_t)hn + blen + 1;
-    int r = body ? send_copy(c, SC, bufs, 3) : UV_ENOMEM;
-    cJSON_free(body);
-    if (r < 0) {
+    c->bytes_out += n;
+    if (send_copy(c, SC, &b, 1) < 0) {
         conn_close(c);
         return;
     }
@@ -360,14 +422,21 @@ static void on_handle_closed(uv_handle_t *h)
     if (h == (uv_handle_t *)&c->up)
         c->upstate = UP_NONE;
     if (--c->open_handles > 0) {
-        if (h == (uv_handle_t *)&c->up && !c->closing)
-            process(c); /* re-dial for a waiting request */
+        if (h == (uv_handle_t *)&c->up && !c->closing) {
+            if (c->retry_pending)
+                resend(c);
+            else
+                process(c); /* re-dial for a waiting request */
+        }
         return;
     }
     for (int s = 0; s < 2; s++)
         if (c->in[s].p)
             server_buf_put(c->srv, c->in[s].p, c->in[s].cap);
+    free(c->retry);
     server *srv = c->srv;
+    if (c->client.kind != CLIENT_NONE)
+        clients_leave(&srv->clients, &c->client);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -500,7 +569,48 @@ static bool dial(conn *c)
     }
     c->upstate = UP_OPEN;
     c->dial_retry = false;
+    c->up_requests = 0;
     return true;
+}
+
+/* The daemon's side ended before the first byte of an answer. A GET or HEAD
+ * sent on a reused connection (keep_for_retry) goes once more on a fresh one:
+ * the daemon closed an idle connection just as the request went out. Anything
+ * else gets a 502: it may have been acted on. */
+static void upstream_lost(conn *c)
+{
+    close_upstream(c);
+    if (c->retry) {
+        c->retry_pending = true; /* on_handle_closed calls resend */
+        return;
+    }
+    c->rstate = R_IDLE;
+    respond(c, 502, "socket-proxy: the Docker daemon closed the connection without answering", true);
+    c->cstate = C_WAIT;
+    finish_and_close(c);
+}
+
+static void resend(conn *c)
+{
+    c->head_len = 0; /* the head left the client buffer long ago */
+    if (!dial(c)) {
+        if (c->upstate == UP_WAIT)
+            return; /* the dial timer calls again */
+        c->retry_pending = false; /* dial_failed answered 502 */
+        free(c->retry);
+        c->retry = NULL;
+        return;
+    }
+    c->retry_pending = false;
+    uv_buf_t b = uv_buf_init(c->retry, (unsigned)c->retry_len);
+    c->up_requests = 1;
+    int r = send_copy(c, SU, &b, 1);
+    free(c->retry);
+    c->retry = NULL;
+    if (r < 0)
+        conn_close(c);
+    else
+        update_io(c);
 }
 
 /* ---- request side ---- */
@@ -514,6 +624,99 @@ static void reject(conn *c, int status, const char *why)
     access_log(c, why);
     c->cstate = C_WAIT;
     finish_and_close(c);
+}
+
+/* The parts of a validated head h[0..n) without its client-sent X-Api-Key
+ * lines and without the blank line that ends it (API_KEY set: ours follows). */
+static unsigned head_without_api_key(char *h, size_t n, uv_buf_t *parts)
+{
+    char *end = h + n - 2, *seg = h, *p = (char *)memchr(h, '\n', n) + 1;
+    unsigned k = 0;
+    while (p < end) {
+        char *next = (char *)memchr(p, '\n', (size_t)(end - p)) + 1;
+        if (next - p > 10 && p[9] == ':' && h1_token_eq(p, 9, "x-api-key")) {
+            if (p > seg)
+                parts[k++] = uv_buf_init(seg, (unsigned)(p - seg));
+            seg = next;
+        }
+        p = next;
+    }
+    if (end > seg)
+        parts[k++] = uv_buf_init(seg, (unsigned)(end - seg));
+    return k;
+}
+
+/* A GET or HEAD sent on an upstream connection that already carried a request
+ * may meet that connection closing under it (the daemon's idle timeout, a
+ * restart): keep a copy of what was sent, to send it once more on a fresh
+ * connection. Anything else that meets a closed upstream gets a 502. */
+static void keep_for_retry(conn *c, const uv_buf_t *bufs, unsigned nb, bool idempotent)
+{
+    free(c->retry);
+    c->retry = NULL;
+    if (!idempotent || c->req_has_body || c->up_requests == 0)
+        return;
+    size_t total = 0;
+    for (unsigned i = 0; i < nb; i++)
+        total += bufs[i].len;
+    c->retry = malloc(total);
+    if (!c->retry)
+        return;
+    c->retry_len = 0;
+    for (unsigned i = 0; i < nb; i++) {
+        memcpy(c->retry + c->retry_len, bufs[i].base, bufs[i].len);
+        c->retry_len += bufs[i].len;
+    }
+}
+
+/* Sends the allowed head at the start of in[SC] (n bytes) to the open
+ * upstream, with X-Api-Key handled. Returns false when the connection ended. */
+static bool send_head(conn *c, size_t n)
+{
+    buffer *b = &c->in[SC];
+    char *h = b->p + b->pos;
+    uv_buf_t bufs[H1_MAX_HEADERS + 5];
+    unsigned nb = 1;
+    bufs[0] = uv_buf_init(h, (unsigned)n);
+    const char *key = c->rules->api_key;
+    if (key) {
+        /* The client's own X-Api-Key lines go: Go's Header.Get reads the first. */
+        nb = head_without_api_key(h, n, bufs);
+        bufs[nb++] = uv_buf_init("X-Api-Key: ", 11);
+        bufs[nb++] = uv_buf_init((char *)key, (unsigned)strlen(key));
+        bufs[nb++] = uv_buf_init("\r\n\r\n", 4);
+    }
+    keep_for_retry(c, bufs, nb, c->req_is_head || strcmp(c->method, "GET") == 0);
+    c->up_requests++;
+    b->pos += n;
+    c->rstate = R_HEAD;
+    c->res_started = false;
+    c->cstate = c->req_has_body ? C_BODY : C_WAIT;
+    /* with API_KEY the parts live partly outside the buffer: send_copy keeps what it cannot write now */
+    if (key ? send_copy(c, SU, bufs, nb) < 0 : forward(c, SU, SC, bufs, nb) < 0) {
+        conn_close(c);
+        return false;
+    }
+    return true;
+}
+
+/* Answers a refused request (403 deny, 400 bad, 400 body on a bare action).
+ * Returns true when the connection goes on. */
+static bool refuse(conn *c, const h1_request *req, size_t n, int status, const char *msg, const char *why)
+{
+    /* A refusal without a body lets the connection go on; with a body we
+     * would have to read what we refused, and an ambiguous spelling is not
+     * worth trusting further: both end the connection. */
+    bool close = c->req_has_body || req->conn_close || status != RULES_DENY;
+    c->in[SC].pos += n;
+    respond(c, status, msg, close);
+    access_log(c, why);
+    if (close) {
+        c->cstate = C_WAIT;
+        finish_and_close(c);
+        return false;
+    }
+    return !c->closing;
 }
 
 /* Parses and decides the request head at the start of in[SC]. Returns true
@@ -534,6 +737,7 @@ static bool handle_head(conn *c)
     c->need = c->need_alt = 0;
     c->decision = NULL;
     c->status = 0;
+    c->req_is_head = req.method.n == 4 && memcmp(req.method.p, "HEAD", 4) == 0;
     if (n == H1_ERROR) {
         snprintf(c->method, sizeof(c->method), "-");
         snprintf(c->target, sizeof(c->target), "-");
@@ -559,39 +763,38 @@ static bool handle_head(conn *c)
     c->need = v.need;
     c->need_alt = v.need_alt;
     c->req_has_body = req.chunked || req.content_length > 0;
-    if (v.status != RULES_ALLOW) {
-        char need[400], msg[700];
-        rules_need_text(&v, need, sizeof(need));
-        if (v.status == RULES_BAD) {
-            snprintf(msg, sizeof(msg), "socket-proxy: %s (in %.*s)", v.why, (int)(req.target.n < 300 ? req.target.n : 300),
-                     req.target.p);
-            c->decision = "bad";
-        } else {
-            snprintf(msg, sizeof(msg), "socket-proxy: %s %.*s is not allowed (%s%s)", c->method,
-                     (int)(v.path_len < 300 ? v.path_len : 300), v.path, v.need ? "needs " : "", need);
-            c->decision = "deny";
-        }
-        if (path != pathbuf)
-            free(path);
-        /* A refusal without a body lets the connection go on; with a body we
-         * would have to read what we refused, and an ambiguous spelling is
-         * not worth trusting further: both end the connection. */
-        bool close = c->req_has_body || req.conn_close || v.status == RULES_BAD;
-        b->pos += (size_t)n;
-        respond(c, v.status, msg, close);
-        access_log(c, v.status == RULES_BAD ? v.why : NULL);
-        if (close) {
-            c->cstate = C_WAIT;
-            finish_and_close(c);
-            return false;
-        }
-        return true;
+    char need[400], msg[800];
+    const char *why = NULL;
+    int status = v.status;
+    rules_need_text(&v, need, sizeof(need));
+    if (v.status == RULES_BAD) {
+        snprintf(msg, sizeof(msg), "socket-proxy: %s (in %.*s)", v.why, (int)(req.target.n < 300 ? req.target.n : 300),
+                 req.target.p);
+        c->decision = "bad";
+        why = v.why;
+    } else if (v.status == RULES_DENY) {
+        snprintf(msg, sizeof(msg), "socket-proxy: %s %.*s is not allowed (%s%s)", c->method,
+                 (int)(v.path_len < 300 ? v.path_len : 300), v.path, v.need ? "needs " : "", need);
+        c->decision = "deny";
+    } else if ((v.flags & RULES_F_NO_BODY) && c->req_has_body) {
+        /* dockerd below API 1.24 applies a start body as the container's new
+         * HostConfig: a bare action variable never carries one. */
+        rules_verdict bare = v;
+        bare.need_alt = 0;
+        rules_need_text(&bare, need, sizeof(need));
+        snprintf(msg, sizeof(msg), "socket-proxy: %s %.*s is allowed by %s only without a request body", c->method,
+                 (int)(v.path_len < 300 ? v.path_len : 300), v.path, need);
+        c->decision = "bad";
+        why = "request body on an action granted by an ALLOW_* variable";
+        status = RULES_BAD;
     }
     if (path != pathbuf)
         free(path);
+    if (status != RULES_ALLOW)
+        return refuse(c, &req, (size_t)n, status, msg, why);
+
     c->decision = "allow";
     c->rflags = v.flags;
-    c->req_is_head = req.method.n == 4 && memcmp(req.method.p, "HEAD", 4) == 0;
     c->req_close = req.conn_close;
     c->body_chunked = req.chunked;
     c->body_left = req.content_length > 0 ? req.content_length : 0;
@@ -605,28 +808,7 @@ static bool handle_head(conn *c)
         if (!dial(c))
             return !c->closing && c->upstate == UP_NONE; /* a 502 went out: go on */
     }
-
-    /* Forward the head, with X-Api-Key added when API_KEY is set. */
-    uv_buf_t bufs[3];
-    unsigned nb = 1;
-    bufs[0] = uv_buf_init(b->p + b->pos, (unsigned)n);
-    char keyline[600];
-    if (c->rules->api_key) {
-        int kl = snprintf(keyline, sizeof(keyline), "X-Api-Key: %s\r\n\r\n", c->rules->api_key);
-        bufs[0].len -= 2;
-        bufs[1] = uv_buf_init(keyline, (unsigned)(kl < (int)sizeof(keyline) ? kl : (int)sizeof(keyline) - 1));
-        nb = 2;
-    }
-    b->pos += (size_t)n;
-    c->rstate = R_HEAD;
-    c->res_started = false;
-    c->cstate = c->req_has_body ? C_BODY : C_WAIT;
-    /* keyline lives on this stack frame: send_copy keeps what it cannot write now. */
-    if (nb == 2 ? send_copy(c, SU, bufs, nb) < 0 : forward(c, SU, SC, bufs, nb) < 0) {
-        conn_close(c);
-        return false;
-    }
-    return true;
+    return send_head(c, (size_t)n);
 }
 
 /* Forwards request body bytes. Returns true when processing can go on. */
@@ -825,7 +1007,7 @@ static void process(conn *c)
 
         /* Client -> upstream. */
         if (!cb->busy && cb->p && cb->pos < cb->len && c->cstate != C_LINGER) {
-            if (c->cstate == C_HEAD && c->rstate == R_IDLE && !c->close_after) {
+            if (c->cstate == C_HEAD && c->rstate == R_IDLE && !c->close_after && c->writes[SC] == 0) {
                 progress |= handle_head(c);
             } else if (c->cstate == C_BODY && c->upstate == UP_OPEN) {
                 progress |= handle_body(c);
@@ -951,6 +1133,9 @@ static void update_io(conn *c)
 
     /* Read while there is room (a full small buffer grows in alloc_cb). */
     bool want_c = !c->eof[SC] && !cb->busy && !(cb->p && cb->pos == 0 && cb->len == cap);
+    /* An answer to this client is still unflushed: read nothing more (see respond). */
+    if (c->cstate == C_HEAD && c->rstate == R_IDLE && c->writes[SC] > 0)
+        want_c = false;
     /* While a request waits for its response, keep reading the client (to see
      * it go away), but only until a head's worth is buffered. */
     if (c->cstate == C_LINGER)
@@ -1027,6 +1212,10 @@ static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         return;
     if (n > 0) {
         c->in[SU].len += (size_t)n;
+        if (c->retry) { /* the daemon answers: never send it twice */
+            free(c->retry);
+            c->retry = NULL;
+        }
         process(c);
         return;
     }
@@ -1042,12 +1231,8 @@ static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         update_io(c);
         return;
     case R_HEAD:
-        if (!c->res_started && n == UV_EOF) {
-            close_upstream(c);
-            c->rstate = R_IDLE;
-            respond(c, 502, "socket-proxy: the Docker daemon closed the connection without answering", true);
-            c->cstate = C_WAIT;
-            finish_and_close(c);
+        if (!c->res_started) {
+            upstream_lost(c); /* a partial head freed the retry copy: 502 */
             return;
         }
         conn_close(c);
@@ -1087,12 +1272,16 @@ static void on_timer(uv_timer_t *t)
         snprintf(c->method, sizeof(c->method), "-");
         snprintf(c->target, sizeof(c->target), "-");
         c->t0 = uv_hrtime();
+        c->req_is_head = false;
         reject(c, 408, "request head not received in time");
         break;
     case T_DIAL:
         if (c->upstate == UP_WAIT) {
             c->upstate = UP_NONE; /* dial_retry stays set: the same deadline */
-            process(c);
+            if (c->retry_pending)
+                resend(c);
+            else
+                process(c);
         }
         break;
     }
@@ -1117,13 +1306,28 @@ void proxy_accept(listener *l)
         uv_close(&c->cl.handle, on_refused_closed);
         return;
     }
+    const char *refused = NULL;
+    char msg[200];
     if (s->nconns >= s->max_conns || s->draining) {
-        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                                   "Content-Length: 62\r\nConnection: close\r\n\r\n"
-                                   "{\"message\":\"socket-proxy: too many connections, try again\"}\n";
-        uv_buf_t b = uv_buf_init((char *)busy, sizeof(busy) - 1);
-        uv_try_write(&c->cl.stream, &b, 1);
+        refused = "socket-proxy: too many connections, try again";
         log_msg(LOG_WARNING, "connection refused: %zu connections open (the limit)", s->nconns);
+    } else if (s->cfg->max_client_conns) {
+        identify(c);
+        if (c->client.kind != CLIENT_NONE && !clients_enter(&s->clients, &c->client, s->cfg->max_client_conns)) {
+            snprintf(msg, sizeof(msg),
+                     "socket-proxy: too many connections from this client (SOCKET_PROXY_MAX_CLIENT_CONNS=%zu), try again",
+                     s->cfg->max_client_conns);
+            refused = msg;
+            log_msg(LOG_WARNING, "connection from %s refused: it has %zu open (SOCKET_PROXY_MAX_CLIENT_CONNS)", c->peer,
+                    s->cfg->max_client_conns);
+            c->client.kind = CLIENT_NONE;
+        }
+    }
+    if (refused) {
+        /* Written at once or not at all: a refused client gets no buffer. */
+        char out[ANSWER_MAX];
+        uv_buf_t b = uv_buf_init(out, (unsigned)answer_format(out, 503, refused, false, true));
+        uv_try_write(&c->cl.stream, &b, 1);
         uv_close(&c->cl.handle, on_refused_closed);
         return;
     }

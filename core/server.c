@@ -1,8 +1,10 @@
 /* The server: listeners, signals, privileges, graceful shutdown. */
 #include "server.h"
 
-#include <dirent.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +67,21 @@ static void stop_if_done(server *s)
         uv_stop(s->loop);
 }
 
-void server_conn_closed(server *s) { stop_if_done(s); }
+/* After a flood of connections (10,000 opened and dropped), glibc keeps the
+ * freed connection memory in its heap; give it back once the flood is over.
+ * (musl, which the image ships, returns it by itself.) */
+#define TRIM_AFTER_CLOSED 1024
+
+void server_conn_closed(server *s)
+{
+#ifdef __GLIBC__
+    if (++s->closed_since_trim >= TRIM_AFTER_CLOSED && s->nconns < 16) {
+        s->closed_since_trim = 0;
+        malloc_trim(0);
+    }
+#endif
+    stop_if_done(s);
+}
 
 static void on_grace(uv_timer_t *t)
 {
@@ -137,9 +153,15 @@ static int bind_unix(server *s, char *err, size_t errlen)
     listener *l = &s->listeners[s->nlisteners];
     uv_pipe_init(s->loop, &l->h.pipe, 0);
     l->is_unix = true;
+    /* Nothing here follows a symlink at the socket path (a client with the
+     * volume mounted read-write could race one in): the mode comes from the
+     * umask at bind, the owner from lchown, and the directory is left as it
+     * is. After dropping root the socket may outlive us; the next start
+     * replaces it. */
+    mode_t old_umask = umask(~cfg->socket_mode & 0777);
     int r = uv_pipe_bind(&l->h.pipe, cfg->unix_path);
-    if (r == 0 && (chmod(cfg->unix_path, cfg->socket_mode) != 0 ||
-                   (geteuid() == 0 && chown(cfg->unix_path, cfg->uid, cfg->gid) != 0)))
+    umask(old_umask);
+    if (r == 0 && geteuid() == 0 && lchown(cfg->unix_path, cfg->uid, cfg->gid) != 0)
         r = uv_translate_sys_error(errno);
     if (r == 0)
         r = uv_listen(&l->h.stream, 511, on_connection);
@@ -161,22 +183,6 @@ static int bind_unix(server *s, char *err, size_t errlen)
     l->open = true;
     s->nlisteners++;
     s->unix_bound = true;
-    /* After dropping root we must still be able to remove the socket on exit:
-     * a directory that holds nothing but our socket (a fresh named volume) is
-     * given to SOCKET_PROXY_UID; any other directory is left alone. */
-    if (geteuid() == 0 && cfg->uid != 0 && stat(cfg->volume, &st) == 0 && st.st_uid != cfg->uid) {
-        DIR *d = opendir(cfg->volume);
-        bool only_ours = d != NULL;
-        struct dirent *e;
-        while (d && (e = readdir(d)))
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && strcmp(e->d_name, "docker.sock") != 0)
-                only_ours = false;
-        if (d)
-            closedir(d);
-        if (!only_ours || chown(cfg->volume, cfg->uid, cfg->gid) != 0)
-            log_msg(LOG_NOTICE, "%s is not writable by uid %u: the socket file will stay after exit (it is replaced at the next start)",
-                    cfg->volume, (unsigned)cfg->uid);
-    }
     log_msg(LOG_INFO, "listening on unix:%s (mode %04o)", cfg->unix_path, (unsigned)cfg->socket_mode);
     return 0;
 }
@@ -288,6 +294,7 @@ out:
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    clients_clear(&s.clients);
     for (int k = 0; k < 2; k++) {
         for (size_t i = 0; i < s.buf_nfree[k]; i++)
             free(s.buf_free[k][i]);

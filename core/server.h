@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "clients.h"
 #include "config.h"
 #include "rules/rules.h"
 
@@ -30,8 +31,10 @@ typedef struct server {
     struct conn *conns;       /* doubly linked list of live connections */
     size_t nconns;
     size_t max_conns;
-    bool draining;
-    bool unix_bound;          /* our socket file exists: remove it on exit */            /* SIGTERM seen: finish in-flight requests, then exit */
+    size_t closed_since_trim; /* connections closed since memory was last given back */
+    bool draining;            /* SIGTERM seen: finish in-flight requests, then exit */
+    bool unix_bound;          /* our socket file exists: remove it on exit */
+    clients clients;          /* connections per client (SOCKET_PROXY_MAX_CLIENT_CONNS) */
     uv_signal_t sig_term, sig_int, sig_chld;
     uv_timer_t grace;
     void **buf_free[2];       /* recycled I/O buffers: [0] small, [1] large */

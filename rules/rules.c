@@ -168,12 +168,200 @@ static bool seg_is(const char *p, size_t n, const char *word)
     return strlen(word) == n && memcmp(p, word, n) == 0;
 }
 
-static void set_need(rules_verdict *v, const rules_set *r, rules_mask need, rules_mask alt)
+/* What one reading of a path needs: all of `need`, or (when non-zero) all of
+ * `alt`; and how its answer behaves. */
+typedef struct {
+    rules_mask need, alt;
+    unsigned flags;
+} reading;
+
+/* Methods as dockerd's router tells routes apart. HEAD reads like GET here:
+ * where a router serves HEAD through the GET route (Go's http.ServeMux, other
+ * daemons), the stricter reading decides. */
+enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_DELETE = 16, M_OTHER = 32 };
+#define M_READ (M_GET | M_HEAD)
+
+static int method_bit(const char *m, size_t n)
 {
-    v->need = need;
-    v->need_alt = alt;
-    bool ok = (r->granted & need) == need || (alt && (r->granted & alt) == alt);
-    v->status = ok ? RULES_ALLOW : RULES_DENY;
+    if (n == 3 && memcmp(m, "GET", 3) == 0)
+        return M_GET;
+    if (n == 4 && memcmp(m, "HEAD", 4) == 0)
+        return M_HEAD;
+    if (n == 4 && memcmp(m, "POST", 4) == 0)
+        return M_POST;
+    if (n == 3 && memcmp(m, "PUT", 3) == 0)
+        return M_PUT;
+    if (n == 6 && memcmp(m, "DELETE", 6) == 0)
+        return M_DELETE;
+    return M_OTHER;
+}
+
+/* The path after the section: its last segment (the action, since mux
+ * routes capture names with {name:.*}, so the route is decided by the
+ * path's end), and how many segments follow the section. */
+typedef struct {
+    const char *rest; /* "" or "/..." after the section */
+    const char *last;
+    size_t last_n;
+    int nrest;
+} tail;
+
+static tail tail_of(const char *rest, const char *end)
+{
+    tail t = {.rest = rest};
+    const char *last = end;
+    while (last > rest && last[-1] != '/')
+        last--;
+    t.last = last;
+    t.last_n = (size_t)(end - last);
+    for (const char *q = rest; q < end; q++)
+        t.nrest += *q == '/';
+    if (t.nrest > 0 && t.last_n == 0)
+        t.nrest--; /* "/containers/" names nothing */
+    return t;
+}
+
+static bool last_is(const tail *t, int min_rest, const char *word)
+{
+    return t->nrest >= min_rest && seg_is(t->last, t->last_n, word);
+}
+
+/* The action a path's last segment names, for the methods dockerd routes to
+ * that action (from its route table, 20.10 to current). For any other
+ * method the path is the object itself: DELETE /containers/web/exec removes
+ * the container "web/exec", DELETE /images/team/get removes an image.
+ * Returns false when the path names no action for this method. */
+static bool action_reading(const rules_set *r, int var, bool libpod, int m, const tail *t, reading *a)
+{
+    rules_mask write = (m & M_READ) ? 0 : RBIT(RV_POST);
+    rules_mask base = RBIT(var) | write;
+    memset(a, 0, sizeof(*a));
+    if (var == RV_CONTAINERS || var == RV_LIBPOD_CONTAINERS) {
+        rules_mask c = RBIT(var);
+        if ((m & M_READ) && last_is(t, 2, "export")) {
+            a->need = c | RBIT(RV_ALLOW_EXPORT);
+        } else if ((m & (M_READ | M_PUT)) && last_is(t, 2, "archive")) {
+            a->need = c | RBIT(RV_ALLOW_ARCHIVE) | write;
+        } else if ((m & M_READ) && last_is(t, 3, "ws") && t->last - t->rest >= 9 &&
+                   memcmp(t->last - 8, "/attach/", 8) == 0) {
+            /* a websocket carries stdin: a write, whatever its method */
+            a->need = c | RBIT(RV_POST);
+            a->flags = RULES_F_STREAM | RULES_F_HIJACK;
+        } else if (m == M_POST && last_is(t, 2, "exec")) {
+            a->need = RBIT(libpod ? RV_LIBPOD_EXEC : RV_EXEC) | write;
+        } else if (!libpod && m == M_POST && last_is(t, 2, "start")) {
+            a->need = RBIT(RV_ALLOW_START), a->alt = base;
+        } else if (!libpod && m == M_POST && last_is(t, 2, "stop")) {
+            a->need = RBIT(r->granted & RBIT(RV_ALLOW_RESTARTS) ? RV_ALLOW_RESTARTS : RV_ALLOW_STOP), a->alt = base;
+        } else if (!libpod && m == M_POST && (last_is(t, 2, "restart") || last_is(t, 2, "kill"))) {
+            a->need = RBIT(RV_ALLOW_RESTARTS), a->alt = base;
+        } else if (!libpod && m == M_POST && last_is(t, 2, "pause")) {
+            a->need = RBIT(RV_ALLOW_PAUSE), a->alt = base;
+        } else if (!libpod && m == M_POST && last_is(t, 2, "unpause")) {
+            a->need = RBIT(RV_ALLOW_UNPAUSE), a->alt = base;
+        } else if (!libpod && (m & M_READ) && last_is(t, 2, "logs")) {
+            a->need = RBIT(RV_ALLOW_LOGS);
+            a->flags = RULES_F_STREAM;
+        } else if (!libpod && (m & M_READ) && last_is(t, 2, "top")) {
+            a->need = RBIT(RV_ALLOW_TOP);
+        } else if (!libpod && (m & M_READ) && last_is(t, 2, "changes")) {
+            a->need = RBIT(RV_ALLOW_CHANGES);
+        } else if ((m & M_READ) && last_is(t, 2, "stats")) {
+            a->need = base;
+            a->flags = RULES_F_STREAM;
+        } else if (m == M_POST && last_is(t, 2, "wait")) {
+            a->need = base;
+            a->flags = RULES_F_STREAM;
+        } else if (m == M_POST && last_is(t, 2, "attach")) {
+            a->need = base;
+            a->flags = RULES_F_STREAM | RULES_F_HIJACK;
+        } else {
+            return false;
+        }
+        return true;
+    }
+    if (var == RV_IMAGES || var == RV_LIBPOD_IMAGES) {
+        if ((m & M_READ) && (last_is(t, 1, "get") || (libpod && last_is(t, 1, "export")))) {
+            a->need = RBIT(var) | RBIT(RV_ALLOW_EXPORT);
+            return true;
+        }
+        return false;
+    }
+    if (var == RV_SWARM && (m & M_READ) && t->nrest == 1 && seg_is(t->last, t->last_n, "unlockkey")) {
+        a->need = RBIT(RV_SWARM) | RBIT(RV_SECRETS);
+        return true;
+    }
+    if ((var == RV_EXEC || var == RV_LIBPOD_EXEC) && m == M_POST && last_is(t, 2, "start")) {
+        a->need = base;
+        a->flags = RULES_F_STREAM | RULES_F_HIJACK;
+        return true;
+    }
+    return false;
+}
+
+/* Both readings must allow: (a.need or a.alt) and b. */
+static reading stricter(reading a, rules_mask b)
+{
+    reading s = {.need = a.need | b, .alt = a.alt ? a.alt | b : 0, .flags = a.flags};
+    if (s.alt && (s.alt & s.need) == s.alt) { /* the alternative is the weaker term: it decides */
+        s.need = s.alt;
+        s.alt = 0;
+    }
+    return s;
+}
+
+/* dockerd's versions.compare: dot-separated numbers, a missing or
+ * unparsable one (Go's Atoi fails on overflow) counts as 0. */
+static bool version_below(const char *v, size_t n, const unsigned floor[2])
+{
+    unsigned long long seg[2] = {0, 0};
+    size_t k = 0;
+    bool over = false;
+    for (size_t i = 0; i <= n && k < 2; i++) {
+        if (i == n || v[i] == '.') {
+            if (over)
+                seg[k] = 0;
+            k++;
+            over = false;
+        } else if (!over) {
+            unsigned d = (unsigned)(v[i] - '0');
+            if (seg[k] > (9223372036854775807ULL - d) / 10)
+                over = true;
+            else
+                seg[k] = seg[k] * 10 + d;
+        }
+    }
+    if (seg[0] != floor[0])
+        return seg[0] < floor[0];
+    return seg[1] < floor[1];
+}
+
+void rules_set_min_api(rules_set *r, unsigned major, unsigned minor)
+{
+    r->min_api[0] = major;
+    r->min_api[1] = minor;
+    if (major || minor)
+        snprintf(r->min_api_why, sizeof(r->min_api_why),
+                 "API version below SOCKET_PROXY_MIN_API_VERSION=%u.%u (old API versions change what requests "
+                 "mean; 0 or off lifts the floor)",
+                 major, minor);
+}
+
+static const rules_mask action_vars = RBIT(RV_ALLOW_START) | RBIT(RV_ALLOW_STOP) | RBIT(RV_ALLOW_RESTARTS) |
+                                      RBIT(RV_ALLOW_PAUSE) | RBIT(RV_ALLOW_UNPAUSE);
+
+static void set_verdict(rules_verdict *v, const rules_set *r, reading rd)
+{
+    v->need = rd.need;
+    v->need_alt = rd.alt;
+    v->flags |= rd.flags;
+    bool by_need = (r->granted & rd.need) == rd.need;
+    bool by_alt = rd.alt && (r->granted & rd.alt) == rd.alt;
+    v->status = by_need || by_alt ? RULES_ALLOW : RULES_DENY;
+    /* linuxserver's action variables grant a bare action: never a body,
+     * which old daemons would apply as the container's configuration. */
+    if (by_need && !by_alt && (rd.need & action_vars))
+        v->flags |= RULES_F_NO_BODY;
 }
 
 void rules_decide(const rules_set *r, const char *method, size_t mlen, const char *target, size_t tlen,
@@ -187,7 +375,15 @@ void rules_decide(const rules_set *r, const char *method, size_t mlen, const cha
         return;
     }
     const char *p = buf, *end = buf + n;
-    p += path_version_prefix(p, (size_t)n);
+    size_t vp = path_version_prefix(p, (size_t)n);
+    if (vp && (r->min_api[0] || r->min_api[1]) && version_below(p + 2, vp - 2, r->min_api)) {
+        v->status = RULES_BAD;
+        v->why = r->min_api_why;
+        v->path = p;
+        v->path_len = (size_t)n;
+        return;
+    }
+    p += vp;
     v->path = p;
     v->path_len = (size_t)(end - p);
 
@@ -211,79 +407,24 @@ void rules_decide(const rules_set *r, const char *method, size_t mlen, const cha
         return;
     }
 
-    /* Last segment (the action: mux routes capture names with {name:.*}, so
-     * the route is decided by the path's end) and how many segments follow
-     * the section. */
-    const char *rest = se;  /* "" or "/..." */
-    const char *last = end;
-    while (last > rest && last[-1] != '/')
-        last--;
-    size_t last_n = (size_t)(end - last);
-    int nrest = 0;
-    for (const char *q = rest; q < end; q++)
-        nrest += *q == '/';
-    if (nrest > 0 && last_n == 0)
-        nrest--; /* a trailing slash adds no segment */
-
-    bool read = (mlen == 3 && memcmp(method, "GET", 3) == 0) || (mlen == 4 && memcmp(method, "HEAD", 4) == 0);
-    bool post = mlen == 4 && memcmp(method, "POST", 4) == 0;
-    rules_mask write = read ? 0 : RBIT(RV_POST);
-    rules_mask base = RBIT(sec->var) | write;
+    int m = method_bit(method, mlen);
     int var = sec->var;
-
-    if (var == RV_CONTAINERS || var == RV_LIBPOD_CONTAINERS) {
-        rules_mask c = RBIT(var);
-        if (nrest >= 2 && seg_is(last, last_n, "export")) {
-            set_need(v, r, c | RBIT(RV_ALLOW_EXPORT) | write, 0);
-        } else if (nrest >= 2 && seg_is(last, last_n, "archive")) {
-            set_need(v, r, c | RBIT(RV_ALLOW_ARCHIVE) | write, 0);
-        } else if (nrest >= 3 && seg_is(last, last_n, "ws") && last - rest >= 9 && memcmp(last - 8, "/attach/", 8) == 0) {
-            set_need(v, r, c | RBIT(RV_POST), 0);
-            v->flags |= RULES_F_STREAM | RULES_F_HIJACK;
-        } else if (nrest >= 2 && seg_is(last, last_n, "exec")) {
-            set_need(v, r, RBIT(libpod ? RV_LIBPOD_EXEC : RV_EXEC) | write, 0);
-        } else if (!libpod && nrest >= 2 && post && seg_is(last, last_n, "start")) {
-            set_need(v, r, RBIT(RV_ALLOW_START), base);
-        } else if (!libpod && nrest >= 2 && post && seg_is(last, last_n, "stop")) {
-            set_need(v, r, RBIT(r->granted & RBIT(RV_ALLOW_RESTARTS) ? RV_ALLOW_RESTARTS : RV_ALLOW_STOP), base);
-        } else if (!libpod && nrest >= 2 && post && (seg_is(last, last_n, "restart") || seg_is(last, last_n, "kill"))) {
-            set_need(v, r, RBIT(RV_ALLOW_RESTARTS), base);
-        } else if (!libpod && nrest >= 2 && post && seg_is(last, last_n, "pause")) {
-            set_need(v, r, RBIT(RV_ALLOW_PAUSE), base);
-        } else if (!libpod && nrest >= 2 && post && seg_is(last, last_n, "unpause")) {
-            set_need(v, r, RBIT(RV_ALLOW_UNPAUSE), base);
-        } else if (!libpod && nrest >= 2 && read && seg_is(last, last_n, "logs")) {
-            set_need(v, r, RBIT(RV_ALLOW_LOGS), 0);
-        } else if (!libpod && nrest >= 2 && read && seg_is(last, last_n, "top")) {
-            set_need(v, r, RBIT(RV_ALLOW_TOP), 0);
-        } else if (!libpod && nrest >= 2 && read && seg_is(last, last_n, "changes")) {
-            set_need(v, r, RBIT(RV_ALLOW_CHANGES), 0);
-        } else {
-            set_need(v, r, base, 0);
-        }
-        if (nrest >= 2 && (seg_is(last, last_n, "logs") || seg_is(last, last_n, "stats") ||
-                           seg_is(last, last_n, "wait") || seg_is(last, last_n, "attach")))
-            v->flags |= RULES_F_STREAM;
-        if (nrest >= 2 && seg_is(last, last_n, "attach"))
-            v->flags |= RULES_F_HIJACK;
-    } else if (var == RV_IMAGES || var == RV_LIBPOD_IMAGES) {
-        if (nrest >= 1 && (seg_is(last, last_n, "get") || (libpod && seg_is(last, last_n, "export"))))
-            set_need(v, r, RBIT(var) | RBIT(RV_ALLOW_EXPORT) | write, 0);
-        else
-            set_need(v, r, base, 0);
-    } else if (var == RV_SWARM && nrest == 1 && seg_is(last, last_n, "unlockkey")) {
-        set_need(v, r, RBIT(RV_SWARM) | RBIT(RV_SECRETS) | write, 0);
-    } else {
-        set_need(v, r, base, 0);
-        if (var == RV_EXEC || var == RV_LIBPOD_EXEC) {
-            if (nrest >= 2 && seg_is(last, last_n, "start"))
-                v->flags |= RULES_F_STREAM | RULES_F_HIJACK;
-        } else if (var == RV_SESSION || var == RV_GRPC) {
-            v->flags |= RULES_F_STREAM | RULES_F_HIJACK;
-        } else if (var == RV_EVENTS || var == RV_LIBPOD_EVENTS) {
-            v->flags |= RULES_F_STREAM;
-        }
+    rules_mask base = RBIT(var) | ((m & M_READ) ? 0 : RBIT(RV_POST));
+    reading rd = {.need = base}, a;
+    tail t = tail_of(se, end);
+    if (action_reading(r, var, libpod, m, &t, &a)) {
+        rd = a;
+    } else if (end - se > 1 && end[-1] == '/') {
+        /* A trailing slash after an action: dockerd 20.10 answers 404, but a
+         * router with strict-slash redirects (or another daemon) may read it
+         * as the action. Where two readings differ, the stricter decides. */
+        tail t2 = tail_of(se, end - 1);
+        if (action_reading(r, var, libpod, m, &t2, &a))
+            rd = stricter(a, base);
     }
+    if (var == RV_EVENTS || var == RV_LIBPOD_EVENTS || var == RV_SESSION || var == RV_GRPC)
+        rd.flags |= RULES_F_STREAM | (var == RV_SESSION || var == RV_GRPC ? RULES_F_HIJACK : 0);
+    set_verdict(v, r, rd);
 }
 
 static size_t mask_text(rules_mask m, char *out, size_t cap)

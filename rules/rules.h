@@ -77,11 +77,17 @@ typedef struct rules_set {
     rules_mask granted;   /* effective value of every variable */
     rules_mask explicit_; /* variables the environment set */
     const char *api_key;  /* API_KEY: added as X-Api-Key upstream; NULL when unset */
+    unsigned min_api[2];  /* SOCKET_PROXY_MIN_API_VERSION (major, minor); 0.0: no floor */
+    char min_api_why[160];
 } rules_set;
 
 /* Reads variables with getenv-like `get`. Returns 0, or -1 with one line in
  * err naming the variable and the accepted values. */
 int rules_compile(rules_set *r, const char *(*get)(const char *name), char *err, size_t errlen);
+
+/* Requests whose path carries a /vX.Y prefix below major.minor are refused
+ * with 400 (0, 0: no floor). rules_compile sets no floor. */
+void rules_set_min_api(rules_set *r, unsigned major, unsigned minor);
 
 /* Calls warn(line) for each environment entry that looks like one of our
  * variables but is not (CONTAINER=1 -> "did you mean CONTAINERS?"). */
@@ -95,6 +101,7 @@ enum rules_status { RULES_ALLOW = 0, RULES_DENY = 403, RULES_BAD = 400 };
 
 #define RULES_F_STREAM 1u /* the answer may stay open for hours (events, logs, attach) */
 #define RULES_F_HIJACK 2u /* attach / exec start / BuildKit: the answer may turn into a tunnel */
+#define RULES_F_NO_BODY 4u /* granted only by an ALLOW_* action variable: a body must be refused */
 
 typedef struct rules_verdict {
     int status;           /* enum rules_status */

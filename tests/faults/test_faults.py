@@ -136,7 +136,8 @@ def test_daemon_restart_heals_without_restarting_the_proxy(own_dockerd, proxy_fa
 def test_slowloris_does_not_starve_normal_clients(fake_upstream, proxy_factory):
     raise_nofile()
     up = fake_upstream(serve())
-    proxy = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_HEAD_TIMEOUT": "3s"})
+    # one test process is one client: lift the per-client limit to test the global defences
+    proxy = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_HEAD_TIMEOUT": "3s", "SOCKET_PROXY_MAX_CLIENT_CONNS": "0"})
     slow = []
     while len(slow) < 1000:
         try:

@@ -77,7 +77,10 @@ def test_hostile(case, proxy_factory, fake_upstream):
         assert b"Connection: close" in out.split(b"\r\n\r\n", 1)[0], out[:400]
     if case["status"] in (403, 400, 408, 431, 501, 505, 417):
         body = out.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in out else b""
-        assert body.startswith(b'{"message":"socket-proxy: '), out[:600]
+        if case["raw"][0].startswith(b"HEAD ") and case["status"] == 403:
+            assert body == b"", f"an answer to HEAD carries a body: {out[:600]!r}"
+        else:
+            assert body.startswith(b'{"message":"socket-proxy: '), out[:600]
 
     # ... and the proxy keeps serving.
     assert proxy.alive()

@@ -28,11 +28,18 @@ static const char *fake_get(const char *name)
     return NULL;
 }
 
+/* MIN_API=X.Y in env sets the version floor (the server reads it from
+ * SOCKET_PROXY_MIN_API_VERSION and hands it to the rule set). */
 static int compile(rules_set *r, const char *env)
 {
     char err[256];
     snprintf(envbuf, sizeof(envbuf), "%s", env);
-    return rules_compile(r, fake_get, err, sizeof(err));
+    int rc = rules_compile(r, fake_get, err, sizeof(err));
+    const char *min = fake_get("MIN_API");
+    unsigned major = 0, minor = 0;
+    if (rc == 0 && min && sscanf(min, "%u.%u", &major, &minor) >= 1)
+        rules_set_min_api(r, major, minor);
+    return rc;
 }
 
 #define A 0
@@ -247,13 +254,71 @@ static const row rows[] = {
     {"CONTAINERS=1", "GET", "/CONTAINERS/abc/export", D},
     {"CONTAINERS=1", "GET", "/containers/abc/%65xport", D},
     {"CONTAINERS=1", "GET", "/containers/abc/EXPORT", A}, /* dockerd: 404, no such route */
-    {"CONTAINERS=1", "GET", "/containers/abc/export/", A}, /* dockerd: 404 (trailing slash) */
+    /* a trailing slash after an action is that action (dockerd 20.10: 404; other routers: the action) */
+    {"CONTAINERS=1", "GET", "/containers/abc/export/", D, "CONTAINERS=1 and ALLOW_EXPORT=1"},
+    {"CONTAINERS=1", "HEAD", "/containers/abc/archive/?path=/", D, "CONTAINERS=1 and ALLOW_ARCHIVE=1"},
+    {"CONTAINERS=1 POST=1", "PUT", "/containers/abc/archive/", D, "CONTAINERS=1, POST=1 and ALLOW_ARCHIVE=1"},
+    {"IMAGES=1", "GET", "/images/abc/get/", D, "IMAGES=1 and ALLOW_EXPORT=1"},
+    {"IMAGES=1", "GET", "/images/get/", D},
+    {"SWARM=1", "GET", "/swarm/unlockkey/", D, "SECRETS=1 and SWARM=1"},
+    {"CONTAINERS=1 ALLOW_LOGS=0", "GET", "/containers/abc/logs/", D, "CONTAINERS=1 and ALLOW_LOGS=1"},
+    {"CONTAINERS=1", "GET", "/containers/abc/logs/", A},
+    {"ALLOW_LOGS=1", "GET", "/containers/abc/logs/", D, "CONTAINERS=1 and ALLOW_LOGS=1"},
+    {"ALLOW_START=1", "POST", "/containers/abc/start/", D, "CONTAINERS=1 and POST=1"},
+    {"CONTAINERS=1 POST=1", "POST", "/containers/abc/start/", A},
+    {"ALLOW_RESTARTS=1", "POST", "/containers/abc/kill/", D},
+    {"CONTAINERS=1 POST=1", "POST", "/containers/abc/exec/", D, "CONTAINERS=1, EXEC=1 and POST=1"},
+    {"CONTAINERS=1 EXEC=1 POST=1", "POST", "/containers/abc/exec/", A},
+    {"CONTAINERS=1 POST=1", "DELETE", "/containers/abc/export/", A}, /* removal of "abc/export/" */
+    {"CONTAINERS=1", "GET", "/containers/abc/json/", A},
+
+    /* actions are actions only for the methods dockerd routes to them */
+    {"EXEC=1 POST=1", "DELETE", "/containers/web/exec", D, "CONTAINERS=1 and POST=1"},
+    {"CONTAINERS=1 POST=1", "DELETE", "/containers/web/exec", A},
+    {"IMAGES=1 POST=1", "DELETE", "/images/team/get", A},
+    {"IMAGES=1 ALLOW_EXPORT=1", "DELETE", "/images/team/get", D, "IMAGES=1 and POST=1"},
+    {"CONTAINERS=1 POST=1", "DELETE", "/containers/x/export", A},
+    {"CONTAINERS=1 POST=1", "DELETE", "/containers/x/archive", A},
+    {"CONTAINERS=1 POST=1", "DELETE", "/containers/x/attach/ws", A},
+    {"ALLOW_START=1", "DELETE", "/containers/x/start", D, "CONTAINERS=1 and POST=1"},
+    {"CONTAINERS=1 POST=1", "POST", "/containers/x/export", A}, /* dockerd: no such route */
+    {"CONTAINERS=1 POST=1", "PUT", "/containers/x/archive", D, "CONTAINERS=1, POST=1 and ALLOW_ARCHIVE=1"},
+    {"CONTAINERS=1 ALLOW_LOGS=0", "DELETE", "/containers/x/logs", D, "CONTAINERS=1 and POST=1"},
+    {"CONTAINERS=1 ALLOW_LOGS=0 POST=1", "DELETE", "/containers/x/logs", A},
+    {"LIBPOD_CONTAINERS=1 POST=1", "DELETE", "/libpod/containers/x/exec", A},
+    {"LIBPOD_EXEC=1 POST=1", "DELETE", "/libpod/containers/x/exec", D},
+    {"SWARM=1 POST=1", "DELETE", "/swarm/unlockkey", A},
+
+    /* SOCKET_PROXY_MIN_API_VERSION (default 1.24, set by the server) */
+    {"ALLOW_START=1 MIN_API=1.24", "POST", "/v1.23/containers/victim/start", B},
+    {"ALLOW_START=1 MIN_API=1.24", "POST", "/v1.20/containers/victim/start", B},
+    {"ALLOW_START=1 MIN_API=1.24", "POST", "/v1.24/containers/victim/start", A},
+    {"ALLOW_START=1 MIN_API=1.24", "POST", "/containers/victim/start", A},
+    {"MIN_API=1.24", "GET", "/v1.23/_ping", B},
+    {"MIN_API=1.24", "GET", "/v1.12/version", B},
+    {"MIN_API=1.24", "GET", "/v1/_ping", B},
+    {"MIN_API=1.24", "GET", "/v1.9/_ping", B},
+    {"MIN_API=1.24", "GET", "/v1.023/_ping", B},
+    {"MIN_API=1.24", "GET", "/v1..24/_ping", B},
+    {"MIN_API=1.24", "GET", "/v.24/_ping", B},
+    {"MIN_API=1.24", "GET", "/v1.99999999999999999999/_ping", B}, /* Go's Atoi overflows: 1.0 */
+    {"MIN_API=1.24", "GET", "/v1.24.0/_ping", A},
+    {"MIN_API=1.24", "GET", "/v1.024/_ping", A},
+    {"MIN_API=1.24", "GET", "/v1.100/_ping", A},
+    {"MIN_API=1.24", "GET", "/v2/_ping", A},
+    {"MIN_API=1.24", "GET", "/v1.41/_ping", A},
+    {"MIN_API=1.24", "GET", "/_ping/../v1.20/_ping", B}, /* decided on the cleaned path */
+    {"MIN_API=1.24", "GET", "/v1.20", D},
+    {"MIN_API=1.24 LIBPOD_CONTAINERS=1", "GET", "/v4.9.3/libpod/containers/json", A},
+    {"MIN_API=1.44", "GET", "/v1.43/_ping", B},
+    {"MIN_API=1.44", "GET", "/v1.44/_ping", A},
+    {"MIN_API=0.0", "GET", "/v1.12/_ping", A},
     {"CONTAINERS=1", "GET", "/containers/abc/export/.", D},
     {"CONTAINERS=1", "GET", "/containers/abc/export/x/..", D},
     {"CONTAINERS=1", "GET", "/containers/abc/json/../export", D},
     {"CONTAINERS=1", "GET", "/containers/abc/json%2F..%2Fexport", D},
     {"CONTAINERS=1", "GET", "/containers/abc/archive%3Fpath=/", A}, /* "archive?path=/" is a name, not the route */
-    {"CONTAINERS=1", "GET", "/containers/abc/attach/ws/", A},
+    {"CONTAINERS=1", "GET", "/containers/abc/attach/ws/", D, "CONTAINERS=1 and POST=1"},
     {"CONTAINERS=1", "GET", "/containers/abc/attach%2Fws", D},
     {"CONTAINERS=1", "GET", "/containers/abc/attach//ws", D},
     {"CONTAINERS=1", "GET", "/containers/abc/./attach/ws", D},
@@ -363,6 +428,41 @@ static void test_sections_matrix(void)
     }
 }
 
+/* Granted only through an ALLOW_* action variable: the proxy must refuse a body. */
+static void test_no_body_flag(void)
+{
+    static const struct {
+        const char *env, *method, *target;
+        bool no_body;
+    } f[] = {
+        {"ALLOW_START=1", "POST", "/v1.41/containers/x/start", true},
+        {"ALLOW_STOP=1", "POST", "/containers/x/stop?t=1", true},
+        {"ALLOW_RESTARTS=1", "POST", "/containers/x/restart", true},
+        {"ALLOW_RESTARTS=1", "POST", "/containers/x/kill", true},
+        {"ALLOW_PAUSE=1", "POST", "/containers/x/pause", true},
+        {"ALLOW_UNPAUSE=1", "POST", "/containers/x/unpause", true},
+        {"ALLOW_START=1 CONTAINERS=1 POST=1", "POST", "/containers/x/start", false},
+        {"CONTAINERS=1 POST=1", "POST", "/containers/x/start", false},
+        {"CONTAINERS=1 POST=1", "POST", "/containers/create", false},
+        {"ALLOW_LOGS=1", "GET", "/containers/x/logs", false},
+    };
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        rules_set rs;
+        compile(&rs, f[i].env);
+        char buf[128];
+        rules_verdict v;
+        rules_decide(&rs, f[i].method, strlen(f[i].method), f[i].target, strlen(f[i].target), buf, sizeof(buf), &v);
+        CHECK(v.status == A && !!(v.flags & RULES_F_NO_BODY) == f[i].no_body, "[%s] %s %s: allowed %s a body",
+              f[i].env, f[i].method, f[i].target, f[i].no_body ? "without" : "with");
+    }
+    rules_set rs;
+    compile(&rs, "MIN_API=1.24");
+    char buf[64];
+    rules_verdict v;
+    rules_decide(&rs, "GET", 3, "/v1.23/_ping", 12, buf, sizeof(buf), &v);
+    CHECK(v.status == B && strstr(v.why, "SOCKET_PROXY_MIN_API_VERSION=1.24"), "old API 400 names the variable: %s", v.why);
+}
+
 static void test_values(void)
 {
     static const struct {
@@ -452,6 +552,7 @@ int main(void)
 {
     test_rows();
     test_sections_matrix();
+    test_no_body_flag();
     test_values();
     test_lint();
     test_paths();
