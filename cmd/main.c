@@ -78,47 +78,65 @@ static int cmd_rules(const rules_set *r)
 
 static const char *no_env(const char *name) { return NULL; }
 
-static void print_duration(const char *name, uint64_t ms)
+static const char *rules_default_text(int var)
 {
-    if (ms % 1000 == 0)
-        printf("%s=%llus\n", name, (unsigned long long)(ms / 1000));
-    else
-        printf("%s=%llums\n", name, (unsigned long long)ms);
+    int d = rules_var_default(var);
+    return d < 0 ? "unset" : d ? "1" : "0";
 }
 
-/* Every variable with its default, as the binary computes it from an empty
- * environment: the README's table is tested against this. */
+/* Every variable with its default, one NAME=default a line, from the two
+ * tables: the rules variables, API_KEY, then the server variables. The
+ * README's tables are tested against this. */
 static int cmd_vars(void)
 {
-    for (int i = 0; i < RV_COUNT; i++) {
-        int d = rules_var_default(i);
-        printf("%s=%s\n", rules_var_name(i), d < 0 ? "unset" : d ? "1" : "0");
-    }
+    for (int i = 0; i < RV_COUNT; i++)
+        printf("%s=%s\n", rules_var_name(i), rules_default_text(i));
+    printf("API_KEY=unset\n");
+    for (int i = 0; i < CV_COUNT; i++)
+        printf("%s=%s\n", config_var_names[i], config_var_default(i));
+    /* the defaults must load as they are printed */
     config c;
     char err[256];
     if (config_load(&c, no_env, err, sizeof(err)) < 0) {
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "socket-proxy: a default does not load: %s\n", err);
         return 1;
     }
-    printf("API_KEY=unset\n");
-    printf("SOCKET_PROXY_VOLUME=%s\n", c.volume);
-    printf("SOCKET_PROXY_LISTEN=%s%s%s:%d\n", c.listen[0].v6 ? "[" : "", c.listen[0].host, c.listen[0].v6 ? "]" : "",
-           c.listen[0].port);
-    printf("PORT=%d\n", c.listen[0].port);
-    printf("DISABLE_IPV6=0\n");
-    printf("SOCKET_PATH=%s\n", c.upstream);
-    printf("SOCKET_PROXY_DOCKER_SOCKET=%s\n", c.upstream);
-    print_duration("SOCKET_PROXY_TIMEOUT", c.dial_timeout_ms);
-    print_duration("SOCKET_PROXY_HEAD_TIMEOUT", c.head_timeout_ms);
-    print_duration("SOCKET_PROXY_IDLE_TIMEOUT", c.idle_timeout_ms);
-    print_duration("SOCKET_PROXY_SHUTDOWN_GRACE", c.shutdown_grace_ms);
-    printf("SOCKET_PROXY_MAX_HEAD=%zu\n", c.max_head);
-    printf("SOCKET_PROXY_UID=%u\n", (unsigned)c.uid);
-    printf("SOCKET_PROXY_GID=%u\n", (unsigned)c.gid);
-    printf("SOCKET_PROXY_SOCKET_MODE=%04o\n", (unsigned)c.socket_mode);
-    printf("LOG_LEVEL=%s\n", c.log_level == LOG_INFO ? "info" : "?");
-    printf("LOG_FORMAT=%s\n", c.log_json ? "json" : "text");
-    printf("DEBUG=0\n");
+    return 0;
+}
+
+/* compose writes POST=${POST:-}: one notice per variable set but empty. */
+static void log_empty(const config *c, const rules_set *r)
+{
+    for (int i = 0; i < RV_COUNT; i++)
+        if (r->empty_ & RBIT(i))
+            log_msg(LOG_NOTICE, "%s is set but empty: using its default (%s%s)", rules_var_name(i),
+                    rules_default_text(i), rules_var_default(i) < 0 ? ": follows CONTAINERS" : "");
+    for (int i = 0; i < CV_COUNT; i++) {
+        if (!(c->empty_ & CBIT(i)))
+            continue;
+        if (i == CV_SOCKET_PROXY_VOLUME)
+            log_msg(LOG_NOTICE, "%s is set but empty: off (no Unix socket)", config_var_names[i]);
+        else if (i == CV_SOCKET_PROXY_LISTEN)
+            log_msg(LOG_NOTICE, "%s is set but empty: off (no TCP listener)", config_var_names[i]);
+        else
+            log_msg(LOG_NOTICE, "%s is set but empty: using its default (%s)", config_var_names[i],
+                    config_var_default(i));
+    }
+}
+
+/* The proxy adds "X-Api-Key: <key>\r\n" to every forwarded head: a key that
+ * cannot fit in the head limit is refused now rather than cut later. */
+static int check_api_key(const config *c, const rules_set *r, char *err, size_t errlen)
+{
+    static const char line[] = "X-Api-Key: \r\n";
+    size_t n = r->api_key ? strlen(r->api_key) : 0;
+    if (r->api_key && sizeof(line) - 1 + n > c->max_head) {
+        snprintf(err, errlen,
+                 "API_KEY is %zu bytes: its X-Api-Key header line would not fit in SOCKET_PROXY_MAX_HEAD (%zu bytes): "
+                 "use a key of at most %zu bytes or raise SOCKET_PROXY_MAX_HEAD",
+                 n, c->max_head, c->max_head - (sizeof(line) - 1));
+        return -1;
+    }
     return 0;
 }
 
@@ -149,7 +167,8 @@ int main(int argc, char **argv)
     char err[512];
     config cfg;
     rules_set rules;
-    if (config_load(&cfg, env, err, sizeof(err)) < 0 || rules_compile(&rules, env, err, sizeof(err)) < 0) {
+    if (config_load(&cfg, env, err, sizeof(err)) < 0 || rules_compile(&rules, env, err, sizeof(err)) < 0 ||
+        check_api_key(&cfg, &rules, err, sizeof(err)) < 0) {
         fprintf(stderr, "socket-proxy: configuration error: %s\n", err);
         return 2;
     }
@@ -165,7 +184,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") != 0)
         return usage(stderr);
 
-    rules_lint_env(environ, warn_line, NULL);
+    rules_lint_env(environ, config_var_names, warn_line, NULL);
+    log_empty(&cfg, &rules);
     log_granted(&rules);
     return server_run(&cfg, &rules);
 }

@@ -38,39 +38,98 @@ int64_t config_parse_duration(const char *s)
     return (int64_t)ms;
 }
 
-static int fail(char *err, size_t errlen, const char *name, const char *value, const char *accepted)
+const char *const config_var_names[CV_COUNT + 1] = {
+#define X(name, def, what) #name,
+    CONFIG_VARS(X)
+#undef X
+    NULL,
+};
+
+static const char *const defaults[CV_COUNT] = {
+#define X(name, def, what) def,
+    CONFIG_VARS(X)
+#undef X
+};
+
+const char *config_var_default(int var) { return var >= 0 && var < CV_COUNT ? defaults[var] : NULL; }
+
+static int fail(char *err, size_t errlen, int var, const char *value, const char *accepted)
 {
-    snprintf(err, errlen, "%s=\"%s\" is invalid: %s", name, value, accepted);
+    snprintf(err, errlen, "%s=\"%s\" is invalid: %s", config_var_names[var], value, accepted);
     return -1;
 }
 
-static int get_duration(const char *(*get)(const char *), const char *name, uint64_t def, uint64_t *out, char *err,
+/* The environment's value, NULL when unset; an empty value reads as unset
+ * and is recorded for the start-up notice (compose writes PORT=${PORT:-}). */
+static const char *env_value(config *c, const char *(*get)(const char *), int var)
+{
+    const char *v = get(config_var_names[var]);
+    if (v && !*v) {
+        c->empty_ |= CBIT(var);
+        return NULL;
+    }
+    return v;
+}
+
+/* The value to parse: the environment's, or the table's default. */
+static const char *value_of(config *c, const char *(*get)(const char *), int var)
+{
+    const char *v = env_value(c, get, var);
+    return v ? v : defaults[var];
+}
+
+static int get_duration(config *c, const char *(*get)(const char *), int var, bool zero_ok, uint64_t *out, char *err,
                         size_t errlen)
 {
-    const char *v = get(name);
-    *out = def;
-    if (!v)
-        return 0;
+    const char *v = value_of(c, get, var);
     int64_t ms = config_parse_duration(v);
-    if (ms < 0)
-        return fail(err, errlen, name, v, "use a duration such as 30s, 500ms, 2m or 1h");
+    if (ms < 0 || (ms == 0 && !zero_ok))
+        return fail(err, errlen, var, v,
+                    zero_ok ? "use a duration such as 30s, 500ms, 2m or 1h"
+                            : "use a duration above zero, such as 30s, 500ms, 2m or 1h");
     *out = (uint64_t)ms;
     return 0;
 }
 
-static int get_uint(const char *(*get)(const char *), const char *name, unsigned long def, unsigned long max,
+static int get_uint(config *c, const char *(*get)(const char *), int var, unsigned long min, unsigned long max,
                     int base, unsigned long *out, char *err, size_t errlen, const char *accepted)
 {
-    const char *v = get(name);
-    *out = def;
-    if (!v)
-        return 0;
+    const char *v = value_of(c, get, var);
     char *end;
     errno = 0;
     unsigned long n = strtoul(v, &end, base);
-    if (!*v || *end || errno || n > max || *v == '-' || *v == '+' || *v == ' ')
-        return fail(err, errlen, name, v, accepted);
+    /* strtoul would skip blanks and take a sign */
+    if (*v < '0' || *v > '9' || *end || errno || n < min || n > max)
+        return fail(err, errlen, var, v, accepted);
     *out = n;
+    return 0;
+}
+
+static int get_bool(config *c, const char *(*get)(const char *), int var, bool *out, char *err, size_t errlen)
+{
+    const char *v = value_of(c, get, var);
+    int b = rules_parse_bool(v);
+    if (b < 0)
+        return fail(err, errlen, var, v, "use 1, true, yes, on or 0, false, no, off");
+    *out = b;
+    return 0;
+}
+
+/* "X.Y" with one to three digits each, or "0"/"off" for no floor (0, 0). */
+static int parse_api_version(const char *s, unsigned *major, unsigned *minor)
+{
+    unsigned part[2] = {0, 0};
+    if (strcmp(s, "0") != 0 && strcasecmp(s, "off") != 0) {
+        for (int i = 0; i < 2; i++) {
+            size_t n = strspn(s, "0123456789");
+            if (n == 0 || n > 3 || s[n] != (i == 0 ? '.' : '\0'))
+                return -1;
+            part[i] = (unsigned)strtoul(s, NULL, 10);
+            s += n + 1;
+        }
+    }
+    *major = part[0];
+    *minor = part[1];
     return 0;
 }
 
@@ -116,34 +175,32 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
     memset(c, 0, sizeof(*c));
     const char *v;
 
-    /* Unix listener: $SOCKET_PROXY_VOLUME/docker.sock; empty disables. */
-    v = get("SOCKET_PROXY_VOLUME");
-    if (!v)
-        v = "/run/proxy";
-    if (*v) {
+    /* Unix listener: $SOCKET_PROXY_VOLUME/docker.sock; empty: off. */
+    v = get(config_var_names[CV_SOCKET_PROXY_VOLUME]);
+    if (v && !*v) {
+        c->empty_ |= CBIT(CV_SOCKET_PROXY_VOLUME);
+    } else {
+        v = v ? v : defaults[CV_SOCKET_PROXY_VOLUME];
         if (*v != '/' || strlen(v) + sizeof("/docker.sock") > sizeof(c->unix_path))
-            return fail(err, errlen, "SOCKET_PROXY_VOLUME", v, "use an absolute directory path of at most 95 bytes, or empty to disable");
+            return fail(err, errlen, CV_SOCKET_PROXY_VOLUME, v,
+                        "use an absolute directory path of at most 95 bytes, or empty for no Unix socket");
         snprintf(c->volume, sizeof(c->volume), "%s", v);
         snprintf(c->unix_path, sizeof(c->unix_path), "%s/docker.sock", v);
     }
 
     /* TCP listeners. */
     unsigned long port;
-    if (get_uint(get, "PORT", 2375, 65535, 10, &port, err, errlen, "use a port number from 1 to 65535") < 0)
+    bool no_v6;
+    if (get_uint(c, get, CV_PORT, 1, 65535, 10, &port, err, errlen, "use a port number from 1 to 65535") < 0 ||
+        get_bool(c, get, CV_DISABLE_IPV6, &no_v6, err, errlen) < 0)
         return -1;
-    if (port == 0)
-        return fail(err, errlen, "PORT", get("PORT"), "use a port number from 1 to 65535");
-    bool no_v6 = false;
-    if ((v = get("DISABLE_IPV6"))) {
-        int b = rules_parse_bool(v);
-        if (b < 0)
-            return fail(err, errlen, "DISABLE_IPV6", v, "use 1, true, yes, on or 0, false, no, off");
-        no_v6 = b;
-    }
-    v = get("SOCKET_PROXY_LISTEN");
-    if (v && strcasecmp(v, "off") == 0) {
+    v = get(config_var_names[CV_SOCKET_PROXY_LISTEN]);
+    if (v && !*v) {
+        /* Fail closed: empty is off, as for the volume, never every interface. */
+        c->empty_ |= CBIT(CV_SOCKET_PROXY_LISTEN);
+    } else if (v && strcasecmp(v, "off") == 0) {
         c->nlisten = 0;
-    } else if (v && *v) {
+    } else if (v) {
         const char *p = v;
         while (*p) {
             const char *comma = strchr(p, ',');
@@ -153,7 +210,7 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
             while (n && p[n - 1] == ' ')
                 n--;
             if (c->nlisten == CONFIG_MAX_LISTEN || parse_listen(p, n, &c->listen[c->nlisten]) < 0)
-                return fail(err, errlen, "SOCKET_PROXY_LISTEN", v,
+                return fail(err, errlen, CV_SOCKET_PROXY_LISTEN, v,
                             "use off or a comma-separated list of numeric addresses with ports, "
                             "such as 127.0.0.1:2375,[::1]:2375 (at most 8)");
             c->nlisten++;
@@ -169,89 +226,77 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
         snprintf(l->host, sizeof(l->host), "%s", no_v6 ? "0.0.0.0" : "::");
     }
     if (!c->unix_path[0] && c->nlisten == 0)
-        return fail(err, errlen, "SOCKET_PROXY_LISTEN", v ? v : "", "nothing to listen on: SOCKET_PROXY_VOLUME is empty too");
+        return fail(err, errlen, CV_SOCKET_PROXY_LISTEN, v ? v : "", "nothing to listen on: SOCKET_PROXY_VOLUME is empty too");
 
     /* Upstream: Tecnativa's SOCKET_PATH or 11notes' SOCKET_PROXY_DOCKER_SOCKET. */
-    const char *up = get("SOCKET_PROXY_DOCKER_SOCKET");
-    const char *up2 = get("SOCKET_PATH");
+    const char *up = env_value(c, get, CV_SOCKET_PROXY_DOCKER_SOCKET);
+    const char *up2 = env_value(c, get, CV_SOCKET_PATH);
     if (up && up2 && strcmp(up, up2) != 0) {
         snprintf(err, errlen, "SOCKET_PATH=\"%s\" and SOCKET_PROXY_DOCKER_SOCKET=\"%s\" disagree: set only one", up2, up);
         return -1;
     }
+    int up_var = up ? CV_SOCKET_PROXY_DOCKER_SOCKET : CV_SOCKET_PATH;
     up = up ? up : up2;
-    if (up && *up) {
+    if (up) {
         if (*up != '/' || strlen(up) >= sizeof(c->upstream))
-            return fail(err, errlen, up2 && !get("SOCKET_PROXY_DOCKER_SOCKET") ? "SOCKET_PATH" : "SOCKET_PROXY_DOCKER_SOCKET", up,
-                        "use an absolute path to the daemon's socket, at most 107 bytes");
+            return fail(err, errlen, up_var, up, "use an absolute path to the daemon's socket, at most 107 bytes");
         snprintf(c->upstream, sizeof(c->upstream), "%s", up);
     } else {
         struct stat st;
+        const char *def = defaults[CV_SOCKET_PATH];
         snprintf(c->upstream, sizeof(c->upstream), "%s",
-                 stat("/var/run/docker.sock", &st) != 0 && stat("/run/docker.sock", &st) == 0 ? "/run/docker.sock"
-                                                                                            : "/var/run/docker.sock");
+                 stat(def, &st) != 0 && stat("/run/docker.sock", &st) == 0 ? "/run/docker.sock" : def);
     }
 
-    if (get_duration(get, "SOCKET_PROXY_TIMEOUT", 30000, &c->dial_timeout_ms, err, errlen) < 0 ||
-        get_duration(get, "SOCKET_PROXY_HEAD_TIMEOUT", 10000, &c->head_timeout_ms, err, errlen) < 0 ||
-        get_duration(get, "SOCKET_PROXY_IDLE_TIMEOUT", 120000, &c->idle_timeout_ms, err, errlen) < 0 ||
-        get_duration(get, "SOCKET_PROXY_SHUTDOWN_GRACE", 10000, &c->shutdown_grace_ms, err, errlen) < 0)
+    if (get_duration(c, get, CV_SOCKET_PROXY_TIMEOUT, false, &c->dial_timeout_ms, err, errlen) < 0 ||
+        get_duration(c, get, CV_SOCKET_PROXY_HEAD_TIMEOUT, false, &c->head_timeout_ms, err, errlen) < 0 ||
+        get_duration(c, get, CV_SOCKET_PROXY_IDLE_TIMEOUT, true, &c->idle_timeout_ms, err, errlen) < 0 ||
+        get_duration(c, get, CV_SOCKET_PROXY_SHUTDOWN_GRACE, true, &c->shutdown_grace_ms, err, errlen) < 0)
         return -1;
-    if (c->dial_timeout_ms == 0)
-        return fail(err, errlen, "SOCKET_PROXY_TIMEOUT", get("SOCKET_PROXY_TIMEOUT"), "use a duration above zero, such as 30s");
-    if (c->head_timeout_ms == 0)
-        return fail(err, errlen, "SOCKET_PROXY_HEAD_TIMEOUT", get("SOCKET_PROXY_HEAD_TIMEOUT"), "use a duration above zero, such as 10s");
 
     unsigned long n;
-    if (get_uint(get, "SOCKET_PROXY_MAX_HEAD", 65536, 1 << 20, 10, &n, err, errlen,
+    if (get_uint(c, get, CV_SOCKET_PROXY_MAX_HEAD, 1024, 1 << 20, 10, &n, err, errlen,
                  "use a byte count from 1024 to 1048576") < 0)
         return -1;
-    if (n < 1024)
-        return fail(err, errlen, "SOCKET_PROXY_MAX_HEAD", get("SOCKET_PROXY_MAX_HEAD"), "use a byte count from 1024 to 1048576");
     c->max_head = n;
-    if (get_uint(get, "SOCKET_PROXY_UID", 1000, 0x7fffffff, 10, &n, err, errlen, "use a numeric user id (0 keeps root)") < 0)
+    v = value_of(c, get, CV_SOCKET_PROXY_MIN_API_VERSION);
+    if (parse_api_version(v, &c->min_api_major, &c->min_api_minor) < 0)
+        return fail(err, errlen, CV_SOCKET_PROXY_MIN_API_VERSION, v,
+                    "use an API version X.Y such as 1.24 or 1.41 (digits, one dot), or 0 or off for no floor");
+    if (get_uint(c, get, CV_SOCKET_PROXY_MAX_CLIENT_CONNS, 0, 1000000, 10, &n, err, errlen,
+                 "use a connection count from 1 to 1000000, or 0 for no limit") < 0)
+        return -1;
+    c->max_client_conns = n;
+    if (get_uint(c, get, CV_SOCKET_PROXY_UID, 0, 0x7fffffff, 10, &n, err, errlen, "use a numeric user id (0 keeps root)") < 0)
         return -1;
     c->uid = (uid_t)n;
-    if (get_uint(get, "SOCKET_PROXY_GID", 1000, 0x7fffffff, 10, &n, err, errlen, "use a numeric group id (0 keeps root)") < 0)
+    if (get_uint(c, get, CV_SOCKET_PROXY_GID, 0, 0x7fffffff, 10, &n, err, errlen, "use a numeric group id (0 keeps root)") < 0)
         return -1;
     c->gid = (gid_t)n;
-    if (get_uint(get, "SOCKET_PROXY_SOCKET_MODE", 0660, 0777, 8, &n, err, errlen, "use an octal mode such as 0660") < 0)
+    if (get_uint(c, get, CV_SOCKET_PROXY_SOCKET_MODE, 0, 0777, 8, &n, err, errlen, "use an octal mode such as 0660") < 0)
         return -1;
     c->socket_mode = (mode_t)n;
 
-    if (get_uint(get, "SOCKET_PROXY_MAX_CLIENT_CONNS", 512, 1 << 30, 10, &n, err, errlen, "use a count (0: no limit)") < 0)
+    /* Logging: Tecnativa's syslog names, plus warn/error; 11notes' DEBUG=true wins. */
+    bool debug;
+    if (get_bool(c, get, CV_DEBUG, &debug, err, errlen) < 0)
         return -1;
-    c->max_client_conns = n; /* placeholder until the server-variable table lands */
-    c->min_api_major = 1;
-    c->min_api_minor = 24;
-
-    /* Logging: Tecnativa's syslog names, plus warn/error; 11notes' DEBUG=true. */
-    c->log_level = LOG_INFO;
-    if ((v = get("DEBUG"))) {
-        int b = rules_parse_bool(v);
-        if (b < 0)
-            return fail(err, errlen, "DEBUG", v, "use 1, true, yes, on or 0, false, no, off");
-        if (b)
-            c->log_level = LOG_DEBUG;
-    }
-    if ((v = get("LOG_LEVEL")) && *v) {
-        int lvl = -1;
-        for (int i = 0; i < 8; i++)
-            if (strcasecmp(v, level_names[i]) == 0)
-                lvl = i;
-        if (strcasecmp(v, "warn") == 0)
-            lvl = LOG_WARNING;
-        if (strcasecmp(v, "error") == 0)
-            lvl = LOG_ERR;
-        if (lvl < 0)
-            return fail(err, errlen, "LOG_LEVEL", v, "use debug, info, notice, warning (warn), err (error), crit, alert or emerg");
-        if (!(get("DEBUG") && c->log_level == LOG_DEBUG))
-            c->log_level = lvl;
-    }
-    if ((v = get("LOG_FORMAT")) && *v) {
-        if (strcasecmp(v, "json") == 0)
-            c->log_json = true;
-        else if (strcasecmp(v, "text") != 0)
-            return fail(err, errlen, "LOG_FORMAT", v, "use text or json");
-    }
+    v = value_of(c, get, CV_LOG_LEVEL);
+    int lvl = -1;
+    for (int i = 0; i < 8; i++)
+        if (strcasecmp(v, level_names[i]) == 0)
+            lvl = i;
+    if (strcasecmp(v, "warn") == 0)
+        lvl = LOG_WARNING;
+    if (strcasecmp(v, "error") == 0)
+        lvl = LOG_ERR;
+    if (lvl < 0)
+        return fail(err, errlen, CV_LOG_LEVEL, v, "use debug, info, notice, warning (warn), err (error), crit, alert or emerg");
+    c->log_level = debug ? LOG_DEBUG : lvl;
+    v = value_of(c, get, CV_LOG_FORMAT);
+    if (strcasecmp(v, "json") == 0)
+        c->log_json = true;
+    else if (strcasecmp(v, "text") != 0)
+        return fail(err, errlen, CV_LOG_FORMAT, v, "use text or json");
     return 0;
 }

@@ -9,6 +9,51 @@
 
 #define CONFIG_MAX_LISTEN 8
 
+/* Every server variable, in the order of the README's Server table:
+ * X(name, default as a user would write it, meaning). config_load parses a
+ * default as it parses the environment's value; an unset or empty variable
+ * gets its default, except the two listeners, where empty means off.
+ * SOCKET_PROXY_LISTEN's default is what PORT and DISABLE_IPV6 give by default. */
+#define CONFIG_VARS(X)                                                                                               \
+    X(SOCKET_PROXY_VOLUME, "/run/proxy", "directory of the Unix socket docker.sock; empty: no Unix socket")          \
+    X(SOCKET_PROXY_LISTEN, "[::]:2375", "TCP addresses, comma-separated, or off; empty: off; unset: PORT on [::]")   \
+    X(PORT, "2375", "the port of the default TCP listener")                                                          \
+    X(DISABLE_IPV6, "0", "1 binds the default TCP listener to 0.0.0.0")                                              \
+    X(SOCKET_PATH, "/var/run/docker.sock", "the daemon's socket (/run/docker.sock when only that exists)")           \
+    X(SOCKET_PROXY_DOCKER_SOCKET, "/var/run/docker.sock", "the same, 11notes' name")                                 \
+    X(SOCKET_PROXY_TIMEOUT, "30s", "bound on dialing the daemon")                                                    \
+    X(SOCKET_PROXY_HEAD_TIMEOUT, "10s", "from a request head's first byte to its end; 408 beyond")                   \
+    X(SOCKET_PROXY_IDLE_TIMEOUT, "120s", "an idle keep-alive connection is closed")                                  \
+    X(SOCKET_PROXY_SHUTDOWN_GRACE, "10s", "on SIGTERM/SIGINT, in-flight requests may finish within it")              \
+    X(SOCKET_PROXY_MAX_HEAD, "65536", "request head size limit in bytes; 431 beyond")                                \
+    X(SOCKET_PROXY_MIN_API_VERSION, "1.24",                                                                          \
+      "a path's /vX.Y below it gets 400 (dockerd below API 1.24 applies a start body as the container's "            \
+      "new HostConfig, and old versions mean other things elsewhere); 0 or off lifts the floor")                     \
+    X(SOCKET_PROXY_MAX_CLIENT_CONNS, "512",                                                                          \
+      "connections per client (per Unix peer uid, per TCP source address); 0: no limit")                             \
+    X(SOCKET_PROXY_UID, "1000", "user to switch to after binding (0 keeps root)")                                    \
+    X(SOCKET_PROXY_GID, "1000", "group to switch to after binding")                                                  \
+    X(SOCKET_PROXY_SOCKET_MODE, "0660", "mode of the proxy's socket")                                                \
+    X(LOG_LEVEL, "info", "debug, info, notice, warning, err, crit, alert or emerg")                                  \
+    X(LOG_FORMAT, "text", "text or json")                                                                            \
+    X(DEBUG, "0", "1 means LOG_LEVEL=debug (11notes)")
+
+enum config_var {
+#define X(name, def, what) CV_##name,
+    CONFIG_VARS(X)
+#undef X
+    CV_COUNT
+};
+
+typedef uint32_t config_mask;
+#define CBIT(v) ((config_mask)1 << (v))
+_Static_assert(CV_COUNT <= 32, "config_mask holds a bit per server variable");
+
+/* The names, in table order and NULL-terminated (for rules_lint_env), and the
+ * defaults as a user would write them. */
+extern const char *const config_var_names[CV_COUNT + 1];
+const char *config_var_default(int var);
+
 typedef struct {
     char host[64];   /* numeric address, no brackets */
     int port;
@@ -27,13 +72,14 @@ typedef struct config {
     uint64_t idle_timeout_ms;
     uint64_t shutdown_grace_ms;
     size_t max_head;
+    unsigned min_api_major, min_api_minor; /* SOCKET_PROXY_MIN_API_VERSION; 0,0: no floor */
+    size_t max_client_conns;  /* SOCKET_PROXY_MAX_CLIENT_CONNS; 0: no limit */
     uid_t uid;
     gid_t gid;
     mode_t socket_mode;
-    size_t max_client_conns;  /* SOCKET_PROXY_MAX_CLIENT_CONNS; 0: no limit */
-    unsigned min_api_major, min_api_minor; /* SOCKET_PROXY_MIN_API_VERSION; 0.0: no floor */
     int log_level;            /* syslog numbering: 0 emerg .. 7 debug */
     bool log_json;
+    config_mask empty_;       /* CBIT(CV_x): set but empty, so the default applies (off for the listeners) */
 } config;
 
 /* Reads the environment through get (getenv-like). Returns 0, or -1 with one

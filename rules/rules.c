@@ -41,6 +41,10 @@ int rules_compile(rules_set *r, const char *(*get)(const char *name), char *err,
     for (int i = 0; i < RV_COUNT; i++) {
         const char *v = get(vars[i].name);
         tri[i] = vars[i].def;
+        if (v && !*v) {
+            r->empty_ |= RBIT(i);
+            v = NULL;
+        }
         if (v) {
             int b = rules_parse_bool(v);
             if (b < 0) {
@@ -89,45 +93,51 @@ static size_t edit_distance(const char *a, const char *b)
     return prev[lb];
 }
 
-/* Names that are ours but not rule variables: never warned about. */
-static const char *const other_names[] = {
-    "API_KEY", "LOG_LEVEL", "LOG_FORMAT", "DEBUG", "DISABLE_IPV6", "PORT", "SOCKET_PATH", "TZ",
-    "SOCKET_PROXY_VOLUME", "SOCKET_PROXY_DOCKER_SOCKET", "SOCKET_PROXY_LISTEN", "SOCKET_PROXY_TIMEOUT",
-    "SOCKET_PROXY_UID", "SOCKET_PROXY_GID", "SOCKET_PROXY_SOCKET_MODE", "SOCKET_PROXY_SHUTDOWN_GRACE",
-    "SOCKET_PROXY_HEAD_TIMEOUT", "SOCKET_PROXY_IDLE_TIMEOUT", "SOCKET_PROXY_MAX_HEAD", NULL,
-};
-
-void rules_lint_env(char *const *env, void (*warn)(void *ctx, const char *line), void *ctx)
+/* Keeps the closest of our names to name (n bytes) in *best. */
+static void closest(const char *name, size_t n, const char *k, bool suffix_ok, const char **best, size_t *best_d)
 {
+    size_t d = strcasecmp(name, k) == 0 ? 0 : edit_distance(name, k);
+    size_t kl = strlen(k);
+    /* LOGS -> ALLOW_LOGS, PODS -> LIBPOD_PODS */
+    if (suffix_ok && kl > n && k[kl - n - 1] == '_' && strcasecmp(k + kl - n, name) == 0)
+        d = 1;
+    if (d < *best_d) {
+        *best_d = d;
+        *best = k;
+    }
+}
+
+void rules_lint_env(char *const *env, const char *const *extra_names, void (*warn)(void *ctx, const char *line),
+                    void *ctx)
+{
+    static const char *const none[] = {NULL};
+    if (!extra_names)
+        extra_names = none;
     for (; env && *env; env++) {
         const char *eq = strchr(*env, '=');
         char name[64];
         size_t n = eq ? (size_t)(eq - *env) : 0;
-        if (!eq || n == 0 || n >= sizeof(name) || rules_parse_bool(eq + 1) < 0)
+        if (!eq || n == 0 || n >= sizeof(name))
             continue;
         memcpy(name, *env, n);
         name[n] = '\0';
-        bool ours = false;
+        /* Other programs' variables rarely hold a boolean; SOCKET_PROXY_ is our prefix. */
+        if (rules_parse_bool(eq + 1) < 0 && strncmp(name, "SOCKET_PROXY_", 13) != 0)
+            continue;
+        bool ours = strcmp(name, "API_KEY") == 0;
         for (int i = 0; i < RV_COUNT && !ours; i++)
             ours = strcmp(name, vars[i].name) == 0;
-        for (const char *const *o = other_names; *o && !ours; o++)
+        for (const char *const *o = extra_names; *o && !ours; o++)
             ours = strcmp(name, *o) == 0;
         if (ours)
             continue;
         const char *best = NULL;
         size_t best_d = 99;
-        for (int i = 0; i < RV_COUNT; i++) {
-            const char *k = vars[i].name;
-            size_t d = strcasecmp(name, k) == 0 ? 0 : edit_distance(name, k);
-            size_t kl = strlen(k);
-            /* LOGS -> ALLOW_LOGS, PODS -> LIBPOD_PODS */
-            if (kl > n && k[kl - n - 1] == '_' && strcasecmp(k + kl - n, name) == 0)
-                d = 1;
-            if (d < best_d) {
-                best_d = d;
-                best = k;
-            }
-        }
+        for (int i = 0; i < RV_COUNT; i++)
+            closest(name, n, vars[i].name, true, &best, &best_d);
+        closest(name, n, "API_KEY", false, &best, &best_d);
+        for (const char *const *o = extra_names; *o; o++)
+            closest(name, n, *o, false, &best, &best_d);
         if (best && best_d <= (n >= 6 ? 2u : 1u)) {
             char line[256];
             snprintf(line, sizeof(line), "%s is not a socket-proxy variable and is ignored; did you mean %s?", name, best);

@@ -76,13 +76,16 @@ typedef uint64_t rules_mask;
 typedef struct rules_set {
     rules_mask granted;   /* effective value of every variable */
     rules_mask explicit_; /* variables the environment set */
+    rules_mask empty_;    /* variables set but empty: read as unset, so the default applies */
     const char *api_key;  /* API_KEY: added as X-Api-Key upstream; NULL when unset */
     unsigned min_api[2];  /* SOCKET_PROXY_MIN_API_VERSION (major, minor); 0.0: no floor */
     char min_api_why[160];
 } rules_set;
 
 /* Reads variables with getenv-like `get`. Returns 0, or -1 with one line in
- * err naming the variable and the accepted values. */
+ * err naming the variable and the accepted values. An empty value is unset
+ * (compose writes POST=${POST:-}): the default applies and the variable's bit
+ * goes to r->empty_, for the caller to tell the user. */
 int rules_compile(rules_set *r, const char *(*get)(const char *name), char *err, size_t errlen);
 
 /* Requests whose path carries a /vX.Y prefix below major.minor are refused
@@ -90,8 +93,11 @@ int rules_compile(rules_set *r, const char *(*get)(const char *name), char *err,
 void rules_set_min_api(rules_set *r, unsigned major, unsigned minor);
 
 /* Calls warn(line) for each environment entry that looks like one of our
- * variables but is not (CONTAINER=1 -> "did you mean CONTAINERS?"). */
-void rules_lint_env(char *const *environ_, void (*warn)(void *ctx, const char *line), void *ctx);
+ * variables but is not (CONTAINER=1 -> "did you mean CONTAINERS?"). Ours are
+ * the rules variables, API_KEY and extra_names (NULL-terminated, may be NULL:
+ * the server's variables, which rules/ does not know). */
+void rules_lint_env(char *const *environ_, const char *const *extra_names, void (*warn)(void *ctx, const char *line),
+                    void *ctx);
 
 /* Parses a boolean value: 1 for 1/true/yes/on, 0 for 0/false/no/off
  * (case-insensitive), -1 for anything else. */

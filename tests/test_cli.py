@@ -1,7 +1,11 @@
 """Subcommands and start-up configuration: check, rules, vars, version,
-configuration errors (one line naming the variable), look-alike warnings."""
+configuration errors (one line naming the variable), empty values, look-alike
+warnings."""
 import os
+import re
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -13,6 +17,41 @@ def run(*args, env=None, timeout=10):
     e = {"PATH": "/usr/bin:/bin"}
     e.update(env or {})
     return subprocess.run([BIN] + list(args), capture_output=True, text=True, env=e, timeout=timeout)
+
+
+def serve_briefly(tmp_path, env):
+    """Serves on a Unix socket in tmp_path (no TCP, no daemon) until it is
+    ready, then SIGTERM. Returns (exit code, stderr)."""
+    full = {"PATH": "/usr/bin:/bin", "SOCKET_PROXY_VOLUME": str(tmp_path), "SOCKET_PROXY_LISTEN": "off",
+            "SOCKET_PROXY_UID": "0", "SOCKET_PROXY_GID": "0", "SOCKET_PATH": "/nonexistent.sock"}
+    full.update(env)
+    log = tmp_path / "stderr.log"
+    with open(log, "w") as f:
+        p = subprocess.Popen([BIN], env=full, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f)
+    try:
+        deadline = time.monotonic() + 10
+        while p.poll() is None and "forwarding to" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+    return p.returncode, log.read_text()
+
+
+def table(header, macro):
+    """{name: default} of an X-macro table in a header, in order."""
+    text = open(os.path.join(ROOT, header)).read()
+    body = text[text.index(f"#define {macro}(X)"):]
+    body = body[:body.index("\n\n")]
+    rows = re.findall(r'X\((\w+), *(-?\d+|"[^"]*")', body)
+    return {name: {"-1": "unset"}.get(d, d.strip('"')) for name, d in rows}
+
+
+def vars_output():
+    r = run("vars")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    return [tuple(line.split("=", 1)) for line in r.stdout.splitlines()]
 
 
 def test_check_denied_explains_variables():
@@ -87,6 +126,20 @@ def test_version():
     ({"SOCKET_PATH": "docker.sock"}, "SOCKET_PATH"),
     ({"SOCKET_PATH": "/a.sock", "SOCKET_PROXY_DOCKER_SOCKET": "/b.sock"}, "SOCKET_PATH"),
     ({"SOCKET_PROXY_VOLUME": "", "SOCKET_PROXY_LISTEN": "off"}, "SOCKET_PROXY_LISTEN"),
+    ({"SOCKET_PROXY_VOLUME": "", "SOCKET_PROXY_LISTEN": ""}, "SOCKET_PROXY_LISTEN"),
+    ({"SOCKET_PROXY_MIN_API_VERSION": "1"}, "SOCKET_PROXY_MIN_API_VERSION"),
+    ({"SOCKET_PROXY_MIN_API_VERSION": "v1.24"}, "SOCKET_PROXY_MIN_API_VERSION"),
+    ({"SOCKET_PROXY_MIN_API_VERSION": "1.24.0"}, "SOCKET_PROXY_MIN_API_VERSION"),
+    ({"SOCKET_PROXY_MIN_API_VERSION": "1."}, "SOCKET_PROXY_MIN_API_VERSION"),
+    ({"SOCKET_PROXY_MIN_API_VERSION": ".24"}, "SOCKET_PROXY_MIN_API_VERSION"),
+    ({"SOCKET_PROXY_MIN_API_VERSION": "1.2x"}, "SOCKET_PROXY_MIN_API_VERSION"),
+    ({"SOCKET_PROXY_MIN_API_VERSION": " 1.24"}, "SOCKET_PROXY_MIN_API_VERSION"),
+    ({"SOCKET_PROXY_MIN_API_VERSION": "99999999999.1"}, "SOCKET_PROXY_MIN_API_VERSION"),
+    ({"SOCKET_PROXY_MAX_CLIENT_CONNS": "-1"}, "SOCKET_PROXY_MAX_CLIENT_CONNS"),
+    ({"SOCKET_PROXY_MAX_CLIENT_CONNS": "many"}, "SOCKET_PROXY_MAX_CLIENT_CONNS"),
+    ({"SOCKET_PROXY_MAX_CLIENT_CONNS": "1e3"}, "SOCKET_PROXY_MAX_CLIENT_CONNS"),
+    ({"SOCKET_PROXY_MAX_CLIENT_CONNS": "99999999999999999999999"}, "SOCKET_PROXY_MAX_CLIENT_CONNS"),
+    ({"API_KEY": "k" * 70000}, "API_KEY"),
 ])
 def test_bad_configuration_is_one_line(env, var):
     r = run(env=env)
@@ -98,24 +151,98 @@ def test_bad_configuration_is_one_line(env, var):
 
 
 def test_lookalike_variables_are_warned(tmp_path):
-    env = {"CONTAINER": "1", "ALLOW_RESTART": "1", "LOGS": "1", "SOCKET_PROXY_VOLUME": str(tmp_path),
-           "SOCKET_PROXY_LISTEN": "127.0.0.1:1", "SOCKET_PROXY_UID": "0", "SOCKET_PROXY_GID": "0",
-           "SOCKET_PATH": "/nonexistent.sock"}
-    p = subprocess.Popen([BIN], env=dict(env, PATH="/usr/bin:/bin"), stderr=subprocess.PIPE, text=True)
-    try:
-        lines = []
-        for _ in range(12):
-            line = p.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "forwarding to" in line or "crit" in line:
-                break
-    finally:
-        p.terminate()
-        p.wait(timeout=10)
-    text = "".join(lines)
+    rc, text = serve_briefly(tmp_path, {
+        "CONTAINER": "1", "ALLOW_RESTART": "1", "LOGS": "1", "SOCKET_PROXY_VOLUMES": "1", "PORTS": "1",
+        # real names with values that read as booleans: never warned about
+        "DISABLE_IPV6": "0", "DEBUG": "0", "SOCKET_PROXY_MAX_CLIENT_CONNS": "1", "SOCKET_PROXY_MIN_API_VERSION": "off",
+        "SOCKET_PROXY_GID": "0"})
+    assert rc == 0, text
     assert "CONTAINER is not a socket-proxy variable" in text and "did you mean CONTAINERS" in text, text
     assert "did you mean ALLOW_RESTARTS" in text, text
     assert "did you mean ALLOW_LOGS" in text, text
+    assert "SOCKET_PROXY_VOLUMES is not a socket-proxy variable and is ignored; did you mean SOCKET_PROXY_VOLUME?" in text, text
+    assert "PORTS is not a socket-proxy variable and is ignored; did you mean PORT?" in text, text
+    assert text.count("is not a socket-proxy variable") == 5, text
     assert "granted: EVENTS PING VERSION" in text, text
+
+
+def test_vars_lists_both_tables_with_their_defaults():
+    rules, server = table("rules/rules.h", "RULES_VARS"), table("core/config.h", "CONFIG_VARS")
+    assert len(rules) > 40 and "SOCKET_PROXY_MIN_API_VERSION" in server and "DEBUG" in server, server
+    expect = list(rules.items()) + [("API_KEY", "unset")] + list(server.items())
+    assert vars_output() == expect
+    assert server["SOCKET_PROXY_MIN_API_VERSION"] == "1.24" and server["SOCKET_PROXY_MAX_CLIENT_CONNS"] == "512"
+
+
+@pytest.mark.parametrize("value", ["1.24", "1.41", "2.0", "0", "off", "OFF"])
+def test_min_api_version_accepted(value):
+    r = run("rules", env={"SOCKET_PROXY_MIN_API_VERSION": value})
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "1", "512", "100000"])
+def test_max_client_conns_accepted(value):
+    r = run("rules", env={"SOCKET_PROXY_MAX_CLIENT_CONNS": value})
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+def test_empty_rules_variable_means_its_default():
+    """compose writes POST=${POST:-}: empty is unset, and `rules` says so quietly."""
+    r = run("rules", env={"POST": "", "CONTAINERS": "1", "ALLOW_LOGS": ""})
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    lines = {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:]}
+    assert lines["POST"][1:3] == ["0", "default"]
+    assert lines["ALLOW_LOGS"][1:3] == ["1", "default"]  # unset follows CONTAINERS
+
+
+def test_every_variable_empty_is_every_default():
+    """Empty is the default for every variable but the two listeners (empty: off)."""
+    names = [n for n, _ in vars_output() if n not in ("SOCKET_PROXY_VOLUME", "SOCKET_PROXY_LISTEN")]
+    r = run("rules", env={n: "" for n in names})
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert r.stdout == run("rules").stdout
+    r = run("check", "GET", "/_ping", env={n: "" for n in names})
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+@pytest.mark.parametrize("name,default", [
+    ("POST", "0"), ("ALLOW_LOGS", "unset"), ("EVENTS", "1"), ("DEBUG", "0"), ("LOG_LEVEL", "info"), ("LOG_FORMAT", "text"),
+    ("SOCKET_PROXY_MAX_HEAD", "65536"), ("SOCKET_PROXY_TIMEOUT", "30s"), ("SOCKET_PROXY_MIN_API_VERSION", "1.24"),
+    ("SOCKET_PROXY_MAX_CLIENT_CONNS", "512"), ("PORT", "2375"), ("SOCKET_PATH", "/var/run/docker.sock"),
+])
+def test_serve_notes_an_empty_variable_once(tmp_path, name, default):
+    rc, text = serve_briefly(tmp_path, {name: ""})
+    assert rc == 0, text
+    notes = [x for x in text.splitlines() if name in x and " notice: " in x]
+    assert len(notes) == 1, text
+    assert " notice: " in notes[0] and f"{name} is set but empty: using its default ({default}" in notes[0], notes
+    assert "granted: EVENTS PING VERSION" in text, text
+
+
+def test_serve_empty_listen_is_off(tmp_path):
+    rc, text = serve_briefly(tmp_path, {"SOCKET_PROXY_LISTEN": ""})
+    assert rc == 0, text
+    notes = [x for x in text.splitlines() if "set but empty" in x]
+    assert len(notes) == 1 and "SOCKET_PROXY_LISTEN is set but empty: off" in notes[0], text
+    assert "listening on tcp" not in text and "listening on unix" in text, text
+
+
+def test_socket_path_empty_does_not_disagree():
+    r = run("rules", env={"SOCKET_PATH": "", "SOCKET_PROXY_DOCKER_SOCKET": "/x.sock"})
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["rules"], ["check", "GET", "/_ping"]])
+def test_api_key_longer_than_the_head_limit_is_refused(args):
+    r = run(*args, env={"API_KEY": "k" * 70000})
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "API_KEY" in lines[0] and "SOCKET_PROXY_MAX_HEAD" in lines[0], r.stderr
+    assert r.stdout == ""
+
+
+def test_api_key_fits_the_head_limit_to_the_byte():
+    # "X-Api-Key: " + key + "\r\n" == 1024 bytes fits SOCKET_PROXY_MAX_HEAD=1024; one more does not
+    fits = run("rules", env={"API_KEY": "k" * 1011, "SOCKET_PROXY_MAX_HEAD": "1024"})
+    assert fits.returncode == 0 and fits.stderr == "", fits.stderr
+    over = run("rules", env={"API_KEY": "k" * 1012, "SOCKET_PROXY_MAX_HEAD": "1024"})
+    assert over.returncode == 2 and "API_KEY" in over.stderr

@@ -79,6 +79,45 @@ def test_empty_volume_disables_unix_and_listen_list(fake_upstream, proxy_factory
     assert "listening on unix" not in p.stderr_text()
 
 
+def tcp_listening_inodes():
+    """Socket inodes of every listening TCP socket (IPv4 and IPv6)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "0A":  # TCP_LISTEN
+                        inodes.add(fields[9])
+        except FileNotFoundError:
+            pass
+    return inodes
+
+
+def socket_inodes_of(pid):
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            out.add(link[8:-1])
+    return out
+
+
+def test_empty_listen_means_no_tcp_listener(fake_upstream, proxy_factory):
+    """SOCKET_PROXY_LISTEN= (compose's ${LISTEN:-}) fails closed: off, not every interface."""
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_LISTEN": ""})
+    assert status_of(p.request(PING_CLOSE)) == 200  # the Unix socket serves
+    assert socket_inodes_of(p.pid) & tcp_listening_inodes() == set()
+    log = p.stderr_text()
+    assert "listening on tcp" not in log and "listening on unix" in log, log
+    assert "SOCKET_PROXY_LISTEN is set but empty: off" in log, log
+
+
 def test_default_listener_is_dual_stack_and_port_moves_it(fake_upstream, proxy_factory):
     up = fake_upstream(serve())
     port = free_port()

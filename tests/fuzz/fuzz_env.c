@@ -19,6 +19,8 @@ static const char *get(const char *name)
     return NULL;
 }
 
+static void ignore(void *ctx, const char *line) {}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
@@ -51,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < count; i++)
         env[i] = names[i]; /* lint sees NAME only (no '='): must not crash */
     env[count] = NULL;
+    rules_lint_env(env, config_var_names, ignore, NULL);
     free(text);
     return 0;
 }

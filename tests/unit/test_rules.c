@@ -76,6 +76,16 @@ static const row rows[] = {
     {"EVENTS=0", "GET", "/events", D},
     {"PING=false EVENTS=no VERSION=off", "HEAD", "/_ping", D},
 
+    /* empty is unset (compose's POST=${POST:-}): the default applies */
+    {"POST=", "GET", "/_ping", A},
+    {"CONTAINERS=1 POST=", "POST", "/containers/create", D, "CONTAINERS=1 and POST=1"},
+    {"CONTAINERS=1 POST=", "GET", "/containers/json", A},
+    {"PING=", "GET", "/_ping", A},
+    {"CONTAINERS=", "GET", "/containers/json", D, "CONTAINERS=1"},
+    {"CONTAINERS=1 ALLOW_LOGS=", "GET", "/containers/abc/logs", A},
+    {"ALLOW_LOGS=", "GET", "/containers/abc/logs", D},
+    {"ALLOW_START=", "POST", "/containers/abc/start", D},
+
     /* POST gates every method but GET and HEAD */
     {"CONTAINERS=1", "POST", "/containers/create", D, "CONTAINERS=1 and POST=1"},
     {"CONTAINERS=1 POST=1", "POST", "/containers/create", A},
@@ -495,6 +505,15 @@ static void test_values(void)
     CHECK(rs.granted & RBIT(RV_ALLOW_LOGS), "ALLOW_LOGS unset follows CONTAINERS=1");
     compile(&rs, "API_KEY=secret");
     CHECK(rs.api_key && strcmp(rs.api_key, "secret") == 0, "API_KEY read");
+
+    /* empty is unset, and reported by name */
+    CHECK(compile(&rs, "POST= CONTAINERS=1 ALLOW_LOGS= API_KEY=") == 0, "empty values compile");
+    CHECK(rs.empty_ == (RBIT(RV_POST) | RBIT(RV_ALLOW_LOGS)), "empty_ names POST and ALLOW_LOGS only");
+    CHECK(rs.explicit_ == RBIT(RV_CONTAINERS), "an empty variable is not explicit");
+    CHECK(!(rs.granted & RBIT(RV_POST)) && (rs.granted & RBIT(RV_ALLOW_LOGS)), "empty: POST default, ALLOW_LOGS follows");
+    CHECK(rs.api_key == NULL, "API_KEY= is unset");
+    compile(&rs, "POST=0 CONTAINERS=1");
+    CHECK(rs.empty_ == 0, "nothing empty");
 }
 
 static void collect(void *ctx, const char *line)
@@ -512,17 +531,27 @@ static void test_lint(void)
         {"CONTAINER=1", "CONTAINERS"}, {"ALLOW_RESTART=1", "ALLOW_RESTARTS"}, {"LOGS=1", "ALLOW_LOGS"},
         {"IMAGE=true", "IMAGES"}, {"NETWORK=1", "NETWORKS"}, {"VOLUME=1", "VOLUMES"}, {"SECRET=0", "SECRETS"},
         {"EXECS=1", "EXEC"}, {"ALLOW_STARTS=1", "ALLOW_START"}, {"containers=1", "CONTAINERS"},
+        /* the caller's names (the server's) */
+        {"PORTS=1", "did you mean PORT?"}, {"SOCKET_PROXY_VOLUMES=1", "did you mean SOCKET_PROXY_VOLUME?"},
+        {"SOCKET_PROXY_VOLUMES=/run/proxy", "did you mean SOCKET_PROXY_VOLUME?"}, {"DEBUGS=0", "did you mean DEBUG?"},
+        {"API_KEYS=1", "did you mean API_KEY?"},
     };
+    static const char *const extra[] = {"PORT", "DEBUG", "SOCKET_PROXY_VOLUME", NULL};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char out[1024] = "";
         char *env[] = {(char *)cases[i].entry, NULL};
-        rules_lint_env(env, collect, out);
+        rules_lint_env(env, extra, collect, out);
         CHECK(strstr(out, cases[i].suggest) != NULL, "lint %s suggests %s (got: %s)", cases[i].entry, cases[i].suggest, out);
     }
     char out[1024] = "";
-    char *quiet[] = {"CONTAINERS=1", "PATH=/bin", "HOME=/root", "TZ=UTC", "HOSTNAME=abc", "SHLVL=1", "DEBUG=1", NULL};
-    rules_lint_env(quiet, collect, out);
+    char *quiet[] = {"CONTAINERS=1", "PATH=/bin", "HOME=/root", "TZ=UTC", "HOSTNAME=abc", "SHLVL=1", "DEBUG=1",
+                     "PORT=1", "SOCKET_PROXY_VOLUME=/run/proxy", "API_KEY=1", "IMAGE=nginx", NULL};
+    rules_lint_env(quiet, extra, collect, out);
     CHECK(out[0] == '\0', "no warning for real or unrelated variables (got: %s)", out);
+    char *server[] = {"PORTS=1", NULL};
+    out[0] = '\0';
+    rules_lint_env(server, NULL, collect, out);
+    CHECK(strstr(out, "PORT?") == NULL, "without extra names PORT is unknown (got: %s)", out);
 }
 
 static void test_paths(void)
