@@ -73,6 +73,10 @@ static int cmd_rules(const rules_set *r)
         printf("%-18s %-5d %-8s %s\n", rules_var_name(i), (r->granted & RBIT(i)) ? 1 : 0,
                (r->explicit_ & RBIT(i)) ? "env" : "default", rules_var_what(i));
     printf("API_KEY            %s\n", r->api_key ? "set (sent upstream as X-Api-Key)" : "unset");
+    if (r->min_api[0] || r->min_api[1])
+        printf("SOCKET_PROXY_MIN_API_VERSION %u.%u (requests for older API versions get 400)\n", r->min_api[0], r->min_api[1]);
+    else
+        printf("SOCKET_PROXY_MIN_API_VERSION off (every API version the daemon accepts)\n");
     return 0;
 }
 
