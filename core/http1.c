@@ -74,32 +74,42 @@ static int64_t parse_length(const char *p, size_t n)
 /* Finds the blank line that ends a head, refusing bytes that no valid head
  * holds. Returns the head length, 0 when not there yet, -1 on a bad byte.
  * Line by line with memchr: within a line (up to its LF) the only CR allowed
- * is the one right before the LF; an unfinished line may end in a CR. */
-static ssize_t find_head_end(const char *buf, size_t len, const char **why)
+ * is the one right before the LF; an unfinished line may end in a CR.
+ * Resumable, so that a head fed in small reads is scanned once: *line (the
+ * start of the unfinished line) and *seen (how far an earlier call checked)
+ * are 0 at first and kept when the head is not there yet. Before *seen - 1
+ * that line holds no CR, LF or NUL; the scan picks up at *seen - 1, which may
+ * be the CR of a CRLF cut in two by a read. */
+static ssize_t find_head_end(const char *buf, size_t len, size_t *line, size_t *seen, const char **why)
 {
-    size_t i = 0;
+    size_t i = *line;
+    size_t from = *seen > i ? *seen - 1 : i;
     while (i < len) {
-        const char *nl = memchr(buf + i, '\n', len - i);
+        const char *nl = memchr(buf + from, '\n', len - from);
         size_t end = nl ? (size_t)(nl - buf) : len;
-        const char *cr = memchr(buf + i, '\r', end - i);
-        if (cr && (size_t)(cr - buf) + 1 < end) {
+        const char *cr = memchr(buf + from, '\r', end - from);
+        const char *nul = memchr(buf + from, 0, end - from);
+        /* The first bad byte names the error, as it would if it ended a read. */
+        if (cr && (size_t)(cr - buf) + 1 < end && (!nul || cr < nul)) {
             *why = "bare CR in head";
             return -1;
         }
-        if (memchr(buf + i, 0, end - i)) {
+        if (nul) {
             *why = "NUL byte in head";
             return -1;
         }
         if (!nl)
-            return 0;
+            break;
         if (!cr) {
             *why = "bare LF in head";
             return -1;
         }
         if (end >= 3 && buf[end - 2] == '\n' && buf[end - 3] == '\r')
             return (ssize_t)(end + 1);
-        i = end + 1;
+        i = from = end + 1;
     }
+    *line = i;
+    *seen = len;
     return 0;
 }
 
@@ -115,14 +125,19 @@ static const char *const known_methods[] = {
 };
 
 /* Request line, possibly partial: returns its length with CRLF, 0 when more
- * bytes are needed, -1 on error (req->status/error set). */
-static ssize_t parse_request_line(const char *buf, size_t len, h1_request *req)
+ * bytes are needed, -1 on error (req->status/error set). Only the target can
+ * be long (the method is at most 32 bytes, the version 10): *target_seen
+ * (0 at first) is where its check stopped, and where the next call resumes. */
+static ssize_t parse_request_line(const char *buf, size_t len, h1_request *req, size_t *target_seen)
 {
     size_t i = 0;
-    while (i < len && is_tchar((unsigned char)buf[i]))
+    while (i < len && i <= 32 && is_tchar((unsigned char)buf[i]))
         i++;
+    /* Judged on its first 33 bytes, whatever follows: a read may end there. */
+    if (i > 32)
+        return req_fail(req, 400, "method too long");
     if (i == len)
-        return i > 32 ? req_fail(req, 400, "method too long") : 0;
+        return 0;
     if (i == 0)
         return req_fail(req, 400, buf[0] == '\r' ? "empty line before request line" : "malformed request line");
     if (buf[i] != ' ')
@@ -137,11 +152,14 @@ static ssize_t parse_request_line(const char *buf, size_t len, h1_request *req)
         return req_fail(req, 501, "unsupported method");
 
     size_t t = ++i;
+    if (*target_seen > i)
+        i = *target_seen;
     while (i < len && (unsigned char)buf[i] > 0x20 && (unsigned char)buf[i] < 0x7f) {
         if (buf[i] == '#')
             return req_fail(req, 400, "fragment in request target");
         i++;
     }
+    *target_seen = i;
     if (i == len)
         return 0;
     if (i == t)
@@ -217,17 +235,37 @@ static ssize_t parse_field(const char *p, const char *end, h1_str *name, h1_str 
     return (ssize_t)(q + 2 - p);
 }
 
+void h1_progress_init(h1_progress *prog)
+{
+    memset(prog, 0, sizeof(*prog));
+}
+
 ssize_t h1_parse_request(const char *buf, size_t len, size_t max_head, h1_request *req)
+{
+    h1_progress fresh;
+    h1_progress_init(&fresh);
+    return h1_parse_request_resume(buf, len, max_head, req, &fresh);
+}
+
+/* The checks run in the same order as on a whole buffer: the ones that can
+ * meet many bytes (the target, the head lines) pick up where they stopped, the
+ * short ones (method, version) run again; so until the head is complete a call
+ * costs its new bytes and a constant. */
+ssize_t h1_parse_request_resume(const char *buf, size_t len, size_t max_head, h1_request *req, h1_progress *prog)
 {
     memset(req, 0, sizeof(*req));
     req->content_length = -1;
 
     size_t scan = len < max_head ? len : max_head;
-    ssize_t line = parse_request_line(buf, scan, req);
+    /* A progress that does not fit these bytes (fewer of them than last
+     * time) would send the scans past the end: start over. */
+    if (prog->seen > scan || prog->target_seen > scan || prog->line > prog->seen)
+        h1_progress_init(prog);
+    ssize_t line = parse_request_line(buf, scan, req, &prog->target_seen);
     if (line < 0)
         return H1_ERROR;
     const char *why = NULL;
-    ssize_t head = find_head_end(buf, scan, &why);
+    ssize_t head = find_head_end(buf, scan, &prog->line, &prog->seen, &why);
     if (head < 0)
         return req_fail(req, 400, why);
     if (line == 0 || head == 0) {
@@ -299,7 +337,8 @@ ssize_t h1_parse_response(const char *buf, size_t len, size_t max_head, h1_respo
     res->content_length = -1;
     size_t scan = len < max_head ? len : max_head;
     const char *why = NULL;
-    ssize_t head = find_head_end(buf, scan, &why);
+    size_t line = 0, seen = 0;
+    ssize_t head = find_head_end(buf, scan, &line, &seen, &why);
     if (head < 0) {
         res->error = why;
         return H1_ERROR;

@@ -42,8 +42,31 @@ typedef struct {
  * and including the blank line), H1_INCOMPLETE, or H1_ERROR. A head that does
  * not end within max_head bytes is an error with status 431. Errors that are
  * visible before the head ends (bare LF, NUL, a bad request line) are reported
- * as soon as the bytes arrive, so a hostile client cannot park a bad head. */
+ * as soon as the bytes arrive, so a hostile client cannot park a bad head; the
+ * first bad byte decides, so the answer does not depend on where reads end. */
 ssize_t h1_parse_request(const char *buf, size_t len, size_t max_head, h1_request *req);
+
+/* How far h1_parse_request_resume has checked an unfinished head, as offsets
+ * from the head's first byte (never pointers: the caller may move the bytes).
+ * All zero is a fresh start, so a zeroed struct is ready to use. */
+typedef struct h1_progress {
+    size_t target_seen;  /* request-target bytes known valid, up to here */
+    size_t line;         /* start of the head line not yet ended by its LF */
+    size_t seen;         /* bytes the head-end scan has checked */
+} h1_progress;
+
+/* Starts over: before the first byte of every new head. */
+void h1_progress_init(h1_progress *prog);
+
+/* h1_parse_request for a head that arrives in pieces: the same result, req
+ * fields, status and error as h1_parse_request(buf, len, max_head, req), but
+ * only the bytes added since the last call are examined until the head is
+ * complete (then the head is parsed once, in full). buf[0..len) must hold,
+ * unchanged, the bytes of the previous call with the same prog (a shorter len
+ * starts over). After anything other than H1_INCOMPLETE, call
+ * h1_progress_init before the next head. */
+ssize_t h1_parse_request_resume(const char *buf, size_t len, size_t max_head, h1_request *req,
+                                h1_progress *prog);
 
 typedef struct {
     int status;              /* 100..999 */

@@ -1,5 +1,7 @@
 /* Table-driven tests of the HTTP/1.1 request/response parsers and the
  * chunked framing machine: a row per case, every rejection included. */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/http1.h"
@@ -70,6 +72,8 @@ static const req_row req_rows[] = {
     {"bare CR", "GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n", ERR, 400},
     {"bare CR early", "GET / HTTP/1.1\rX", ERR, 400},
     {"NUL in value", "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n", ERR, 400},
+    {"NUL before a bare CR", "GET / HTTP/1.1\r\nHost: a\0b\rc\r\n\r\n", ERR, 400},
+    {"bare CR before a NUL", "GET / HTTP/1.1\r\nHost: a\rb\0c\r\n\r\n", ERR, 400},
     {"control in value", "GET / HTTP/1.1\r\nHost: a\x01" "b\r\n\r\n", ERR, 400},
     {"DEL in value", "GET / HTTP/1.1\r\nHost: a\x7f" "b\r\n\r\n", ERR, 400},
     {"space in name", "GET / HTTP/1.1\r\n" H "X A: b\r\n\r\n", ERR, 400},
@@ -83,6 +87,9 @@ static const req_row req_rows[] = {
     {"fragment", "GET /_ping#x HTTP/1.1\r\n" H "\r\n", ERR, 400},
     {"lowercase method", "get /_ping HTTP/1.1\r\n" H "\r\n", ERR, 501},
     {"unknown method", "FOO /_ping HTTP/1.1\r\n" H "\r\n", ERR, 501},
+    {"method of 32 bytes", "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF /_ping HTTP/1.1\r\n" H "\r\n", ERR, 501},
+    {"method of 33 bytes", "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG /_ping HTTP/1.1\r\n" H "\r\n", ERR, 400},
+    {"method of 33 bytes, no SP", "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG\r\n" H "\r\n", ERR, 400},
     {"trace", "TRACE / HTTP/1.1\r\n" H "\r\n", ERR, 501},
     {"leading space", " GET / HTTP/1.1\r\n" H "\r\n", ERR, 400},
     {"leading CRLF", "\r\nGET / HTTP/1.1\r\n" H "\r\n", ERR, 400},
@@ -98,6 +105,85 @@ static const req_row req_rows[] = {
     {"lowercase http", "GET / http/1.1\r\n" H "\r\n", ERR, 400},
     {"trailing junk after version", "GET / HTTP/1.1x\r\n" H "\r\n", ERR, 400},
     {"expect other", "POST /x HTTP/1.1\r\n" H "Expect: 200-ok\r\n\r\n", ERR, 417},
+};
+
+/* A head that arrives in several reads: each piece is one read, fed to the
+ * resumable parser after the ones before it (NULL ends the list; "" is a read
+ * that brought nothing). Every call must agree with a parse from scratch of
+ * the same bytes; expect says what each read gives, status the final error. */
+typedef struct {
+    const char *name;
+    const char *pieces[6];
+    int expect[6];
+    int status;
+    size_t max_head;  /* 0: 65536 */
+} resume_row;
+
+#define HEAD "GET / HTTP/1.1\r\nHost: x"  /* 23 bytes; with CRLFCRLF, 27 */
+
+static const resume_row resume_rows[] = {
+    {"whole", {HEAD "\r\n\r\n"}, {OK_}},
+    {"CRLFCRLF: cut before", {HEAD, "\r\n\r\n"}, {MORE, OK_}},
+    {"CRLFCRLF: cut after CR 1", {HEAD "\r", "\n\r\n"}, {MORE, OK_}},
+    {"CRLFCRLF: cut after LF 1", {HEAD "\r\n", "\r\n"}, {MORE, OK_}},
+    {"CRLFCRLF: cut after CR 2", {HEAD "\r\n\r", "\n"}, {MORE, OK_}},
+    {"CRLFCRLF: a read per byte", {HEAD, "\r", "\n", "\r", "\n"}, {MORE, MORE, MORE, MORE, OK_}},
+    {"CRLFCRLF cut, next head behind", {"GET /a HTTP/1.1\r\nHost: x\r\n\r", "\nGET /b HTTP/1.1\r\n"}, {MORE, OK_}},
+    {"CR ends the request line read", {"GET / HTTP/1.1\r", "\nHost: x\r\n\r\n"}, {MORE, OK_}},
+    {"CR then LF alone", {"GET / HTTP/1.1\r", "\n", "Host: x\r", "\n", "\r\n"}, {MORE, MORE, MORE, MORE, OK_}},
+    {"CR then not LF, request line", {"GET / HTTP/1.1\r", "X"}, {MORE, ERR}, 400},
+    {"CR then not LF, header", {HEAD "\r", "y\r\n\r\n"}, {MORE, ERR}, 400},
+    {"CR then CR, header", {HEAD "\r", "\r\n\r\n"}, {MORE, ERR}, 400},
+    {"CR then not LF, blank line", {HEAD "\r\n\r", "X"}, {MORE, ERR}, 400},
+    {"LF alone after a value", {HEAD, "\n"}, {MORE, ERR}, 400},
+    {"CR in the target", {"GET /a", "\r"}, {MORE, ERR}, 400},
+    {"reads that bring nothing", {"GET / HTTP/1.1\r\n", "", "Host: x\r\n", "", "\r\n"}, {MORE, MORE, MORE, MORE, OK_}},
+    {"request line in pieces", {"GE", "T /_p", "ing HTTP/1", ".1\r\nHo", "st: x\r\n\r\n"}, {MORE, MORE, MORE, MORE, OK_}},
+    {"fragment in a later read", {"GET /a", "b#c HTTP/1.1\r\n"}, {MORE, ERR}, 400},
+    {"not origin-form when the target ends", {"GET h", "ttp://x", " HTTP/1.1\r\n"}, {MORE, MORE, ERR}, 400},
+    {"method too long across reads", {"ABCDEFGHIJKLMNOPQRST", "UVWXYZABCDEFG"}, {MORE, ERR}, 400},
+    {"unsupported method at its SP", {"FOO", " /"}, {MORE, ERR}, 501},
+    {"HTTP/2 in a later read", {"GET / HTTP/", "2"}, {MORE, ERR}, 505},
+    {"HTTP/1.2 in a later read", {"GET / HTTP/1.", "2"}, {MORE, ERR}, 505},
+    {"bad header only when the head ends", {"GET / HTTP/1.1\r\nX Y: z\r\n", "\r\n"}, {MORE, ERR}, 400},
+    {"max_head exactly hit", {HEAD "\r\n\r", "\n"}, {MORE, OK_}, 0, 27},
+    {"max_head exactly hit in one read", {HEAD "\r\n\r\n"}, {OK_}, 0, 27},
+    {"max_head one short", {HEAD "\r\n", "\r"}, {MORE, ERR}, 431, 26},
+    {"max_head passed in one read", {HEAD "\r\n\r\n"}, {ERR}, 431, 20},
+    {"max_head ends the request line", {"GET / HTTP/1.1", "\r\n"}, {MORE, ERR}, 431, 16},
+    {"max_head one short of the request line", {"GET / HTTP/1.1", "\r\n"}, {MORE, ERR}, 431, 15},
+    {"bytes behind the head past max_head", {HEAD "\r\n\r\nGET /b"}, {OK_}, 0, 27},
+};
+
+/* Long lines, built at run time: prefix, fill repeated n times, suffix
+ * (which may hold a NUL when the name says so). */
+typedef struct {
+    const char *name;
+    const char *prefix;
+    const char *fill;
+    size_t n;
+    const char *suffix;
+    int expect;
+    int status;
+} long_row;
+
+#define LONGV "GET / HTTP/1.1\r\n" H "X-Long: "
+
+static const long_row long_rows[] = {
+    {"64 KiB target", "GET /", "a", 65450, " HTTP/1.1\r\n" H "\r\n", OK_, 0},
+    {"64 KiB header value", LONGV, "a", 65450, "\r\n\r\n", OK_, 0},
+    {"120 short header lines", "GET / HTTP/1.1\r\n" H, "X: y\r\n", 120, "\r\n", OK_, 0},
+    {"2000 short header lines", "GET / HTTP/1.1\r\n" H, "X: y\r\n", 2000, "\r\n", ERR, 431},
+    {"fragment after a long target", "GET /", "a", 65000, "#x HTTP/1.1\r\n" H "\r\n", ERR, 400},
+    {"control byte after a long target", "GET /", "a", 65000, "\x01 HTTP/1.1\r\n" H "\r\n", ERR, 400},
+    {"CR after a long target", "GET /", "a", 65000, "\r\n" H "\r\n", ERR, 400},
+    {"NUL after a long value", LONGV, "a", 65000, "\0\r\n\r\n", ERR, 400},
+    {"bare CR after a long value", LONGV, "a", 65000, "\rb\r\n\r\n", ERR, 400},
+    {"bare LF after a long value", LONGV, "a", 65000, "\n\r\n", ERR, 400},
+    {"control byte in a long value", LONGV, "a", 65000, "\x01\r\n\r\n", ERR, 400},
+    {"long value past max_head", LONGV, "a", 70000, "\r\n\r\n", ERR, 431},
+    {"long target past max_head", "GET /", "a", 70000, " HTTP/1.1\r\n" H "\r\n", ERR, 431},
+    {"long method", "", "G", 40, " / HTTP/1.1\r\n" H "\r\n", ERR, 400},
 };
 
 typedef struct {
@@ -163,14 +249,141 @@ static const chunk_row chunk_rows[] = {
     {"empty size", "\r\nabc", 0, -1, 0},
 };
 
+/* Rows may hold NUL bytes (their names say so): measure up to the table's
+ * literal end. */
+static size_t literal_len(const char *name, const char *raw)
+{
+    size_t len = strlen(raw);
+    if (strstr(name, "NUL"))
+        len += 1 + strlen(raw + len + 1);
+    return len;
+}
+
+/* Two parses agree when every field does; pointers are compared as offsets
+ * from the start of their own buffer. */
+static bool same_str(h1_str a, const char *abase, h1_str b, const char *bbase)
+{
+    if (!a.p || !b.p)
+        return a.p == b.p && a.n == b.n;
+    return a.p - abase == b.p - bbase && a.n == b.n;
+}
+
+static bool same_req(const h1_request *a, const char *abase, const h1_request *b, const char *bbase)
+{
+    bool same_error = a->error == b->error || (a->error && b->error && strcmp(a->error, b->error) == 0);
+    return same_str(a->method, abase, b->method, bbase) && same_str(a->target, abase, b->target, bbase) &&
+           same_str(a->host, abase, b->host, bbase) && a->minor == b->minor &&
+           a->content_length == b->content_length && a->chunked == b->chunked && a->conn_close == b->conn_close &&
+           a->conn_upgrade == b->conn_upgrade && a->expect_continue == b->expect_continue &&
+           a->status == b->status && same_error;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Random reads of len bytes: half of them 1 to 16 bytes, a quarter up to an
+ * eighth of the head, a quarter up to all the rest. Returns how many. */
+static size_t random_cuts(size_t len, uint64_t seed, size_t *cuts)
+{
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+    size_t n = 0, at = 0;
+    while (at < len) {
+        uint64_t r = rng_next(&s);
+        size_t most = r % 4 == 0 ? len - at : r % 4 == 1 ? len / 8 + 1 : 16;
+        size_t step = 1 + (size_t)(r >> 8) % most;
+        at = step < len - at ? at + step : len;
+        cuts[n++] = at;
+    }
+    return n;
+}
+
+/* Feeds raw[0..len) to the resumable parser in reads ending at cuts[0..ncuts)
+ * and checks every answer against a parse from scratch of the same bytes,
+ * stopping at the first that is not H1_INCOMPLETE, as a caller would; that
+ * last answer must be the whole buffer's (wn, *whole). With moved, the bytes
+ * sit elsewhere at every call, as after a memmove: the progress must hold
+ * offsets, not pointers. With sparse, reads more than 512 bytes from either
+ * end are compared one in 64 (from scratch, a long head fed byte by byte is
+ * quadratic). Returns NULL or what went wrong (*at: which bytes). */
+static const char *feed(const char *raw, size_t len, size_t max_head, const size_t *cuts, size_t ncuts, bool moved,
+                        bool sparse, ssize_t wn, const h1_request *whole, size_t *at)
+{
+    char *place[2] = {NULL, NULL};
+    if (moved && (!(place[0] = malloc(len)) || !(place[1] = malloc(len)))) {
+        free(place[0]);
+        return "out of memory";
+    }
+    const char *why = "never answered";
+    h1_progress prog;
+    h1_progress_init(&prog);
+    for (size_t k = 0; k < ncuts; k++) {
+        const char *buf = raw;
+        if (moved) {
+            memcpy(place[k % 2], raw, cuts[k]);
+            buf = place[k % 2];
+        }
+        h1_request a, b;
+        *at = cuts[k];
+        ssize_t n = h1_parse_request_resume(buf, cuts[k], max_head, &a, &prog);
+        bool compare = !sparse || n != H1_INCOMPLETE || k % 64 == 0 || cuts[k] < 512 || cuts[k] + 512 > len;
+        ssize_t m = compare ? h1_parse_request(buf, cuts[k], max_head, &b) : n;
+        if (compare && (n != m || !same_req(&a, buf, &b, buf))) {
+            why = "the resumed parse differs from a parse from scratch";
+            break;
+        }
+        if (n != H1_INCOMPLETE || k + 1 == ncuts) {
+            why = n == wn && same_req(&a, buf, whole, raw) ? NULL : "the answer differs from the whole buffer's";
+            break;
+        }
+    }
+    free(place[0]);
+    free(place[1]);
+    return why;
+}
+
+/* One head fed whole, byte by byte and in random reads. */
+static void check_splits(const char *name, const char *raw, size_t len, size_t max_head, uint64_t seed)
+{
+    size_t *cuts = malloc(len * sizeof(*cuts));
+    if (!cuts) {
+        CHECK(false, "%s: out of memory", name);
+        return;
+    }
+    h1_request whole;
+    ssize_t wn = h1_parse_request(raw, len, max_head, &whole);
+    for (int mode = 0; mode < 10; mode++) {
+        size_t ncuts = 0;
+        if (mode == 0) {
+            cuts[ncuts++] = len;
+        } else if (mode == 1) {
+            while (ncuts < len) {
+                cuts[ncuts] = ncuts + 1;
+                ncuts++;
+            }
+        } else {
+            ncuts = random_cuts(len, seed * 16 + (uint64_t)mode, cuts);
+        }
+        /* Moving the bytes costs len per read: not byte by byte for long heads. */
+        bool moved = mode >= 2 || len <= 4096;
+        size_t at = 0;
+        const char *why = feed(raw, len, max_head, cuts, ncuts, moved, !moved, wn, &whole, &at);
+        CHECK(!why, "%s (%s): %s, at %zu of %zu bytes", name,
+              mode == 0 ? "whole" : mode == 1 ? "byte by byte" : "random reads", why ? why : "", at, len);
+    }
+    free(cuts);
+}
+
 static void test_requests(void)
 {
     for (size_t i = 0; i < sizeof(req_rows) / sizeof(req_rows[0]); i++) {
         const req_row *r = &req_rows[i];
-        /* Rows may hold NUL bytes: measure up to the table's literal end. */
-        size_t len = strlen(r->raw);
-        if (strstr(r->name, "NUL"))
-            len += 1 + strlen(r->raw + len + 1);
+        size_t len = literal_len(r->name, r->raw);
+        check_splits(r->name, r->raw, len, 65536, i);
         h1_request req;
         ssize_t n = h1_parse_request(r->raw, len, 65536, &req);
         if (r->expect == OK_) {
@@ -188,6 +401,80 @@ static void test_requests(void)
                   r->status, n, req.status);
             CHECK(n != H1_ERROR || req.error != NULL, "%s: error without a reason", r->name);
         }
+    }
+}
+
+static void test_resume(void)
+{
+    for (size_t i = 0; i < sizeof(resume_rows) / sizeof(resume_rows[0]); i++) {
+        const resume_row *r = &resume_rows[i];
+        size_t max_head = r->max_head ? r->max_head : 65536;
+        char buf[256];
+        size_t len = 0;
+        h1_progress prog;
+        h1_progress_init(&prog);
+        for (size_t k = 0; k < 6 && r->pieces[k]; k++) {
+            size_t n = strlen(r->pieces[k]);
+            memcpy(buf + len, r->pieces[k], n);
+            len += n;
+            h1_request a, b;
+            ssize_t got = h1_parse_request_resume(buf, len, max_head, &a, &prog);
+            ssize_t want = h1_parse_request(buf, len, max_head, &b);
+            CHECK(got == want && same_req(&a, buf, &b, buf), "%s, read %zu: resumed %zd (%s), from scratch %zd (%s)",
+                  r->name, k + 1, got, a.error ? a.error : "", want, b.error ? b.error : "");
+            int kind = got > 0 ? OK_ : got == H1_INCOMPLETE ? MORE : ERR;
+            CHECK(kind == r->expect[k], "%s, read %zu: got %zd (%s)", r->name, k + 1, got, a.error ? a.error : "");
+            if (got != H1_INCOMPLETE) {
+                CHECK(got > 0 || a.status == r->status, "%s: status %d, not %d", r->name, a.status, r->status);
+                CHECK(k + 1 == 6 || !r->pieces[k + 1], "%s: answered before its last read", r->name);
+                break;
+            }
+        }
+    }
+
+    /* Fewer bytes than the last call (a caller that did not reset): the
+     * progress must not send the scans past them. */
+    const char *head = "GET /abcdef HTTP/1.1\r\nHost: x\r\n\r\n";
+    h1_progress prog;
+    h1_progress_init(&prog);
+    h1_request a, b;
+    ssize_t n = h1_parse_request_resume(head, 25, 65536, &a, &prog);
+    CHECK(n == H1_INCOMPLETE, "shorter read: the first call is incomplete (%zd)", n);
+    n = h1_parse_request_resume(head, 8, 65536, &a, &prog);
+    ssize_t m = h1_parse_request(head, 8, 65536, &b);
+    CHECK(n == m && same_req(&a, head, &b, head), "shorter read: as from scratch (%zd, %zd)", n, m);
+    n = h1_parse_request_resume(head, strlen(head), 65536, &a, &prog);
+    CHECK(n == (ssize_t)strlen(head), "shorter read, then the whole head (%zd)", n);
+}
+
+/* Long lines: a long target and a long header value, many short header lines,
+ * and an error after them; each checked at every read (byte by byte: 64 Ki
+ * parses from scratch, the old cost the resumable parser removes). */
+static void test_long_lines(void)
+{
+    for (size_t i = 0; i < sizeof(long_rows) / sizeof(long_rows[0]); i++) {
+        const long_row *r = &long_rows[i];
+        size_t pn = strlen(r->prefix), fn = strlen(r->fill), sn = literal_len(r->name, r->suffix);
+        size_t len = pn + fn * r->n + sn;
+        char *raw = malloc(len);
+        if (!raw) {
+            CHECK(false, "%s: out of memory", r->name);
+            continue;
+        }
+        memcpy(raw, r->prefix, pn);
+        for (size_t k = 0; k < r->n; k++)
+            memcpy(raw + pn + k * fn, r->fill, fn);
+        memcpy(raw + pn + fn * r->n, r->suffix, sn);
+        h1_request req;
+        ssize_t n = h1_parse_request(raw, len, 65536, &req);
+        if (r->expect == OK_)
+            CHECK(n == (ssize_t)len, "%s: expected the full head (%zu), got %zd (%s)", r->name, len, n,
+                  req.error ? req.error : "");
+        else
+            CHECK(n == H1_ERROR && req.status == r->status, "%s: expected error %d, got %zd status %d (%s)", r->name,
+                  r->status, n, req.status, req.error ? req.error : "");
+        check_splits(r->name, raw, len, 65536, 1000 + i);
+        free(raw);
     }
 }
 
@@ -286,6 +573,8 @@ static void test_chunked(void)
 int main(void)
 {
     test_requests();
+    test_resume();
+    test_long_lines();
     test_limits();
     test_responses();
     test_chunked();
