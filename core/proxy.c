@@ -77,6 +77,7 @@ typedef struct conn {
     bool close_after;      /* close once the current response has been flushed */
 
     /* current request */
+    h1_progress head_prog; /* how far the head at in[SC].pos has been checked (reset per head) */
     bool req_is_head, req_close, req_has_body;
     char *retry;           /* a GET/HEAD head sent on a reused upstream, kept until the answer starts */
     size_t retry_len;
@@ -726,12 +727,15 @@ static bool handle_head(conn *c)
     buffer *b = &c->in[SC];
     const config *cfg = c->srv->cfg;
     h1_request req;
-    ssize_t n = h1_parse_request(b->p + b->pos, b->len - b->pos, cfg->max_head, &req);
+    /* Resumed where the last read stopped: a head fed a byte at a time costs
+     * linear time, not quadratic. */
+    ssize_t n = h1_parse_request_resume(b->p + b->pos, b->len - b->pos, cfg->max_head, &req, &c->head_prog);
     if (n == H1_INCOMPLETE) {
         if (c->timer_kind != T_HEAD)
             set_timer(c, T_HEAD, cfg->head_timeout_ms);
         return false;
     }
+    h1_progress_init(&c->head_prog); /* the next head starts afresh */
     c->t0 = uv_hrtime();
     c->bytes_out = 0;
     c->need = c->need_alt = 0;

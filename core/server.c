@@ -156,15 +156,24 @@ static int bind_unix(server *s, char *err, size_t errlen)
     /* Nothing here follows a symlink at the socket path (a client with the
      * volume mounted read-write could race one in): the mode comes from the
      * umask at bind, the owner from lchown, and the directory is left as it
-     * is. After dropping root the socket may outlive us; the next start
-     * replaces it. */
+     * is. The socket is made under a temporary name and renamed into place
+     * once it accepts, so a client never finds a socket that refuses it.
+     * After dropping root the socket may outlive us; the next start replaces
+     * it. */
+    char tmp[sizeof(cfg->volume) + sizeof("/.sock-new")]; /* shorter than /docker.sock: a valid path */
+    size_t vl = strnlen(cfg->volume, sizeof(cfg->volume) - 1);
+    memcpy(tmp, cfg->volume, vl);
+    memcpy(tmp + vl, "/.sock-new", sizeof("/.sock-new"));
+    unlink(tmp); /* left by a start that failed */
     mode_t old_umask = umask(~cfg->socket_mode & 0777);
-    int r = uv_pipe_bind(&l->h.pipe, cfg->unix_path);
+    int r = uv_pipe_bind(&l->h.pipe, tmp);
     umask(old_umask);
-    if (r == 0 && geteuid() == 0 && lchown(cfg->unix_path, cfg->uid, cfg->gid) != 0)
+    if (r == 0 && geteuid() == 0 && lchown(tmp, cfg->uid, cfg->gid) != 0)
         r = uv_translate_sys_error(errno);
     if (r == 0)
         r = uv_listen(&l->h.stream, 511, on_connection);
+    if (r == 0 && rename(tmp, cfg->unix_path) != 0)
+        r = uv_translate_sys_error(errno);
     if (r < 0) {
         struct stat dst;
         if (r == UV_EACCES && geteuid() != 0 && stat(cfg->volume, &dst) == 0)
