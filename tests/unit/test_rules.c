@@ -4,29 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_env.h"
 #include "rules/path.h"
 #include "rules/rules.h"
 #include "unit.h"
 
-/* ---- a getenv over "A=1 B=0" strings ---- */
+/* ---- a getenv over "A=1 B=0" strings (fake_env points at envbuf) ---- */
 static char envbuf[512];
-static const char *fake_get(const char *name)
-{
-    size_t n = strlen(name);
-    for (char *p = envbuf; *p;) {
-        char *sp = strchr(p, ' ');
-        size_t len = sp ? (size_t)(sp - p) : strlen(p);
-        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
-            static char val[128];
-            snprintf(val, sizeof(val), "%.*s", (int)(len - n - 1), p + n + 1);
-            return val;
-        }
-        p += len;
-        while (*p == ' ')
-            p++;
-    }
-    return NULL;
-}
 
 static int compile(rules_set *r, const char *env)
 {
@@ -450,6 +434,7 @@ static void test_paths(void)
 
 int main(void)
 {
+    fake_env = envbuf;
     test_rows();
     test_sections_matrix();
     test_values();
