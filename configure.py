@@ -35,11 +35,18 @@ OPTIONAL = [
     ("dockerd (real-daemon tests)", lambda: shutil.which("dockerd"), "docker.io"),
     ("docker-compose (compose tests)", lambda: shutil.which("docker-compose"), "docker-compose"),
     ("busybox (test images)", lambda: os.path.exists("/bin/busybox"), "busybox-static"),
+    ("go (route-table differential, tests/routes)", lambda: shutil.which("go"), "golang-go"),
+    ("gorilla/mux for Go in GOPATH mode (tests/routes)", lambda: gorilla_mux_ok(), "golang-github-gorilla-mux-dev"),
 ]
+GOPATH = "/usr/share/gocode"  # Debian's golang-*-dev packages install here
 
 
 def pkg_ok(name):
     return subprocess.call(["pkg-config", "--exists", name], stderr=subprocess.DEVNULL) == 0 if shutil.which("pkg-config") else False
+
+
+def gorilla_mux_ok():
+    return os.path.isfile(os.path.join(GOPATH, "src/github.com/gorilla/mux/mux.go"))
 
 
 def pkg(args):
@@ -387,6 +394,10 @@ def main():
         f.write(f"deps_cflags = {uv_cflags}\n")
         f.write(f"libs = {libs}\n")
         f.write(f"python = {'/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable}\n")
+        go = shutil.which("go")
+        f.write(f"go = {go or 'go'}\n")
+        f.write(f"gopath = {GOPATH}\n")
+        f.write(f"routediff = build/tests/routediff{'' if go and gorilla_mux_ok() else '-unavailable'}\n")
     print(f"configure: wrote {BUILD}/config.ninja (cc={cc}{', -Werror' if werror else ''}); now run: ninja")
     return 0
 

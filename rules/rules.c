@@ -250,7 +250,8 @@ static bool action_reading(const rules_set *r, int var, bool libpod, int m, cons
         rules_mask c = RBIT(var);
         if ((m & M_READ) && last_is(t, 2, "export")) {
             a->need = c | RBIT(RV_ALLOW_EXPORT);
-        } else if ((m & (M_READ | M_PUT)) && last_is(t, 2, "archive")) {
+        } else if (((m & (M_READ | M_PUT)) && last_is(t, 2, "archive")) || (m == M_POST && last_is(t, 2, "copy"))) {
+            /* POST .../copy: the archive download of API versions below 1.24 */
             a->need = c | RBIT(RV_ALLOW_ARCHIVE) | write;
         } else if ((m & M_READ) && last_is(t, 3, "ws") && t->last - t->rest >= 9 &&
                    memcmp(t->last - 8, "/attach/", 8) == 0) {
@@ -299,6 +300,11 @@ static bool action_reading(const rules_set *r, int var, bool libpod, int m, cons
     }
     if (var == RV_SWARM && (m & M_READ) && t->nrest == 1 && seg_is(t->last, t->last_n, "unlockkey")) {
         a->need = RBIT(RV_SWARM) | RBIT(RV_SECRETS);
+        return true;
+    }
+    if ((var == RV_SERVICES || var == RV_TASKS) && (m & M_READ) && t->nrest == 2 && seg_is(t->last, t->last_n, "logs")) {
+        a->need = base;
+        a->flags = RULES_F_STREAM;
         return true;
     }
     if ((var == RV_EXEC || var == RV_LIBPOD_EXEC) && m == M_POST && last_is(t, 2, "start")) {
@@ -418,6 +424,12 @@ void rules_decide(const rules_set *r, const char *method, size_t mlen, const cha
     }
 
     int m = method_bit(method, mlen);
+    if (mlen == 7 && memcmp(method, "OPTIONS", 7) == 0) {
+        /* dockerd answers OPTIONS on every path itself (CORS); no client needs it */
+        v->status = RULES_DENY;
+        v->why = "no variable grants it";
+        return;
+    }
     int var = sec->var;
     rules_mask base = RBIT(var) | ((m & M_READ) ? 0 : RBIT(RV_POST));
     reading rd = {.need = base}, a;

@@ -4,29 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_env.h"
 #include "rules/path.h"
 #include "rules/rules.h"
 #include "unit.h"
 
-/* ---- a getenv over "A=1 B=0" strings ---- */
+/* ---- a getenv over "A=1 B=0" strings (fake_env points at envbuf) ---- */
 static char envbuf[512];
-static const char *fake_get(const char *name)
-{
-    size_t n = strlen(name);
-    for (char *p = envbuf; *p;) {
-        char *sp = strchr(p, ' ');
-        size_t len = sp ? (size_t)(sp - p) : strlen(p);
-        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
-            static char val[128];
-            snprintf(val, sizeof(val), "%.*s", (int)(len - n - 1), p + n + 1);
-            return val;
-        }
-        p += len;
-        while (*p == ' ')
-            p++;
-    }
-    return NULL;
-}
 
 /* MIN_API=X.Y in env sets the version floor (the server reads it from
  * SOCKET_PROXY_MIN_API_VERSION and hands it to the rule set). */
@@ -298,6 +282,12 @@ static const row rows[] = {
     {"LIBPOD_CONTAINERS=1 POST=1", "DELETE", "/libpod/containers/x/exec", A},
     {"LIBPOD_EXEC=1 POST=1", "DELETE", "/libpod/containers/x/exec", D},
     {"SWARM=1 POST=1", "DELETE", "/swarm/unlockkey", A},
+    {"CONTAINERS=1 POST=1", "OPTIONS", "/containers/json", D, "no variable grants it"}, /* dockerd answers OPTIONS itself */
+    {"PING=1 POST=1", "OPTIONS", "/_ping", D, "no variable grants it"},
+    {"CONTAINERS=1 POST=1", "POST", "/containers/x/copy", D, "CONTAINERS=1, POST=1 and ALLOW_ARCHIVE=1"}, /* API < 1.24 cp */
+    {"CONTAINERS=1 POST=1 ALLOW_ARCHIVE=1", "POST", "/containers/x/copy", A},
+    {"SERVICES=1", "GET", "/services/x/logs?follow=1", A},
+    {"TASKS=1", "GET", "/tasks/x/logs", A},
 
     /* SOCKET_PROXY_MIN_API_VERSION (default 1.24, set by the server) */
     {"ALLOW_START=1 MIN_API=1.24", "POST", "/v1.23/containers/victim/start", B},
@@ -579,6 +569,7 @@ static void test_paths(void)
 
 int main(void)
 {
+    fake_env = envbuf;
     test_rows();
     test_sections_matrix();
     test_no_body_flag();
