@@ -777,7 +777,8 @@ static bool handle_head(conn *c)
         c->decision = "bad";
         why = v.why;
     } else if (v.status == RULES_DENY) {
-        snprintf(msg, sizeof(msg), "socket-proxy: %s %.*s is not allowed (%s%s)", c->method,
+        /* To HEAD, the head a GET would get (RFC 9110 9.3.2): same message, same length. */
+        snprintf(msg, sizeof(msg), "socket-proxy: %s %.*s is not allowed (%s%s)", c->req_is_head ? "GET" : c->method,
                  (int)(v.path_len < 300 ? v.path_len : 300), v.path, v.need ? "needs " : "", need);
         c->decision = "deny";
     } else if ((v.flags & RULES_F_NO_BODY) && c->req_has_body) {

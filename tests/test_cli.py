@@ -3,6 +3,7 @@ configuration errors (one line naming the variable), empty values, look-alike
 warnings."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -102,6 +103,18 @@ def test_version():
     assert r.returncode == 0 and r.stdout.startswith("socket-proxy ")
 
 
+QUIET = {"SOCKET_PROXY_VOLUME": f"/tmp/sp-cli-{os.getpid()}", "SOCKET_PROXY_LISTEN": "off",
+         "SOCKET_PATH": "/nonexistent.sock", "SOCKET_PROXY_UID": "0", "SOCKET_PROXY_GID": "0"}
+
+
+def test_vars_lists_the_new_limits_with_their_defaults():
+    r = run("vars")
+    assert r.returncode == 0
+    got = dict(line.split("=", 1) for line in r.stdout.splitlines())
+    assert got.get("SOCKET_PROXY_MIN_API_VERSION") == "1.24", r.stdout
+    assert got.get("SOCKET_PROXY_MAX_CLIENT_CONNS") == "512", r.stdout
+
+
 @pytest.mark.parametrize("env,var", [
     ({"CONTAINERS": "maybe"}, "CONTAINERS"),
     ({"POST": "2"}, "POST"),
@@ -122,6 +135,11 @@ def test_version():
     ({"SOCKET_PROXY_GID": "-5"}, "SOCKET_PROXY_GID"),
     ({"SOCKET_PROXY_SOCKET_MODE": "999"}, "SOCKET_PROXY_SOCKET_MODE"),
     ({"SOCKET_PROXY_MAX_HEAD": "10"}, "SOCKET_PROXY_MAX_HEAD"),
+    # (a proxy that took these for valid would start: keep it off the default listeners)
+    ({"SOCKET_PROXY_MIN_API_VERSION": "1.x", **QUIET}, "SOCKET_PROXY_MIN_API_VERSION"),
+    ({"SOCKET_PROXY_MIN_API_VERSION": "latest", **QUIET}, "SOCKET_PROXY_MIN_API_VERSION"),
+    ({"SOCKET_PROXY_MAX_CLIENT_CONNS": "many", **QUIET}, "SOCKET_PROXY_MAX_CLIENT_CONNS"),
+    ({"SOCKET_PROXY_MAX_CLIENT_CONNS": "-1", **QUIET}, "SOCKET_PROXY_MAX_CLIENT_CONNS"),
     ({"SOCKET_PROXY_VOLUME": "relative/dir"}, "SOCKET_PROXY_VOLUME"),
     ({"SOCKET_PATH": "docker.sock"}, "SOCKET_PATH"),
     ({"SOCKET_PATH": "/a.sock", "SOCKET_PROXY_DOCKER_SOCKET": "/b.sock"}, "SOCKET_PATH"),
@@ -142,7 +160,13 @@ def test_version():
     ({"API_KEY": "k" * 70000}, "API_KEY"),
 ])
 def test_bad_configuration_is_one_line(env, var):
-    r = run(env=env)
+    try:
+        r = run(env=env, timeout=3)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"started with {env}: the value was accepted")
+    finally:
+        if env.get("SOCKET_PROXY_VOLUME") == QUIET["SOCKET_PROXY_VOLUME"]:
+            shutil.rmtree(QUIET["SOCKET_PROXY_VOLUME"], ignore_errors=True)
     assert r.returncode != 0
     lines = [x for x in r.stderr.splitlines() if x.strip()]
     assert len(lines) == 1, r.stderr

@@ -174,10 +174,17 @@ def test_sigterm_with_open_events_stream(dockerd, proxy_image, client_image, soc
         st = inspect(dockerd, cname)["State"]
         assert st["ExitCode"] == 0, st
         assert took < 5, f"docker stop took {took:.1f}s (grace is 10s)"
+        # The fresh named volume is root's and the proxy ran as uid 1000: it cannot remove
+        # its socket (it no longer takes the directory over), so the file stays ...
         r = client(dockerd, client_image, vol, "ls", "-A", "/var/run")
-        assert "docker.sock" not in r.stdout, "socket file left behind"
+        assert "docker.sock" in r.stdout.split(), r.stdout
         logs = dockerd.docker("logs", cname).stderr
         assert "SIGTERM" in logs
+        # ... and the next start replaces it.
+        dockerd.docker("start", cname)
+        wait_health(dockerd, cname, "healthy")
+        r = client(dockerd, client_image, vol, "docker", "version")
+        assert r.returncode == 0, r.stderr
     finally:
         dockerd.docker("rm", "-f", cname, ev, check=False)
         dockerd.docker("volume", "rm", vol, check=False)

@@ -163,3 +163,37 @@ def wait_closed(sock, timeout):
             return True
         if not data:
             return True
+
+
+def reader_from_bytes(data):
+    """A SockReader over bytes already received (e.g. everything read until close):
+    read_response(reader_from_bytes(out)) parses them by their framing."""
+    r = SockReader(None)
+    r.buf = bytes(data)
+    r.eof = True
+    return r
+
+
+def json_message(res):
+    """The "message" of a JSON error answer (the shape dockerd and the proxy use);
+    fails with the body shown when it is not one."""
+    import json
+    try:
+        doc = json.loads(res.body)
+    except ValueError as e:
+        raise AssertionError(f"answer body is not JSON ({e}): {res.head!r} {res.body[:300]!r}")
+    assert isinstance(doc, dict) and isinstance(doc.get("message"), str), res.body[:300]
+    return doc["message"]
+
+
+def peer_eof(reader, timeout=2.0):
+    """True if nothing but EOF follows on reader's socket within timeout (bytes
+    already buffered, or arriving, make it False)."""
+    if reader.buf:
+        return False
+    if reader.sock is not None:
+        reader.sock.settimeout(timeout)
+    try:
+        return not reader._fill()
+    except socket.timeout:
+        return False

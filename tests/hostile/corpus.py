@@ -4,7 +4,8 @@ Each case: a name, the environment the proxy runs under, the raw bytes sent
 (a list of writes, with a pause between them), the status of the first answer
 the client must get, and `reach`: exactly which request heads may arrive at
 the upstream (method, target). The oracle (test_hostile.py) fails a case when
-anything else arrives there, and checks that the proxy still serves a
+anything else arrives there (or, for a case with `message`, when the answer's
+JSON message does not name it), and checks that the proxy still serves a
 well-formed request afterwards.
 """
 
@@ -14,11 +15,12 @@ LIST = b"GET /containers/json HTTP/1.1\r\n" + H + b"\r\n"
 POSTP = {"POST": "1"}
 
 
-def case(name, raw, status, reach=(), env=None, pause=0.3, timeout=3.0):
+def case(name, raw, status, reach=(), env=None, pause=0.3, timeout=3.0, message=None):
+    """message: a substring the first answer's JSON "message" must hold."""
     if isinstance(raw, bytes):
         raw = [raw]
     return {"name": name, "raw": raw, "status": status, "reach": [tuple(r) for r in reach], "env": env or {},
-            "pause": pause, "timeout": timeout}
+            "pause": pause, "timeout": timeout, "message": message}
 
 
 def get(target, extra=b""):
@@ -210,4 +212,133 @@ CASES += [
     case("slow head times out", [b"GET /_ping HTTP/1.1\r\nHo"], 408, env={"SOCKET_PROXY_HEAD_TIMEOUT": "1s"}, timeout=4),
     case("slowloris bytes time out", [b"G", b"E", b"T", b" ", b"/"], 408, env={"SOCKET_PROXY_HEAD_TIMEOUT": "1s"},
          pause=0.3, timeout=4),
+]
+
+# -- API versions below SOCKET_PROXY_MIN_API_VERSION (default 1.24): 400 -------------------
+# Before 1.24 `POST /containers/{id}/start` took a HostConfig body (Binds, PidMode,
+# Privileged...), so a start granted by ALLOW_START=1 could rebind a container to the
+# host's root. dockerd compares versions numerically per dot-separated segment:
+# 1.9 < 1.24, 1.023 == 1.23, 1.24.0 == 1.24.
+START_BODY = b'{"Binds":["/:/host"],"PidMode":"host"}'
+MINV = "SOCKET_PROXY_MIN_API_VERSION"
+
+
+def start_with_body(version, chunked=False):
+    target = b"/" + version + b"/containers/victim/start" if version else b"/containers/victim/start"
+    head = b"POST " + target + b" HTTP/1.1\r\n" + H + b"Content-Type: application/json\r\n"
+    if chunked:
+        return head + b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(START_BODY) + START_BODY + b"\r\n0\r\n\r\n"
+    return head + b"Content-Length: %d\r\n\r\n" % len(START_BODY) + START_BODY
+
+
+START = {"ALLOW_START": "1"}
+for v in [b"v1.23", b"v1.20", b"v1.12", b"v1", b"v1.9", b"v1.023"]:
+    CASES.append(case(f"min-api {v.decode()} start with HostConfig body (ALLOW_START)", start_with_body(v), 400,
+                      env=START))
+    CASES.append(case(f"min-api {v.decode()} start with chunked HostConfig body (ALLOW_START)",
+                      start_with_body(v, chunked=True), 400, env=START))
+# Granted by the section (CONTAINERS=1 POST=1, where a body is allowed): the version alone refuses it.
+CASES += [
+    case("min-api v1.23 start with body (CONTAINERS POST)", start_with_body(b"v1.23"), 400,
+         env={"CONTAINERS": "1", "POST": "1"}, message=MINV),
+    case("min-api v1.23 start without body (ALLOW_START)",
+         b"POST /v1.23/containers/victim/start HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n", 400, env=START,
+         message=MINV),
+    case("min-api v1.024 start is 1.24", b"POST /v1.024/containers/victim/start HTTP/1.1\r\n" + H +
+         b"Content-Length: 0\r\n\r\n", 200, reach=[("POST", "/v1.024/containers/victim/start")], env=START),
+    case("min-api v1.24.0 start is 1.24", b"POST /v1.24.0/containers/victim/start HTTP/1.1\r\n" + H +
+         b"Content-Length: 0\r\n\r\n", 200, reach=[("POST", "/v1.24.0/containers/victim/start")], env=START),
+    case("min-api v1.24 start with body (CONTAINERS POST)", start_with_body(b"v1.24"), 200,
+         reach=[("POST", "/v1.24/containers/victim/start")], env={"CONTAINERS": "1", "POST": "1"}),
+    case("min-api unversioned start with body (CONTAINERS POST)", start_with_body(b""), 200,
+         reach=[("POST", "/containers/victim/start")], env={"CONTAINERS": "1", "POST": "1"}),
+]
+for v in [b"/v1.23", b"/v1.20", b"/v1.12", b"/v1", b"/v1.9", b"/v1.023", b"/v1.23.9", b"/v0.99"]:
+    CASES.append(case(f"min-api GET {v.decode()}/_ping", get(v + b"/_ping"), 400, message=MINV))
+CASES += [
+    case("min-api HEAD /v1.20/_ping", b"HEAD /v1.20/_ping HTTP/1.1\r\n" + H + b"\r\n", 400),
+    case("min-api GET /v1.23/version", get(b"/v1.23/version"), 400, message=MINV),
+    case("min-api GET /v1.23/containers/json (CONTAINERS)", get(b"/v1.23/containers/json"), 400,
+         env={"CONTAINERS": "1"}, message=MINV),
+    case("min-api GET /v1.24/_ping", get(b"/v1.24/_ping"), 200, reach=[("GET", "/v1.24/_ping")]),
+    case("min-api GET /v1.24.0/_ping", get(b"/v1.24.0/_ping"), 200, reach=[("GET", "/v1.24.0/_ping")]),
+    case("min-api GET /v1.100/_ping", get(b"/v1.100/_ping"), 200, reach=[("GET", "/v1.100/_ping")]),
+    case("min-api GET /v2/_ping", get(b"/v2/_ping"), 200, reach=[("GET", "/v2/_ping")]),
+    case("min-api unversioned GET /_ping", get(b"/_ping"), 200, reach=[("GET", "/_ping")]),
+    case("min-api =0 lets /v1.23 through", get(b"/v1.23/_ping"), 200, reach=[("GET", "/v1.23/_ping")],
+         env={MINV: "0"}),
+    case("min-api =off lets /v1.23 through", get(b"/v1.23/_ping"), 200, reach=[("GET", "/v1.23/_ping")],
+         env={MINV: "off"}),
+    case("min-api =1.40 refuses /v1.39", get(b"/v1.39/_ping"), 400, env={MINV: "1.40"}, message=MINV),
+    case("min-api =1.40 lets /v1.40 through", get(b"/v1.40/_ping"), 200, reach=[("GET", "/v1.40/_ping")],
+         env={MINV: "1.40"}),
+]
+
+# -- a request granted only by an ALLOW_* action variable carries no body -------------------
+# ALLOW_START=1 with POST=0 is for `docker start`, not for smuggling a HostConfig (or any
+# other) body past POST=0: a body, even an empty chunked one, is refused.
+ACTIONS = [("ALLOW_START", "start"), ("ALLOW_STOP", "stop"), ("ALLOW_RESTARTS", "stop"),
+           ("ALLOW_RESTARTS", "restart"), ("ALLOW_RESTARTS", "kill"), ("ALLOW_PAUSE", "pause"),
+           ("ALLOW_UNPAUSE", "unpause")]
+for var, action in ACTIONS:
+    t = b"/v1.41/containers/x/" + action.encode()
+    post = b"POST " + t + b" HTTP/1.1\r\n" + H
+    env = {var: "1"}
+    tag = f"{var} {action}"
+    CASES += [
+        case(f"action body {tag}: Content-Length 2", post + b"Content-Length: 2\r\n\r\n{}", 400, env=env),
+        case(f"action body {tag}: chunked", post + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400,
+             env=env),
+        case(f"action body {tag}: empty chunked", post + b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, env=env),
+        case(f"action body {tag}: Content-Length 0", post + b"Content-Length: 0\r\n\r\n", 200,
+             reach=[("POST", t.decode())], env=env),
+        case(f"action body {tag}: no body", post + b"\r\n", 200, reach=[("POST", t.decode())], env=env),
+    ]
+CASES += [
+    case("action body start: CONTAINERS POST forwards a body",
+         b"POST /v1.41/containers/x/start HTTP/1.1\r\n" + H + b"Content-Length: 2\r\n\r\n{}", 200,
+         reach=[("POST", "/v1.41/containers/x/start")], env={"CONTAINERS": "1", "POST": "1"}),
+    case("action body start: CONTAINERS POST ALLOW_START forwards a chunked body",
+         b"POST /v1.41/containers/x/start HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+         200, reach=[("POST", "/v1.41/containers/x/start")], env={"CONTAINERS": "1", "POST": "1", "ALLOW_START": "1"}),
+    case("action body stop: CONTAINERS POST forwards a body",
+         b"POST /v1.41/containers/x/stop HTTP/1.1\r\n" + H + b"Content-Length: 2\r\n\r\n{}", 200,
+         reach=[("POST", "/v1.41/containers/x/stop")], env={"CONTAINERS": "1", "POST": "1"}),
+]
+
+# -- actions are method-aware: DELETE /containers/{name} removes the container {name} -------
+# dockerd routes `DELETE /containers/{name:.*}` and `DELETE /images/{name:.*}`: the last
+# segment names part of the object, it is no action.
+CP = {"CONTAINERS": "1", "POST": "1"}
+CASES += [
+    case("method-aware DELETE /containers/web/exec with EXEC POST", b"DELETE /containers/web/exec HTTP/1.1\r\n" + H +
+         b"\r\n", 403, env={"EXEC": "1", "POST": "1"}),
+    case("method-aware DELETE /containers/web/exec with CONTAINERS POST", b"DELETE /containers/web/exec HTTP/1.1\r\n" +
+         H + b"\r\n", 200, reach=[("DELETE", "/containers/web/exec")], env=CP),
+    case("method-aware DELETE /images/team/get with IMAGES POST", b"DELETE /images/team/get HTTP/1.1\r\n" + H + b"\r\n",
+         200, reach=[("DELETE", "/images/team/get")], env={"IMAGES": "1", "POST": "1"}),
+    case("method-aware DELETE /images/team/get with IMAGES ALLOW_EXPORT POST=0",
+         b"DELETE /images/team/get HTTP/1.1\r\n" + H + b"\r\n", 403, env={"IMAGES": "1", "ALLOW_EXPORT": "1"}),
+    case("method-aware DELETE /containers/x/export with CONTAINERS POST",
+         b"DELETE /containers/x/export HTTP/1.1\r\n" + H + b"\r\n", 200, reach=[("DELETE", "/containers/x/export")],
+         env=CP),
+    case("method-aware DELETE /containers/x/archive with CONTAINERS POST",
+         b"DELETE /containers/x/archive HTTP/1.1\r\n" + H + b"\r\n", 200, reach=[("DELETE", "/containers/x/archive")],
+         env=CP),
+]
+
+# -- a trailing slash after an action is that action ----------------------------------------
+CASES += [
+    case("trailing slash GET /containers/x/export/", get(b"/containers/x/export/"), 403, env={"CONTAINERS": "1"}),
+    case("trailing slash GET /containers/x/archive/", get(b"/containers/x/archive/?path=/"), 403,
+         env={"CONTAINERS": "1"}),
+    case("trailing slash HEAD /containers/x/archive/", b"HEAD /containers/x/archive/?path=/ HTTP/1.1\r\n" + H + b"\r\n",
+         403, env={"CONTAINERS": "1"}),
+    case("trailing slash GET /images/x/get/", get(b"/images/x/get/"), 403, env={"IMAGES": "1"}),
+    case("trailing slash GET /containers/x/logs/ with ALLOW_LOGS=0", get(b"/containers/x/logs/"), 403,
+         env={"CONTAINERS": "1", "ALLOW_LOGS": "0"}),
+    case("trailing slash POST /containers/x/start/ with ALLOW_START only",
+         b"POST /containers/x/start/ HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n", 403, env=START),
+    case("trailing slash POST /containers/x/exec/ without EXEC",
+         b"POST /containers/x/exec/ HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n", 403, env=CP),
 ]

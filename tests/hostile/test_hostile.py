@@ -4,7 +4,8 @@ allowed cases against the real dockerd.
 A case passes only if: the first answer has the expected status; no request
 head other than the case's `reach` list arrives at the upstream; a refused
 request ends its connection (400-class) or keeps it usable (403 without body);
-and the proxy still serves a well-formed request afterwards."""
+a case with a `message` gets a JSON answer whose message names it; and the
+proxy still serves a well-formed request afterwards."""
 import os
 import socket
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from corpus import CASES, PING  # noqa: E402
+from fake.rawhttp import json_message, read_response, reader_from_bytes  # noqa: E402
 from fake.upstream import serve  # noqa: E402
 
 
@@ -75,12 +77,16 @@ def test_hostile(case, proxy_factory, fake_upstream):
         assert got == allowed, f"expected exactly {case['reach']}, upstream saw {sorted(got.elements())}"
     if case["status"] >= 400 and case["status"] != 403:
         assert b"Connection: close" in out.split(b"\r\n\r\n", 1)[0], out[:400]
+    is_head = case["raw"][0].startswith(b"HEAD ")
     if case["status"] in (403, 400, 408, 431, 501, 505, 417):
         body = out.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in out else b""
-        if case["raw"][0].startswith(b"HEAD ") and case["status"] == 403:
-            assert body == b"", f"an answer to HEAD carries a body: {out[:600]!r}"
+        if is_head:  # the proxy's own answer to HEAD: headers only, nothing after them
+            assert body == b"", f"answer to HEAD carries body bytes: {out[:600]!r}"
         else:
             assert body.startswith(b'{"message":"socket-proxy: '), out[:600]
+    if case["message"]:
+        first = read_response(reader_from_bytes(out), method="HEAD" if is_head else "GET")
+        assert case["message"] in json_message(first), first.body
 
     # ... and the proxy keeps serving.
     assert proxy.alive()

@@ -315,30 +315,172 @@ def test_client_leaving_mid_huge_body_frees_upstream(fake_upstream, proxy_factor
 
 
 # -- upstream closes an idle keep-alive connection -------------------------------------
+# dockerd (Go's net/http) closes idle keep-alive connections whenever it likes; the
+# proxy may write the next request into a connection the daemon is closing. A GET or
+# HEAD that meets a closed kept-alive connection before any answer byte is retried
+# once on a fresh connection; a POST is never sent twice: it gets a 502 (or went out
+# on a fresh connection in the first place). No request is ever left unanswered.
+
+REPEATS = 500
+
+
+def answer_then_close_at_once(conn):
+    """Answer one request as keep-alive (no Connection: close) and close at once."""
+    req = conn.read_request()
+    if req is None:
+        return
+    conn.send(default_answer(req))
+    conn.close()
+
+
+# id -> (upstream handler, how the second request follows the first answer)
+REDIAL = {
+    "after-close": (respond_then_close(), "after the upstream's handler is done"),
+    "closes-at-once": (answer_then_close_at_once, "as soon as the first answer is read"),
+    "pipelined": (answer_then_close_at_once, "in the same write as the first request"),
+}
+
+
+def read_or_fail(r, what, p):
+    try:
+        res = read_response(r)
+    except Exception as e:  # noqa: BLE001 - socket.timeout, Closed: no answer
+        pytest.fail(f"{what}: no answer ({e!r})\n--- proxy log ---\n{p.stderr_text()[-1500:]}")
+    assert res is not None, f"{what}: the proxy closed the client connection without answering"
+    return res
+
+
+@pytest.mark.parametrize("case", list(REDIAL))
+@via_param
+def test_redial_after_upstream_closes_idle_connection(fake_upstream, proxy_factory, via, case):
+    """REPEATS rounds, no sleeps: a fresh client connection sends GET /_ping (answered,
+    then the daemon closes that connection) and GET /version, which must get its 200
+    over a fresh upstream connection."""
+    handler, _ = REDIAL[case]
+    up = fake_upstream(handler)
+    p = proxy_factory(upstream=up.path)
+    for i in range(REPEATS):
+        s = p.connect(via, timeout=10)
+        r = SockReader(s)
+        if case == "pipelined":
+            s.sendall(PING + VERSION)
+        else:
+            s.sendall(PING)
+        first = read_or_fail(r, f"round {i}: GET /_ping", p)
+        assert (first.status, first.body) == (200, b"OK"), (i, first)
+        if case == "after-close":
+            assert up.connections[up.requests[-1].conn_index].finished.wait(10)
+        if case != "pipelined":
+            s.sendall(VERSION)
+        second = read_or_fail(r, f"round {i}: GET /v1.41/version after the daemon closed the kept-alive connection", p)
+        assert second.status == 200 and json.loads(second.body)["ApiVersion"] == "1.41", (i, second, second.body)
+        s.close()
+        assert up.wait_requests(2 * (i + 1), 10)
+        ping, version = up.requests[2 * i:2 * i + 2]
+        assert [ping.target, version.target] == ["/_ping", "/v1.41/version"], (i, up.requests[2 * i:])
+        assert ping.conn_index != version.conn_index, f"round {i}: both requests on one upstream connection"
+    assert len(up.requests) == 2 * REPEATS, f"{len(up.requests) - 2 * REPEATS} request(s) reached the daemon twice"
+    assert not up.errors, up.errors
+
 
 @via_param
-def test_redial_after_upstream_closes_idle_connection(fake_upstream, proxy_factory, via):
-    up = fake_upstream(respond_then_close())
-    p = proxy_factory(upstream=up.path)
+def test_post_meeting_a_closed_upstream_is_answered_once(fake_upstream, proxy_factory, via):
+    """POST /containers/x/start (ALLOW_START=1, no body) sent right after the daemon
+    answered and closed the kept-alive connection: answered 502, or 200 when it went
+    out on a fresh connection; never unanswered, never at the daemon twice."""
+    up = fake_upstream(answer_then_close_at_once)
+    p = proxy_factory({"ALLOW_START": "1"}, upstream=up.path)
+    post = request_bytes("POST", "/v1.41/containers/x/start", {"Content-Length": "0"})
+    outcomes = {200: 0, 502: 0}
+    for i in range(REPEATS):
+        s = p.connect(via, timeout=10)
+        r = SockReader(s)
+        s.sendall(PING)
+        first = read_or_fail(r, f"round {i}: GET /_ping", p)
+        assert first.status == 200, (i, first)
+        ping_conn = up.requests[-1].conn_index
+        s.sendall(post)
+        res = read_or_fail(r, f"round {i}: POST start after the daemon closed the kept-alive connection", p)
+        assert res.status in outcomes, (i, res, res.body)
+        outcomes[res.status] += 1
+        s.close()
+        if res.status == 200:
+            assert up.wait_for(lambda u: u.requests[-1].method == "POST", 10), (i, up.requests[-2:])
+        posts = [q for q in up.requests if q.method == "POST"]
+        assert len(posts) == outcomes[200], (
+            f"round {i}: the daemon saw {len(posts)} POSTs for {outcomes[200]} answered 200 "
+            f"({outcomes[502]} answered 502): a POST was sent twice or sent and answered 502")
+        if res.status == 200:
+            assert posts[-1].conn_index != ping_conn, f"round {i}: POST answered on the closed connection"
+    print(f"\nPOST after the daemon's close ({via}): {outcomes[200]} x 200 on a fresh connection, "
+          f"{outcomes[502]} x 502")
+    assert not up.errors, up.errors
+
+
+def close_without_answering_second(reuse_answers):
+    """The first connection that carries a request (the proxy's start-up check may
+    open and close one before) answers it, reads the next one and closes without a
+    byte of answer. Later connections answer (reuse_answers) or also read their
+    request and close without answering."""
+    lock = threading.Lock()
+    state = {"first": None}
+
+    def handler(conn):
+        req = conn.read_request()
+        if req is None:
+            return
+        with lock:
+            first = state["first"] is None
+            if first:
+                state["first"] = conn.index
+        if first:
+            conn.send(default_answer(req))
+            conn.read_request()
+            return  # closes without answering
+        if not reuse_answers:
+            return
+        conn.send(default_answer(req))
+        serve()(conn)
+    return handler
+
+
+POST_START = request_bytes("POST", "/v1.41/containers/x/start", {"Content-Length": "0"})
+
+# The daemon reads the second request on the kept-alive connection and closes it
+# without a byte of answer. id -> (later connections answer?, proxy env, second
+# request, the status the client gets, how often the daemon sees that request)
+DROPPED = {
+    # retried once, on a fresh connection: the client gets that answer
+    "get-retried-on-fresh-connection": (True, {}, VERSION, 200, 2),
+    # the retry's fresh connection drops it too: 502, no third try
+    "get-retried-once-only": (False, {}, VERSION, 502, 2),
+    # the daemon may have acted on a POST: 502, never sent again
+    "post-not-retried": (True, {"ALLOW_START": "1"}, POST_START, 502, 1),
+}
+
+
+@pytest.mark.parametrize("case", list(DROPPED))
+@via_param
+def test_request_dropped_on_kept_alive_connection(fake_upstream, proxy_factory, via, case):
+    reuse_answers, env, second, status, times = DROPPED[case]
+    up = fake_upstream(close_without_answering_second(reuse_answers))
+    p = proxy_factory(env, upstream=up.path)
     s = p.connect(via, timeout=10)
     r = SockReader(s)
     s.sendall(PING)
-    first = read_response(r)
-    assert first is not None and (first.status, first.body) == (200, b"OK"), first
-    assert up.wait_for(lambda u: u.connections and u.connections[0].finished.is_set(), 10)
-    time.sleep(0.3)  # let the proxy notice the upstream's close
-    s.sendall(VERSION)
-    try:
-        second = read_response(r)
-    except Exception as e:  # noqa: BLE001
-        pytest.fail(f"second request on the same client connection failed: {e!r}")
-    assert second is not None, "the proxy closed the client connection instead of re-dialing"
-    assert second.status == 200 and json.loads(second.body)["ApiVersion"] == "1.41", second
-    # (the proxy may also dial once at start-up to check the daemon: count only
-    # connections that carried requests)
-    assert [q.target for q in up.requests] == ["/_ping", "/v1.41/version"]
-    assert up.requests[0].conn_index != up.requests[1].conn_index
+    assert read_or_fail(r, "GET /_ping", p).status == 200
+    s.sendall(second)
+    res = read_or_fail(r, second.split(b"\r\n", 1)[0].decode(), p)
+    assert res.status == status, (res, res.body)
     s.close()
+    time.sleep(0.2)
+    target = second.split(b" ")[1].decode()
+    seen = [q for q in up.requests if q.target == target]
+    assert len(seen) == times, f"{target} reached the daemon {len(seen)} time(s), {times} expected: {seen}"
+    if times == 2:
+        assert seen[0].conn_index != seen[1].conn_index, f"retried on the same connection: {seen}"
+    if status == 200:
+        assert json.loads(res.body)["ApiVersion"] == "1.41", res.body
 
 
 @via_param
