@@ -180,6 +180,7 @@ def proxy_env(upstream_sock, unix_dir=None, tcp=None, level="warning"):
         "SOCKET_PROXY_LISTEN": tcp or "off",
         "SOCKET_PROXY_UID": "0",
         "SOCKET_PROXY_GID": "0",
+        "SOCKET_PROXY_MAX_CLIENT_CONNS": "0",  # the load generator is one client with 1,000 connections
         "LOG_LEVEL": level,
     })
     return env
