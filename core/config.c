@@ -190,7 +190,7 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
 
     /* TCP listeners. */
     unsigned long port;
-    bool no_v6;
+    bool no_v6 = false;
     if (get_uint(c, get, CV_PORT, 1, 65535, 10, &port, err, errlen, "use a port number from 1 to 65535") < 0 ||
         get_bool(c, get, CV_DISABLE_IPV6, &no_v6, err, errlen) < 0)
         return -1;
@@ -278,7 +278,7 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
     c->socket_mode = (mode_t)n;
 
     /* Logging: Tecnativa's syslog names, plus warn/error; 11notes' DEBUG=true wins. */
-    bool debug;
+    bool debug = false;
     if (get_bool(c, get, CV_DEBUG, &debug, err, errlen) < 0)
         return -1;
     v = value_of(c, get, CV_LOG_LEVEL);

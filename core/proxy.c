@@ -609,7 +609,7 @@ static void resend(conn *c)
     free(c->retry);
     c->retry = NULL;
     if (r < 0)
-        conn_close(c);
+        upstream_lost(c); /* no second retry: 502 */
     else
         update_io(c);
 }
@@ -695,8 +695,8 @@ static bool send_head(conn *c, size_t n)
     c->cstate = c->req_has_body ? C_BODY : C_WAIT;
     /* with API_KEY the parts live partly outside the buffer: send_copy keeps what it cannot write now */
     if (key ? send_copy(c, SU, bufs, nb) < 0 : forward(c, SU, SC, bufs, nb) < 0) {
-        conn_close(c);
-        return false;
+        upstream_lost(c); /* the daemon closed it under us: retried or answered 502 */
+        return !c->closing && c->cstate == C_HEAD;
     }
     return true;
 }

@@ -70,7 +70,7 @@ def open_stream(p, via):
 def answer_on_new_connection(p, via, source="127.0.0.1"):
     """The first answer on a fresh connection: a refusal may come at accept, before the
     client sends anything (read for 1 s first), or after its request head."""
-    s = connect(p, via)
+    s = connect(p, via, source=source)
     r = SockReader(s)
     s.settimeout(1)
     try:
