@@ -17,8 +17,9 @@
 #include "health/health.h"
 #include "rules/rules.h"
 
+/* The version lives in the VERSION file; configure.py hands it to the build. */
 #ifndef SOCKET_PROXY_VERSION
-#define SOCKET_PROXY_VERSION "0.1.0"
+#error "SOCKET_PROXY_VERSION is set by the build (VERSION via configure.py): build with ninja"
 #endif
 
 extern char **environ;

@@ -1,7 +1,6 @@
 """Runs every libFuzzer target for a bounded time (60 s each under CI=true,
 FUZZ_SECONDS to override); any crash fails."""
 import os
-import shutil
 import subprocess
 
 import pytest
@@ -16,11 +15,21 @@ def seconds():
     return 60 if os.environ.get("CI", "").lower() == "true" else 10
 
 
+def configured_clang():
+    """The clang configure.py chose (build/config.ninja), the one `ninja fuzz` uses."""
+    with open(os.path.join(ROOT, "build", "config.ninja")) as f:
+        for line in f:
+            name, _, value = line.partition("=")
+            if name.strip() == "clang":
+                return value.strip()
+    return "clang-14"
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_fuzz(target):
-    clang = shutil.which("clang")
-    if not clang:
-        pytest.fail("clang is missing: apt-get install clang libclang-rt-14-dev")
+    clang = configured_clang()
+    if not os.path.isabs(clang):
+        pytest.fail(f"{clang} is missing: apt-get install clang-14 libclang-rt-14-dev, then rerun configure.py")
     r = subprocess.run([os.path.join(ROOT, "tests/fuzz/run.sh"), clang, str(seconds()), target],
                        capture_output=True, text=True, timeout=seconds() + 300)
     print(r.stdout)

@@ -4,7 +4,7 @@
 # A crash fails the run (exit 1) and leaves the reproducer under build/fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-clang=${1:-clang}
+clang=${1:-clang-14}
 secs=${2:-60}
 shift 2 || true
 targets=("$@")
