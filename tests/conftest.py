@@ -85,6 +85,18 @@ _CLI_CONFIG = tempfile.mkdtemp(prefix="sp-cli-")  # empty: no user contexts/plug
 atexit.register(shutil.rmtree, _CLI_CONFIG, True)
 
 
+def wait_for(pred, timeout=5, interval=0.02):
+    """Polls pred() until it is true or timeout seconds pass; returns its last value.
+    Tests wait on the condition they assert, never on a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    return pred()
+
+
 def cli_env(host, extra=None):
     """os.environ copy pointing the docker CLI at host, free of the user's settings."""
     env = dict(os.environ)

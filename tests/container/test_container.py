@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import DOCKER, ROOT, busybox_rootfs_tar, cli_env, in_ci
+from conftest import DOCKER, ROOT, busybox_rootfs_tar, cli_env, in_ci, wait_for
 
 PROXY_IMAGE = "socket-proxy:test"
 CLIENT_IMAGE = "sp-test-client:latest"
@@ -75,6 +75,18 @@ def wait_health(dockerd, cname, want, timeout=60):
         time.sleep(0.2)
     logs = dockerd.docker("logs", cname, check=False)
     pytest.fail(f"{cname} not {want} within {timeout}s (health {state})\n{logs.stdout}\n{logs.stderr}")
+
+
+def wait_events_stream_open(dockerd, ev, probes, timeout=30):
+    """Until `docker events` in container ev prints an event (a volume created on
+    the daemon directly, again each try): then its stream is open through the
+    proxy. probes collects the volumes to remove."""
+    def shows_an_event():
+        assert inspect(dockerd, ev)["State"]["Running"], dockerd.docker("logs", ev, check=False).stderr
+        probes.append(name("probe"))
+        dockerd.docker("volume", "create", probes[-1])
+        return "volume create" in dockerd.docker("logs", ev).stdout
+    assert wait_for(shows_an_event, timeout, interval=0.5), "no event reached `docker events` through the proxy"
 
 
 @pytest.fixture
@@ -161,12 +173,12 @@ def test_sigterm_with_open_events_stream(dockerd, proxy_image, client_image, soc
     vol = name("spvol")
     cname = run_proxy(dockerd, proxy_image, sockdir, vol)
     ev = name("events")
+    probes = []
     try:
         wait_health(dockerd, cname, "healthy")
         dockerd.docker("run", "-d", "--name", ev, "--network", "none", "-v", f"{vol}:/var/run", client_image,
                        "docker", "events")
-        time.sleep(1.5)  # the events stream is open through the proxy
-        assert inspect(dockerd, ev)["State"]["Running"]
+        wait_events_stream_open(dockerd, ev, probes)
         t0 = time.monotonic()
         dockerd.docker("stop", "-t", "30", cname)
         took = time.monotonic() - t0
@@ -187,7 +199,7 @@ def test_sigterm_with_open_events_stream(dockerd, proxy_image, client_image, soc
         assert r.returncode == 0, r.stderr
     finally:
         dockerd.docker("rm", "-f", cname, ev, check=False)
-        dockerd.docker("volume", "rm", vol, check=False)
+        dockerd.docker("volume", "rm", vol, *probes, check=False)
 
 
 def test_unprivileged_user_without_socket_access(dockerd, proxy_image, sockdir):
@@ -263,6 +275,7 @@ def test_compose_service_healthy_and_fast_down(dockerd, proxy_image, client_imag
         return subprocess.run(base + list(args), env=env, capture_output=True, text=True, timeout=timeout)
 
     events_c = name("events")
+    probes = []
     try:
         r = dc("up", "-d")
         assert r.returncode == 0, r.stdout + r.stderr
@@ -274,17 +287,15 @@ def test_compose_service_healthy_and_fast_down(dockerd, proxy_image, client_imag
         # The client started only after the proxy's first passing check.
         assert c["State"]["StartedAt"] >= healthy_logs[0]["End"][:len(c["State"]["StartedAt"])] or \
             c["State"]["StartedAt"] > p["State"]["StartedAt"]
-        time.sleep(1.5)
+        out = wait_for(lambda: dockerd.docker("logs", client_c).stdout, 30, interval=0.2)
         c = inspect(dockerd, client_c)
         assert c["State"]["Running"], dockerd.docker("logs", client_c, check=False).stderr
-        out = dockerd.docker("logs", client_c).stdout
         assert out.strip().startswith("1."), out  # docker version through the proxy
         # An events stream that compose does not know about stays open through
         # the proxy while compose takes it down.
         dockerd.docker("run", "-d", "--name", events_c, "--network", "none", "-v", f"{project}_proxy:/var/run",
                        client_image, "docker", "events")
-        time.sleep(1.5)
-        assert inspect(dockerd, events_c)["State"]["Running"]
+        wait_events_stream_open(dockerd, events_c, probes)
         t0 = time.monotonic()
         r = dc("down", "-t", "30")
         took = time.monotonic() - t0
@@ -294,6 +305,7 @@ def test_compose_service_healthy_and_fast_down(dockerd, proxy_image, client_imag
         assert inspect(dockerd, events_c)["State"]["Running"] is False, "events stream not closed by the proxy"
     finally:
         dockerd.docker("rm", "-f", events_c, check=False)
+        dockerd.docker("volume", "rm", *probes, check=False)
         dc("down", "-v", "-t", "1")
 
 
@@ -311,8 +323,13 @@ def test_pid1_reaps_orphans(dockerd, bb_image):
             time.sleep(0.1)
         # `sh` exits at once; its child `sleep 1` is orphaned to PID 1 and exits a second later.
         dockerd.docker("exec", cname, "sh", "-c", "sleep 1 & exit 0")
-        time.sleep(2.5)
-        ps = dockerd.docker("exec", cname, "ps", "-o", "pid,stat,comm").stdout
+
+        def ps_text():
+            return dockerd.docker("exec", cname, "ps", "-o", "pid,stat,comm").stdout
+
+        # Gone from the table once reaped; a zombie stays, and fails below.
+        wait_for(lambda: "sleep" not in ps_text(), 10, interval=0.2)
+        ps = ps_text()
         zombies = [line for line in ps.splitlines()[1:] if line.split()[1].startswith("Z")]
         assert zombies == [], ps
         assert "socket-proxy" in ps.splitlines()[1] or " 1 " in ps

@@ -5,21 +5,8 @@ import socket
 import threading
 import time
 
+from fake.rawhttp import read_until_close
 from fake.upstream import response
-
-
-def read_until_close(s, timeout=5):
-    s.settimeout(timeout)
-    out = b""
-    while True:
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            break
-        if not d:
-            break
-        out += d
-    return out
 
 
 def test_bodiless_answers_keep_framing(fake_upstream, proxy_factory):
@@ -106,7 +93,7 @@ def test_old_style_hijack_without_upgrade(fake_upstream, proxy_factory):
     time.sleep(0.1)
     s.sendall(b"world")
     s.shutdown(socket.SHUT_WR)  # stdin EOF
-    out = head.split(b"\r\n\r\n", 1)[1] + read_until_close(s)
+    out = head.split(b"\r\n\r\n", 1)[1] + read_until_close(s, timeout=5)
     assert out == b"HELLO WORLDBYE", out
     s.close()
 

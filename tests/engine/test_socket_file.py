@@ -17,15 +17,10 @@ from pathlib import Path
 import pytest
 
 from conftest import SANITIZER_MARKS
+from fake.rawhttp import PING_CLOSE, status_of
 from fake.upstream import serve
 
-PING_CLOSE = b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"
-
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="starts the proxy as root to drop to uid 1000")
-
-
-def status_of(data):
-    return int(data[9:12]) if data.startswith(b"HTTP/1.") else None
 
 
 def reachable_upstream(fake_upstream):

@@ -145,6 +145,38 @@ def request_bytes(method, target, headers=None, body=None, host="docker"):
     return head.encode("latin-1") + (body or b"")
 
 
+PING = request_bytes("GET", "/_ping")
+PING_CLOSE = request_bytes("GET", "/_ping", {"Connection": "close"})
+
+
+def status_of(data):
+    """The status code at the start of raw bytes read from the proxy; None when they
+    do not start with an HTTP/1.x status line."""
+    if not data.startswith(b"HTTP/1."):
+        return None
+    try:
+        return int(data[9:12])
+    except ValueError:
+        return None
+
+
+def read_until_close(sock, timeout=None):
+    """Everything the peer sends until it closes (EOF or reset). timeout (seconds
+    without a byte; else the socket's own) raises socket.timeout: a peer expected
+    to close that never does is a failure, not a partial answer."""
+    if timeout is not None:
+        sock.settimeout(timeout)
+    out = b""
+    while True:
+        try:
+            d = sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            return out
+        if not d:
+            return out
+        out += d
+
+
 def wait_closed(sock, timeout):
     """True if the peer closes (EOF or reset) within timeout; bytes received meanwhile
     are discarded. False if still open when the time is up."""

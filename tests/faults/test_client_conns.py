@@ -13,11 +13,10 @@ import pytest
 import conftest
 from conftest import ProxyBin
 from fake import rawhttp
-from fake.rawhttp import SockReader, request_bytes
+from fake.rawhttp import PING_CLOSE, SockReader, request_bytes
 from fake.upstream import default_answer
 from test_faults import raise_nofile
 
-PING_CLOSE = request_bytes("GET", "/_ping", {"Connection": "close"})
 EVENTS = request_bytes("GET", "/v1.41/events")
 VAR = "SOCKET_PROXY_MAX_CLIENT_CONNS"
 OTHER_UID = 65534

@@ -13,12 +13,8 @@ import pytest
 
 from conftest import Dockerd, ProxyBin, cli_env, run_docker
 from fake import rawhttp
-from fake.rawhttp import SockReader
+from fake.rawhttp import PING, PING_CLOSE, SockReader, read_until_close, status_of
 from fake.upstream import response, serve
-
-PING = b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n"
-PING_CLOSE = b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"
-
 
 def raise_nofile(n=65536):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -29,20 +25,6 @@ def raise_nofile(n=65536):
 
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def status_of(data):
-    return int(data[9:12]) if data.startswith(b"HTTP/1.") else None
-
-
-def read_to_close(s):
-    """Everything the peer sends until it closes (s's own timeout applies)."""
-    out = b""
-    while True:
-        d = s.recv(4096)
-        if not d:
-            return out
-        out += d
 
 
 def read_response(s, timeout=5):
@@ -100,7 +82,7 @@ def test_daemon_restart_heals_without_restarting_the_proxy(own_dockerd, proxy_fa
     own_dockerd.proc.terminate()
     own_dockerd.proc.wait(timeout=60)
     events.settimeout(10)
-    read_to_close(events)
+    read_until_close(events)
     events.close()
     for _ in range(3):
         r = proxy.request(PING_CLOSE, timeout=5)

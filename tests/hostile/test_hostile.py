@@ -16,17 +16,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from corpus import CASES, PING  # noqa: E402
-from fake.rawhttp import json_message, read_response, reader_from_bytes  # noqa: E402
+from fake.rawhttp import json_message, read_response, reader_from_bytes, status_of  # noqa: E402
 from fake.upstream import serve  # noqa: E402
-
-
-def first_status(data):
-    if not data.startswith(b"HTTP/1."):
-        return None
-    try:
-        return int(data[9:12])
-    except ValueError:
-        return None
 
 
 def exchange(proxy, case):
@@ -53,7 +44,7 @@ def exchange(proxy, case):
                 break
             out += d
             # keep reading a little after the first answer, to catch anything smuggled
-            if first_status(out) and b"\r\n\r\n" in out:
+            if status_of(out) and b"\r\n\r\n" in out:
                 deadline = min(deadline, time.monotonic() + 0.3)
     finally:
         s.close()
@@ -65,7 +56,7 @@ def test_hostile(case, proxy_factory, fake_upstream):
     up = fake_upstream(serve())
     proxy = proxy_factory(env=case["env"], upstream=up.path)
     out = exchange(proxy, case)
-    assert first_status(out) == case["status"], f"answer: {out[:600]!r}\nproxy log:\n{proxy.stderr_text()[-2000:]}"
+    assert status_of(out) == case["status"], f"answer: {out[:600]!r}\nproxy log:\n{proxy.stderr_text()[-2000:]}"
 
     # The oracle: nothing outside `reach` ever arrived at the upstream.
     time.sleep(0.1)
@@ -91,7 +82,7 @@ def test_hostile(case, proxy_factory, fake_upstream):
     # ... and the proxy keeps serving.
     assert proxy.alive()
     again = proxy.request(PING.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), timeout=3)
-    assert first_status(again) == 200, again[:300]
+    assert status_of(again) == 200, again[:300]
 
 
 @pytest.mark.once
@@ -100,7 +91,7 @@ def test_hostile(case, proxy_factory, fake_upstream):
 def test_allowed_cases_against_real_dockerd(case, proxy_factory, dockerd):
     proxy = proxy_factory(env=case["env"])
     out = exchange(proxy, case)
-    status = first_status(out)
+    status = status_of(out)
     assert status is not None and status < 500, out[:600]
     # A version prefix above the daemon's maximum is the daemon's own 400.
     if case["name"] in ("allowed /_ping", "allowed HEAD /_ping", "allowed /version"):
