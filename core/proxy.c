@@ -770,13 +770,13 @@ static bool handle_head(conn *c)
     char need[400], msg[800];
     const char *why = NULL;
     int status = v.status;
-    rules_need_text(&v, need, sizeof(need));
     if (v.status == RULES_BAD) {
         snprintf(msg, sizeof(msg), "socket-proxy: %s (in %.*s)", v.why, (int)(req.target.n < 300 ? req.target.n : 300),
                  req.target.p);
         c->decision = "bad";
         why = v.why;
     } else if (v.status == RULES_DENY) {
+        rules_need_text(&v, need, sizeof(need));
         /* To HEAD, the head a GET would get (RFC 9110 9.3.2): same message, same length. */
         snprintf(msg, sizeof(msg), "socket-proxy: %s %.*s is not allowed (%s%s)", c->req_is_head ? "GET" : c->method,
                  (int)(v.path_len < 300 ? v.path_len : 300), v.path, v.need ? "needs " : "", need);

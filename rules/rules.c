@@ -188,7 +188,7 @@ typedef struct {
 /* Methods as dockerd's router tells routes apart. HEAD reads like GET here:
  * where a router serves HEAD through the GET route (Go's http.ServeMux, other
  * daemons), the stricter reading decides. */
-enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_DELETE = 16, M_OTHER = 32 };
+enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_DELETE = 16, M_OPTIONS = 32, M_OTHER = 64 };
 #define M_READ (M_GET | M_HEAD)
 
 static int method_bit(const char *m, size_t n)
@@ -203,6 +203,8 @@ static int method_bit(const char *m, size_t n)
         return M_PUT;
     if (n == 6 && memcmp(m, "DELETE", 6) == 0)
         return M_DELETE;
+    if (n == 7 && memcmp(m, "OPTIONS", 7) == 0)
+        return M_OPTIONS;
     return M_OTHER;
 }
 
@@ -417,15 +419,9 @@ void rules_decide(const rules_set *r, const char *method, size_t mlen, const cha
     const section *sec = table;
     while (sec->name && !(sec->len == (size_t)(se - s) && memcmp(sec->name, s, sec->len) == 0))
         sec++;
-    if (!sec->name) {
-        v->status = RULES_DENY;
-        v->why = "no variable grants it";
-        return;
-    }
-
     int m = method_bit(method, mlen);
-    if (mlen == 7 && memcmp(method, "OPTIONS", 7) == 0) {
-        /* dockerd answers OPTIONS on every path itself (CORS); no client needs it */
+    /* dockerd answers OPTIONS on every path itself (CORS); no client needs it */
+    if (!sec->name || m == M_OPTIONS) {
         v->status = RULES_DENY;
         v->why = "no variable grants it";
         return;
