@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     log_setup(cfg.log_level, cfg.log_json);
 
     if (strcmp(cmd, "healthcheck") == 0)
-        return health_main(&cfg, argc - 2, argv + 2);
+        return health_main(&cfg, argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(&rules, argc - 2, argv + 2);
     if (strcmp(cmd, "rules") == 0)

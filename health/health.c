@@ -1,11 +1,15 @@
 /* The healthcheck client: blocking sockets bounded by one deadline, no
- * libuv, no child processes, one line on stderr when unhealthy. */
+ * libuv, no child processes, one line on stderr when unhealthy. Three steps:
+ * the options, the address to check, and the exchange (GET /_ping), whose
+ * answer is read with the proxy's own response parser. */
 #include "health.h"
 
 #include <arpa/inet.h>
+#include <cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +18,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/http1.h"
+
+/* Exit codes: healthy, unhealthy, bad usage. */
+enum { HEALTHY = 0, UNHEALTHY = 1, USAGE = 2 };
+
+typedef struct {
+    int64_t timeout_ms;
+    const char *socket; /* --socket PATH */
+    const char *url;    /* --url tcp://HOST:PORT */
+} health_opts;
+
+typedef struct {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char where[160]; /* "unix:/run/proxy/docker.sock", "tcp:127.0.0.1:2375" */
+} health_addr;
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -21,13 +42,135 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int fail(const char *fmt, const char *a, const char *b)
+/* One line on stderr: "unhealthy: ..." or, for bad usage, "healthcheck: ...".
+ * Returns the exit code. */
+static int report(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int report(int code, const char *fmt, ...)
 {
-    fprintf(stderr, "unhealthy: ");
-    fprintf(stderr, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(code == USAGE ? "healthcheck: " : "unhealthy: ", stderr);
+    vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
-    return 1;
+    va_end(ap);
+    return code;
 }
+
+/* ---- options ---- */
+
+static int parse_options(int argc, char **argv, health_opts *o)
+{
+    static const struct option longopts[] = {
+        {"timeout", required_argument, NULL, 't'},
+        {"socket", required_argument, NULL, 's'},
+        {"url", required_argument, NULL, 'u'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (health_opts){.timeout_ms = 3000};
+    opterr = 0; /* our own messages */
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 't':
+            o->timeout_ms = config_parse_duration(optarg);
+            if (o->timeout_ms <= 0)
+                return report(USAGE, "--timeout=%s is invalid: use a duration such as 3s or 500ms", optarg);
+            break;
+        case 's':
+            o->socket = optarg;
+            break;
+        case 'u':
+            o->url = optarg;
+            break;
+        case ':':
+            return report(USAGE, "%s needs a value", argv[optind - 1]);
+        default:
+            return report(USAGE, "unknown option %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT)",
+                               argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return report(USAGE, "unknown argument %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT)", argv[optind]);
+    return HEALTHY;
+}
+
+/* ---- the address to check ---- */
+
+static int unix_address(const char *path, health_addr *a)
+{
+    struct sockaddr_un *sa = (struct sockaddr_un *)&a->ss;
+    if (strlen(path) >= sizeof(sa->sun_path))
+        return report(USAGE, "socket path too long: %s", path);
+    sa->sun_family = AF_UNIX;
+    memcpy(sa->sun_path, path, strlen(path) + 1);
+    a->len = sizeof(*sa);
+    snprintf(a->where, sizeof(a->where), "unix:%s", path);
+    return HEALTHY;
+}
+
+static int tcp_address(const char *host, int port, health_addr *a)
+{
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&a->ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        a->len = sizeof(*s4);
+    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        a->len = sizeof(*s6);
+    } else {
+        return report(USAGE, "%s is not a numeric address", host);
+    }
+    snprintf(a->where, sizeof(a->where), strchr(host, ':') ? "tcp:[%s]:%d" : "tcp:%s:%d", host, port);
+    return HEALTHY;
+}
+
+/* "tcp://HOST:PORT" (or http://), HOST numeric, IPv6 in brackets. */
+static int url_address(const char *url, health_addr *a)
+{
+    const char *p = url;
+    if (strncmp(p, "tcp://", 6) == 0)
+        p += 6;
+    else if (strncmp(p, "http://", 7) == 0)
+        p += 7;
+    const char *colon = strrchr(p, ':'), *slash = strchr(p, '/');
+    char host[80], *end = NULL;
+    size_t hl = colon ? (size_t)(colon - p) : 0;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || hl == 0 || hl >= sizeof(host) || !colon[1] || *end || port <= 0 || port > 65535 ||
+        (slash && slash < colon))
+        return report(USAGE, "--url=%s is invalid: use tcp://HOST:PORT with a numeric address", url);
+    memcpy(host, p, hl);
+    host[hl] = '\0';
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    return tcp_address(host, (int)port, a);
+}
+
+/* --socket, --url, our own socket, or our first TCP listener (a wildcard
+ * address is checked through loopback). */
+static int choose_address(const config *cfg, const health_opts *o, health_addr *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (o->socket)
+        return unix_address(o->socket, a);
+    if (o->url)
+        return url_address(o->url, a);
+    if (cfg->unix_path[0])
+        return unix_address(cfg->unix_path, a);
+    if (cfg->nlisten == 0)
+        return report(USAGE, "nothing to check: no Unix socket and no TCP listener configured");
+    const config_listen *l = &cfg->listen[0];
+    const char *host = strcmp(l->host, "::") == 0 ? "::1" : strcmp(l->host, "0.0.0.0") == 0 ? "127.0.0.1" : l->host;
+    return tcp_address(host, l->port, a);
+}
+
+/* ---- the exchange ---- */
 
 /* Waits for fd to be ready for events until deadline; 0 ok, -1 timeout. */
 static int wait_fd(int fd, short events, int64_t deadline)
@@ -45,194 +188,121 @@ static int wait_fd(int fd, short events, int64_t deadline)
     }
 }
 
-int health_main(const config *cfg, int argc, char **argv)
+static int connect_by(const health_addr *a, int64_t deadline, int *out)
 {
-    int64_t timeout = 3000;
-    const char *sock = NULL, *url = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        const char *eq = strchr(a, '=');
-        size_t n = eq ? (size_t)(eq - a) : strlen(a);
-        if (eq)
-            v = eq + 1;
-        else if (i + 1 < argc)
-            v = argv[i + 1];
-        if ((n == 9 && strncmp(a, "--timeout", n) == 0) || (n == 8 && strncmp(a, "--socket", n) == 0) ||
-            (n == 5 && strncmp(a, "--url", n) == 0)) {
-            if (!v) {
-                fprintf(stderr, "healthcheck: %.*s needs a value\n", (int)n, a);
-                return 2;
-            }
-            if (!eq)
-                i++;
-            if (a[2] == 't') {
-                timeout = config_parse_duration(v);
-                if (timeout <= 0) {
-                    fprintf(stderr, "healthcheck: --timeout=%s is invalid: use a duration such as 3s or 500ms\n", v);
-                    return 2;
-                }
-            } else if (a[2] == 's') {
-                sock = v;
-            } else {
-                url = v;
-            }
-        } else {
-            fprintf(stderr, "healthcheck: unknown option %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT)\n", a);
-            return 2;
-        }
-    }
-    int64_t deadline = now_ms() + timeout;
-
-    /* Where to connect: --socket, --url, our own socket, or our first TCP listener. */
-    struct sockaddr_storage ss;
-    socklen_t slen;
-    char where[160];
-    memset(&ss, 0, sizeof(ss));
-    if (!sock && !url && cfg->unix_path[0])
-        sock = cfg->unix_path;
-    if (sock) {
-        struct sockaddr_un *sa = (struct sockaddr_un *)&ss;
-        if (strlen(sock) >= sizeof(sa->sun_path)) {
-            fprintf(stderr, "healthcheck: socket path too long: %s\n", sock);
-            return 2;
-        }
-        sa->sun_family = AF_UNIX;
-        strcpy(sa->sun_path, sock);
-        slen = sizeof(*sa);
-        snprintf(where, sizeof(where), "unix:%s", sock);
-    } else {
-        char host[80];
-        int port;
-        if (url) {
-            const char *p = url;
-            if (strncmp(p, "tcp://", 6) == 0)
-                p += 6;
-            else if (strncmp(p, "http://", 7) == 0)
-                p += 7;
-            const char *colon = strrchr(p, ':');
-            const char *slash = strchr(p, '/');
-            size_t hl = colon ? (size_t)(colon - p) : 0;
-            port = colon ? atoi(colon + 1) : 0;
-            if (!colon || hl == 0 || hl >= sizeof(host) || port <= 0 || port > 65535 || (slash && slash < colon)) {
-                fprintf(stderr, "healthcheck: --url=%s is invalid: use tcp://HOST:PORT with a numeric address\n", url);
-                return 2;
-            }
-            memcpy(host, p, hl);
-            host[hl] = '\0';
-            if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-                memmove(host, host + 1, hl - 2);
-                host[hl - 2] = '\0';
-            }
-        } else if (cfg->nlisten > 0) {
-            const config_listen *l = &cfg->listen[0];
-            snprintf(host, sizeof(host), "%s", strcmp(l->host, "::") == 0 ? "::1"
-                                              : strcmp(l->host, "0.0.0.0") == 0 ? "127.0.0.1" : l->host);
-            port = l->port;
-        } else {
-            fprintf(stderr, "healthcheck: nothing to check: no Unix socket and no TCP listener configured\n");
-            return 2;
-        }
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-            s4->sin_family = AF_INET;
-            s4->sin_port = htons((uint16_t)port);
-            slen = sizeof(*s4);
-        } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-            s6->sin6_family = AF_INET6;
-            s6->sin6_port = htons((uint16_t)port);
-            slen = sizeof(*s6);
-        } else {
-            fprintf(stderr, "healthcheck: %s is not a numeric address\n", host);
-            return 2;
-        }
-        snprintf(where, sizeof(where), strchr(host, ':') ? "tcp:[%s]:%d" : "tcp:%s:%d", host, port);
-    }
-
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
-        return fail("cannot create a socket: %s%s", strerror(errno), "");
-    if (connect(fd, (struct sockaddr *)&ss, slen) != 0) {
-        if (errno != EINPROGRESS && errno != EAGAIN) {
-            int e = errno;
-            close(fd);
-            return fail("proxy not listening on %s: %s", where, strerror(e));
-        }
-        if (wait_fd(fd, POLLOUT, deadline) < 0) {
-            close(fd);
-            return fail("timed out connecting to the proxy on %s%s", where, "");
-        }
-        int e = 0;
-        socklen_t el = sizeof(e);
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
-        if (e) {
-            close(fd);
-            return fail("proxy not listening on %s: %s", where, strerror(e));
+        return report(UNHEALTHY, "cannot create a socket: %s", strerror(errno));
+    int e = 0;
+    if (connect(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
+        e = errno;
+        if (e == EINPROGRESS || e == EAGAIN) {
+            if (wait_fd(fd, POLLOUT, deadline) < 0) {
+                close(fd);
+                return report(UNHEALTHY, "timed out connecting to the proxy on %s", a->where);
+            }
+            socklen_t el = sizeof(e);
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
         }
     }
+    if (e) {
+        close(fd);
+        return report(UNHEALTHY, "proxy not listening on %s: %s", a->where, strerror(e));
+    }
+    *out = fd;
+    return HEALTHY;
+}
+
+static int send_ping(int fd, const health_addr *a, int64_t deadline)
+{
     static const char req[] = "GET /_ping HTTP/1.1\r\nHost: socket-proxy\r\nUser-Agent: socket-proxy-healthcheck\r\n"
                               "Connection: close\r\n\r\n";
     size_t off = 0;
     while (off < sizeof(req) - 1) {
-        if (wait_fd(fd, POLLOUT, deadline) < 0) {
-            close(fd);
-            return fail("timed out sending to the proxy on %s%s", where, "");
-        }
+        if (wait_fd(fd, POLLOUT, deadline) < 0)
+            return report(UNHEALTHY, "timed out sending to the proxy on %s", a->where);
         ssize_t w = send(fd, req + off, sizeof(req) - 1 - off, MSG_NOSIGNAL);
-        if (w < 0 && errno != EAGAIN && errno != EINTR) {
-            int e = errno;
-            close(fd);
-            return fail("proxy on %s dropped the connection: %s", where, strerror(e));
-        }
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return report(UNHEALTHY, "proxy on %s dropped the connection: %s", a->where, strerror(errno));
         off += w > 0 ? (size_t)w : 0;
     }
-    char resp[4096];
+    return HEALTHY;
+}
+
+/* Reads the answer until its head is parsed and, unless it is a 200, until
+ * its Content-Length body (the proxy's {"message": ...}) or the end. */
+static int read_answer(int fd, const health_addr *a, int64_t deadline, char *buf, size_t cap, h1_response *res,
+                       ssize_t *head)
+{
     size_t len = 0;
+    *head = H1_INCOMPLETE;
     for (;;) {
-        if (len == sizeof(resp) - 1)
+        if (*head > 0 && (res->status == 200 || res->content_length < 0 ||
+                          len >= (size_t)*head + (size_t)res->content_length))
             break;
-        if (wait_fd(fd, POLLIN, deadline) < 0) {
-            close(fd);
-            return fail("timed out waiting for /_ping through the proxy on %s%s", where, "");
-        }
-        ssize_t r = recv(fd, resp + len, sizeof(resp) - 1 - len, 0);
-        if (r == 0)
+        if (len == cap - 1)
             break;
-        if (r < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                continue;
+        if (wait_fd(fd, POLLIN, deadline) < 0)
+            return report(UNHEALTHY, "timed out waiting for /_ping through the proxy on %s", a->where);
+        ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (r <= 0)
             break;
-        }
         len += (size_t)r;
-        resp[len] = '\0';
-        char *end = strstr(resp, "\r\n\r\n");
-        if (end && strncmp(resp, "HTTP/1.", 7) == 0 && strncmp(resp + 9, "200", 3) == 0)
-            break; /* healthy; no need for the body */
-    }
-    close(fd);
-    resp[len] = '\0';
-    if (len < 12 || strncmp(resp, "HTTP/1.", 7) != 0)
-        return fail("no HTTP answer from the proxy on %s%s", where, "");
-    int status = atoi(resp + 9);
-    if (status == 200)
-        return 0;
-    /* The proxy's own errors carry {"message": "..."}: show it. */
-    const char *msg = strstr(resp, "\"message\":\"");
-    char text[512] = "";
-    if (msg) {
-        msg += 11;
-        size_t i = 0;
-        while (msg[i] && msg[i] != '"' && i < sizeof(text) - 1) {
-            text[i] = msg[i];
-            i++;
+        buf[len] = '\0';
+        if (*head <= 0) {
+            *head = h1_parse_response(buf, len, cap - 1, res);
+            if (*head == H1_ERROR)
+                break;
         }
-        text[i] = '\0';
     }
-    if (status == 403)
-        return fail("/_ping is not granted (PING=0): %s%s", text, "");
-    if (status == 502)
-        return fail("the Docker daemon is unreachable behind the proxy: %s%s", text, "");
-    char code[16];
-    snprintf(code, sizeof(code), "%d", status);
-    return fail("/_ping answered %s %s", code, text);
+    buf[len] = '\0';
+    if (*head <= 0)
+        return report(UNHEALTHY, "no HTTP answer from the proxy on %s", a->where);
+    return HEALTHY;
+}
+
+/* The proxy's own errors carry {"message": "..."}: show it. */
+static void answer_message(const char *body, char *out, size_t cap)
+{
+    out[0] = '\0';
+    cJSON *o = cJSON_Parse(body);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
+    if (cJSON_IsString(m))
+        snprintf(out, cap, "%s", m->valuestring);
+    cJSON_Delete(o);
+}
+
+int health_main(const config *cfg, int argc, char **argv)
+{
+    health_opts o;
+    health_addr a;
+    int rc = parse_options(argc, argv, &o);
+    if (rc == HEALTHY)
+        rc = choose_address(cfg, &o, &a);
+    if (rc != HEALTHY)
+        return rc;
+    int64_t deadline = now_ms() + o.timeout_ms;
+    int fd = -1;
+    if ((rc = connect_by(&a, deadline, &fd)) != HEALTHY)
+        return rc;
+    char buf[8192];
+    h1_response res;
+    ssize_t head;
+    rc = send_ping(fd, &a, deadline);
+    if (rc == HEALTHY)
+        rc = read_answer(fd, &a, deadline, buf, sizeof(buf), &res, &head);
+    close(fd);
+    if (rc != HEALTHY)
+        return rc;
+    if (res.status == 200)
+        return HEALTHY;
+    char text[512];
+    answer_message(buf + head, text, sizeof(text));
+    if (res.status == 403)
+        return report(UNHEALTHY, "/_ping is not granted (PING=0): %s", text);
+    if (res.status == 502)
+        return report(UNHEALTHY, "the Docker daemon is unreachable behind the proxy: %s", text);
+    return report(UNHEALTHY, "/_ping answered %d %s", res.status, text);
 }

@@ -4,7 +4,8 @@
 
 #include "core/config.h"
 
-/* argv after "healthcheck". Returns the process exit code. */
+/* argv[0] is "healthcheck", its options follow. Returns the process exit code:
+ * 0 healthy, 1 unhealthy (one line on stderr says why), 2 bad usage. */
 int health_main(const config *cfg, int argc, char **argv);
 
 #endif
