@@ -168,7 +168,6 @@ static int parse_listen(const char *s, size_t n, config_listen *l)
     return 0;
 }
 
-static const char *const level_names[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
 
 int config_load(config *c, const char *(*get)(const char *name), char *err, size_t errlen)
 {
@@ -284,7 +283,7 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
     v = value_of(c, get, CV_LOG_LEVEL);
     int lvl = -1;
     for (int i = 0; i < 8; i++)
-        if (strcasecmp(v, level_names[i]) == 0)
+        if (strcasecmp(v, log_level_names[i]) == 0)
             lvl = i;
     if (strcasecmp(v, "warn") == 0)
         lvl = LOG_WARNING;

@@ -12,7 +12,7 @@
 static int log_level = LOG_INFO;
 static bool log_json;
 
-static const char *const names[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+const char *const log_level_names[8] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
 
 void log_setup(int level, bool json)
 {
@@ -69,13 +69,13 @@ void log_msg(int level, const char *fmt, ...)
     if (log_json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "time", ts);
-        cJSON_AddStringToObject(o, "level", names[level]);
+        cJSON_AddStringToObject(o, "level", log_level_names[level]);
         cJSON_AddStringToObject(o, "msg", msg);
         emit_json(o);
         return;
     }
     char line[1200];
-    int n = snprintf(line, sizeof(line), "%s socket-proxy %s: %s\n", ts, names[level], msg);
+    int n = snprintf(line, sizeof(line), "%s socket-proxy %s: %s\n", ts, log_level_names[level], msg);
     emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 

@@ -17,6 +17,9 @@
 #define LOG_INFO 6
 #define LOG_DEBUG 7
 
+/* "emerg" .. "debug", indexed by level. */
+extern const char *const log_level_names[8];
+
 void log_setup(int level, bool json);
 bool log_enabled(int level);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

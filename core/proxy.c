@@ -27,6 +27,7 @@
 #include "http1.h"
 #include "log.h"
 #include "rules/rules.h"
+#include "sys.h"
 
 enum { SC = 0, SU = 1 }; /* sides: client, upstream */
 
@@ -539,16 +540,9 @@ static bool dial(conn *c)
     uv_loop_t *loop = c->srv->loop;
     if (!c->dial_retry)
         c->dial_t0 = uv_now(loop);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = sys_unix_connect(c->srv->cfg->upstream);
     if (fd < 0) {
-        dial_failed(c, strerror(errno));
-        return false;
-    }
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->srv->cfg->upstream);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        int e = errno;
-        close(fd);
+        int e = -fd;
         if (e == EAGAIN && uv_now(loop) - c->dial_t0 < c->srv->cfg->dial_timeout_ms) {
             c->upstate = UP_WAIT;
             c->dial_retry = true;

@@ -137,10 +137,8 @@ static int bind_unix(server *s, char *err, size_t errlen)
             return -1;
         }
         /* Stale, from an earlier run, unless something still answers on it. */
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg->unix_path);
-        int live = fd >= 0 && (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN);
+        int fd = sys_unix_connect(cfg->unix_path);
+        bool live = fd >= 0 || fd == -EAGAIN;
         if (fd >= 0)
             close(fd);
         if (live) {

@@ -64,18 +64,31 @@ int sys_drop_privileges(const config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+int sys_unix_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
 int sys_check_upstream(const config *cfg, char *err, size_t errlen)
 {
     /* Non-blocking: a daemon with a full backlog must not hang start-up. */
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return 0;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg->upstream);
-    int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    int e = errno;
-    close(fd);
-    if (r == 0 || e == EAGAIN)
+    int fd = sys_unix_connect(cfg->upstream);
+    if (fd >= 0)
+        close(fd);
+    int e = fd >= 0 ? 0 : -fd;
+    if (e == 0 || e == EAGAIN)
         return 0;
     if (e != EACCES && e != EPERM) {
         log_msg(LOG_WARNING, "the Docker daemon at %s is not reachable yet (%s); requests get 502 until it is",

@@ -18,6 +18,11 @@ void sys_reap_children(void);
  * root), then no_new_privs. Returns 0 or -1 with err set. */
 int sys_drop_privileges(const config *cfg, char *err, size_t errlen);
 
+/* A non-blocking connection to the Unix socket at path: the descriptor, or
+ * -errno (-EAGAIN: its listen backlog is full). A Unix connect completes or
+ * fails at once, so this never blocks. */
+int sys_unix_connect(const char *path);
+
 /* Tries to connect to the daemon's socket. Returns 0 when it answers (or is
  * merely absent or refusing, which heals when the daemon starts), -1 with a
  * message in err when permissions forbid it: that never heals by itself. */
