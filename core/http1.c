@@ -276,7 +276,7 @@ ssize_t h1_parse_request_resume(const char *buf, size_t len, size_t max_head, h1
 
     const char *end = buf + head;
     const char *p = buf + line;
-    bool keep_alive = false, has_upgrade = false, conn_upgrade_token = false, has_te = false;
+    bool keep_alive = false, has_te = false;
     int nfields = 0;
     while (p < end - 2) {
         h1_str name, value;
@@ -305,10 +305,6 @@ ssize_t h1_parse_request_resume(const char *buf, size_t len, size_t max_head, h1
                 req->conn_close = true;
             if (list_has(value.p, value.n, "keep-alive"))
                 keep_alive = true;
-            if (list_has(value.p, value.n, "upgrade"))
-                conn_upgrade_token = true;
-        } else if (h1_token_eq(name.p, name.n, "upgrade")) {
-            has_upgrade = true;
         } else if (h1_token_eq(name.p, name.n, "host")) {
             if (req->host.p)
                 return req_fail(req, 400, "duplicate Host");
@@ -316,7 +312,6 @@ ssize_t h1_parse_request_resume(const char *buf, size_t len, size_t max_head, h1
         } else if (h1_token_eq(name.p, name.n, "expect")) {
             if (!h1_token_eq(value.p, value.n, "100-continue"))
                 return req_fail(req, 417, "unsupported Expect");
-            req->expect_continue = true;
         }
     }
     if (req->chunked && req->content_length >= 0)
@@ -327,7 +322,6 @@ ssize_t h1_parse_request_resume(const char *buf, size_t len, size_t max_head, h1
         return req_fail(req, 400, "missing Host header");
     if (req->minor == 0 && !keep_alive)
         req->conn_close = true;
-    req->conn_upgrade = conn_upgrade_token && has_upgrade;
     return head;
 }
 
@@ -535,4 +529,67 @@ ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done)
     }
     *done = c->state == CH_DONE;
     return (ssize_t)i;
+}
+
+/* ---- message bodies ---- */
+
+void h1_body_request(h1_body *b, const h1_request *req)
+{
+    memset(b, 0, sizeof(*b));
+    if (req->chunked) {
+        b->mode = H1_BODY_CHUNKED;
+        h1_chunked_init(&b->ch, false);
+    } else if (req->content_length > 0) {
+        b->mode = H1_BODY_LENGTH;
+        b->left = (uint64_t)req->content_length;
+    } else {
+        b->mode = H1_BODY_NONE;
+    }
+}
+
+void h1_body_response(h1_body *b, const h1_response *res, bool to_head)
+{
+    memset(b, 0, sizeof(*b));
+    if (to_head || res->status == 204 || res->status == 304) {
+        b->mode = H1_BODY_NONE;
+    } else if (res->chunked) {
+        b->mode = H1_BODY_CHUNKED;
+        h1_chunked_init(&b->ch, true);
+    } else if (res->content_length >= 0) {
+        b->mode = res->content_length > 0 ? H1_BODY_LENGTH : H1_BODY_NONE;
+        b->left = (uint64_t)res->content_length;
+    } else {
+        b->mode = H1_BODY_CLOSE;
+    }
+}
+
+void h1_body_close(h1_body *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->mode = H1_BODY_CLOSE;
+}
+
+ssize_t h1_body_feed(h1_body *b, const char *p, size_t len, bool *done)
+{
+    switch (b->mode) {
+    case H1_BODY_CHUNKED: {
+        ssize_t k = h1_chunked_feed(&b->ch, p, len, done);
+        if (k < 0)
+            b->error = b->ch.error;
+        return k;
+    }
+    case H1_BODY_LENGTH: {
+        size_t k = len < b->left ? len : (size_t)b->left;
+        b->left -= k;
+        *done = b->left == 0;
+        return (ssize_t)k;
+    }
+    case H1_BODY_CLOSE:
+        *done = false;
+        return (ssize_t)len;
+    case H1_BODY_NONE:
+    default:
+        *done = true;
+        return 0;
+    }
 }

@@ -30,8 +30,6 @@ typedef struct {
     int64_t content_length;  /* -1 when absent */
     bool chunked;
     bool conn_close;         /* Connection: close, or HTTP/1.0 without keep-alive */
-    bool conn_upgrade;       /* Connection: upgrade token and an Upgrade header */
-    bool expect_continue;
     h1_str host;
     /* On H1_ERROR: the status to answer (400, 431, 501, 505) and why. */
     int status;
@@ -97,6 +95,41 @@ void h1_chunked_init(h1_chunked *c, bool allow_trailers);
  * to the body (all of them unless the body ends inside p), or -1 on a framing
  * error (c->error says why). *done is set once the final CRLF is consumed. */
 ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done);
+
+/* Where a message body ends (RFC 9112 section 6), one type for both
+ * directions: the proxy forwards body bytes unchanged and uses this only to
+ * know how many of them belong to the current message. */
+typedef enum {
+    H1_BODY_NONE,    /* no body: the message ended with its head */
+    H1_BODY_LENGTH,  /* Content-Length: `left` bytes still to come */
+    H1_BODY_CHUNKED, /* chunked transfer coding, tracked by `ch` */
+    H1_BODY_CLOSE,   /* to the end of the connection: a response without a
+                      * length, or either direction of a tunnel */
+} h1_body_mode;
+
+typedef struct {
+    h1_body_mode mode;
+    uint64_t left;
+    h1_chunked ch;
+    const char *error;       /* after h1_body_feed returned -1 */
+} h1_body;
+
+/* The body that follows a valid request head (never CLOSE: a request body
+ * is delimited). */
+void h1_body_request(h1_body *b, const h1_request *req);
+/* The body that follows a final (>= 200) response head; `to_head` when the
+ * request was HEAD (RFC 9110 9.3.2: no body, whatever the head says). 204 and
+ * 304 have none either. Interim and switching heads are the caller's. */
+void h1_body_response(h1_body *b, const h1_response *res, bool to_head);
+/* Bytes to the end of the connection: each direction of a tunnel. */
+void h1_body_close(h1_body *b);
+
+/* Consumes body bytes p[0..len). Returns how many belong to the body (all of
+ * them unless it ends inside p), or -1 on a framing error (b->error says why;
+ * the bytes past the last good one must not be forwarded). *done is set once
+ * the body has ended (at once for NONE and for a zero length; never for CLOSE,
+ * which ends with the connection). */
+ssize_t h1_body_feed(h1_body *b, const char *p, size_t len, bool *done);
 
 /* Case-insensitive comparison of a token with a NUL-terminated lowercase word. */
 bool h1_token_eq(const char *p, size_t n, const char *lower);
