@@ -37,7 +37,6 @@ static bool same_req(const h1_request *a, const char *abase, const h1_request *b
     return same_str(a->method, abase, b->method, bbase) && same_str(a->target, abase, b->target, bbase) &&
            same_str(a->host, abase, b->host, bbase) && a->minor == b->minor &&
            a->content_length == b->content_length && a->chunked == b->chunked && a->conn_close == b->conn_close &&
-           
            a->status == b->status && (a->error == b->error || (a->error && b->error && !strcmp(a->error, b->error)));
 }
 
