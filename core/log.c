@@ -14,6 +14,12 @@ static bool log_json;
 
 const char *const log_level_names[8] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
 
+const char *log_hostport(char *out, size_t n, const char *host, int port)
+{
+    snprintf(out, n, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    return out;
+}
+
 void log_setup(int level, bool json)
 {
     log_level = level;

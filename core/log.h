@@ -20,6 +20,10 @@
 /* "emerg" .. "debug", indexed by level. */
 extern const char *const log_level_names[8];
 
+/* An address as logs and messages show it: "127.0.0.1:2375", "[::1]:2375"
+ * (a host with a colon is IPv6 and gets brackets). Returns out. */
+const char *log_hostport(char *out, size_t n, const char *host, int port);
+
 void log_setup(int level, bool json);
 bool log_enabled(int level);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -222,13 +222,15 @@ static int bind_tcp(server *s, const config_listen *cl, char *err, size_t errlen
             snprintf(v4.host, sizeof(v4.host), "0.0.0.0");
             return bind_tcp(s, &v4, err, errlen);
         }
-        snprintf(err, errlen, "SOCKET_PROXY_LISTEN: cannot listen on %s%s%s:%d: %s", cl->v6 ? "[" : "", cl->host,
-                 cl->v6 ? "]" : "", cl->port, uv_strerror(r));
+        char at[80];
+        snprintf(err, errlen, "SOCKET_PROXY_LISTEN: cannot listen on %s: %s",
+                 log_hostport(at, sizeof(at), cl->host, cl->port), uv_strerror(r));
         return -1;
     }
     l->open = true;
     s->nlisteners++;
-    log_msg(LOG_INFO, "listening on tcp:%s%s%s:%d", cl->v6 ? "[" : "", cl->host, cl->v6 ? "]" : "", cl->port);
+    char at[80];
+    log_msg(LOG_INFO, "listening on tcp:%s", log_hostport(at, sizeof(at), cl->host, cl->port));
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/http1.h"
+#include "core/log.h"
 
 /* Exit codes: healthy, unhealthy, bad usage. */
 enum { HEALTHY = 0, UNHEALTHY = 1, USAGE = 2 };
@@ -124,7 +125,8 @@ static int tcp_address(const char *host, int port, health_addr *a)
     } else {
         return report(USAGE, "%s is not a numeric address", host);
     }
-    snprintf(a->where, sizeof(a->where), strchr(host, ':') ? "tcp:[%s]:%d" : "tcp:%s:%d", host, port);
+    char at[80];
+    snprintf(a->where, sizeof(a->where), "tcp:%s", log_hostport(at, sizeof(at), host, port));
     return HEALTHY;
 }
 
