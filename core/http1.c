@@ -571,6 +571,9 @@ void h1_body_close(h1_body *b)
 
 ssize_t h1_body_feed(h1_body *b, const char *p, size_t len, bool *done)
 {
+    *done = false;
+    if (b->error)
+        return -1; /* an error sticks: nothing after it belongs to the body */
     switch (b->mode) {
     case H1_BODY_CHUNKED: {
         ssize_t k = h1_chunked_feed(&b->ch, p, len, done);

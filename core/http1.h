@@ -126,7 +126,7 @@ void h1_body_close(h1_body *b);
 
 /* Consumes body bytes p[0..len). Returns how many belong to the body (all of
  * them unless it ends inside p), or -1 on a framing error (b->error says why;
- * the bytes past the last good one must not be forwarded). *done is set once
+ * no byte of p may be forwarded, and every later call fails too). *done is set once
  * the body has ended (at once for NONE and for a zero length; never for CLOSE,
  * which ends with the connection). */
 ssize_t h1_body_feed(h1_body *b, const char *p, size_t len, bool *done);

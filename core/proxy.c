@@ -4,24 +4,45 @@
  * straight from that buffer (no copies). While such a write is in flight, the
  * source buffer is busy and its side is not read: that is the backpressure,
  * and it bounds memory per connection to two buffers whatever the peers do.
- * Buffers are taken on demand and given back when empty, so idle keep-alive
- * connections and quiet streams hold none.
+ * The proxy's own answers go through the same write path and hold the
+ * connection up the same way. Buffers are taken on demand and given back when
+ * empty, so idle keep-alive connections and quiet streams hold none.
  *
  * Every request head on the client side is parsed and decided; the body is
- * forwarded with its framing tracked, so the proxy always knows where the next
- * request starts. The response head is parsed for framing too; 101 (and
- * Docker's older 200 raw-stream hijack) turns the pair into a tunnel that
- * carries half-close.
+ * forwarded with its framing tracked (h1_body), so the proxy always knows
+ * where the next request starts. The response head is parsed for framing
+ * too; 101 (and Docker's older 200 raw-stream hijack) turns the pair into a
+ * tunnel that carries half-close.
+ *
+ * The states of a connection, three machines that move together:
+ *
+ *   client (cstate)
+ *     C_HEAD --allowed head sent, with a body--> C_BODY --body ended--> C_WAIT
+ *     C_HEAD --allowed head sent, no body---------------------------> C_WAIT
+ *     C_HEAD --refused or 502: answered--> C_HEAD (goes on) | C_WAIT (close_after)
+ *     C_WAIT or C_BODY --response ended--> C_HEAD (keep-alive) | C_LINGER
+ *     C_WAIT or C_BODY --101 or hijack--> C_TUNNEL --EOF both ways--> closed
+ *     C_LINGER (answer flushed, write side shut) --client EOF or 2 s--> closed
+ *   response (rstate)
+ *     R_IDLE --head sent--> R_HEAD --1xx--> R_HEAD
+ *                           R_HEAD --final head--> R_BODY --body ended--> R_IDLE
+ *                           R_HEAD --101 or hijack--> R_TUNNEL
+ *   upstream (upstate)
+ *     UP_NONE --dial--> UP_OPEN --close_upstream--> UP_CLOSING --closed--> UP_NONE
+ *     UP_NONE --backlog full--> UP_WAIT --10 ms--> UP_NONE (dial again)
+ *
+ * check_states() lists the combinations that may meet; process() asserts
+ * them each time it starts a round.
  */
 #include "proxy.h"
 
+#include <assert.h>
 #include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "http1.h"
@@ -29,22 +50,40 @@
 #include "rules/rules.h"
 #include "sys.h"
 
-enum { SC = 0, SU = 1 }; /* sides: client, upstream */
+typedef enum { CLIENT = 0, UPSTREAM = 1 } side;
+#define OTHER(s) ((side)(1 - (s)))
+#define OWN (-1) /* bytes the proxy wrote itself, in no connection buffer */
 
-enum cstate {
+typedef enum {
     C_HEAD,   /* waiting for (more of) a request head */
     C_BODY,   /* forwarding a request body */
     C_WAIT,   /* request sent; waiting for the response to end */
     C_TUNNEL, /* raw bytes both ways */
     C_LINGER, /* response sent, write side shut: draining input before close */
-};
-enum rstate { R_IDLE, R_HEAD, R_BODY, R_TUNNEL };
-enum upstate { UP_NONE, UP_WAIT /* daemon backlog full: retry soon */, UP_OPEN, UP_CLOSING };
-enum rmode { RM_NONE, RM_LENGTH, RM_CHUNKED, RM_CLOSE };
-enum timer_kind { T_NONE, T_IDLE, T_HEAD, T_DIAL, T_LINGER };
+} client_state;
+typedef enum { R_IDLE, R_HEAD, R_BODY, R_TUNNEL } response_state;
+typedef enum {
+    UP_NONE,
+    UP_WAIT, /* the daemon's backlog was full: dial again soon */
+    UP_OPEN,
+    UP_CLOSING,
+} upstream_state;
+typedef enum { T_NONE, T_IDLE, T_HEAD, T_DIAL, T_LINGER } timer_kind;
+
+/* What a step of the state machine did. */
+typedef enum {
+    STEP_WAIT,     /* nothing more to do until an event */
+    STEP_PROGRESS, /* bytes moved or the state changed: look again */
+    STEP_CLOSED,   /* the connection is closing: touch nothing more */
+} step;
+
+typedef enum { DIAL_OPEN, DIAL_WAIT, DIAL_FAILED, DIAL_CLOSED } dial_result;
 
 #define LOG_TARGET_MAX 256
 #define LINGER_MS 2000
+#define DIAL_RETRY_MS 10
+
+typedef struct conn conn;
 
 typedef struct buffer {
     char *p;
@@ -53,10 +92,20 @@ typedef struct buffer {
     bool busy;       /* a write from p is in flight */
 } buffer;
 
-typedef struct conn {
+/* A write in flight. Forwarded bytes stay in the buffer of side `owner`
+ * (busy until written); the proxy's own bytes (owner OWN) are copied after
+ * this struct when they cannot be written at once. */
+typedef struct write_req {
+    uv_write_t req;
+    conn *c;
+    side to;
+    int owner;
+} write_req;
+
+struct conn {
     server *srv;
     const rules_set *rules;
-    struct conn *prev, *next;
+    conn *prev, *next;
     union {
         uv_stream_t stream;
         uv_tcp_t tcp;
@@ -65,42 +114,43 @@ typedef struct conn {
     } cl;
     uv_pipe_t up;
     uv_timer_t timer;
-    uv_write_t wreq[2];    /* forwarding writes, to [SC] client and [SU] upstream */
+    write_req fwd[2];      /* the forwarding write to each side (one at a time) */
     uv_shutdown_t sreq[2];
-    buffer in[2];          /* bytes read from [SC] client and [SU] upstream */
+    buffer in[2];          /* bytes read from each side */
+    h1_body body[2];       /* where what each side sends ends: the request body
+                            * from CLIENT, the response body from UPSTREAM */
     int writes[2];         /* writes in flight to each side */
     bool reading[2];
     bool eof[2];           /* read EOF seen */
     bool shut[2];          /* write side shut (shutdown requested) */
-    int cstate, rstate, upstate, timer_kind;
+    client_state cstate;
+    response_state rstate;
+    upstream_state upstate;
+    timer_kind timer_kind;
     int open_handles;
     bool closing;
     bool close_after;      /* close once the current response has been flushed */
 
     /* current request */
-    h1_progress head_prog; /* how far the head at in[SC].pos has been checked (reset per head) */
-    bool req_is_head, req_close, req_has_body;
+    h1_progress head_prog; /* how far the head at in[CLIENT].pos has been checked */
+    size_t pending_head;   /* length of the head at in[CLIENT].pos waiting for a dial */
+    bool req_is_head, req_close;
+    unsigned rflags;       /* RULES_F_* of the verdict */
+    /* upstream connection */
+    uint64_t dial_t0;      /* when dialing began (uv_now), for SOCKET_PROXY_TIMEOUT */
+    bool dial_retry;       /* dialing again after a full backlog: dial_t0 stands */
+    unsigned up_requests;  /* requests sent on the current upstream connection */
     char *retry;           /* a GET/HEAD head sent on a reused upstream, kept until the answer starts */
     size_t retry_len;
     bool retry_pending;    /* resend `retry` once the old upstream has closed */
-    unsigned up_requests;  /* requests sent on the current upstream connection */
-    client_key client;     /* counted in srv->clients while this connection lives */
-    unsigned rflags;
-    int64_t body_left;
-    bool body_chunked;
-    h1_chunked ch;
     /* current response */
-    size_t head_len;       /* of the request waiting for a dial */
-    uint64_t dial_t0;      /* when dialing began (uv_now), for SOCKET_PROXY_TIMEOUT */
-    bool dial_retry;
-    int rmode;
-    int64_t rbody_left;
-    h1_chunked rch;
     bool res_close;
     bool res_started;      /* response bytes already sent to the client */
     int status;
 
     /* access log */
+    client_key client;     /* counted in srv->clients while this connection lives */
+    bool log_pending;      /* a request is recorded and not yet logged */
     uint64_t t0;
     uint64_t bytes_out;
     rules_mask need, need_alt;
@@ -108,7 +158,7 @@ typedef struct conn {
     char method[8];
     char target[LOG_TARGET_MAX];
     char peer[64];         /* filled on first use: see peer() */
-} conn;
+};
 
 static void conn_close(conn *c);
 static void process(conn *c);
@@ -116,24 +166,19 @@ static void resend(conn *c);
 static void update_io(conn *c);
 static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+static void on_timer(uv_timer_t *t);
 
-static const char *reason_phrase(int status)
+static step outcome(const conn *c, bool progress)
 {
-    switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 408: return "Request Timeout";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
-    }
+    return c->closing ? STEP_CLOSED : progress ? STEP_PROGRESS : STEP_WAIT;
 }
 
-/* ---- access log ---- */
+static uv_stream_t *stream_of(conn *c, side s)
+{
+    return s == CLIENT ? &c->cl.stream : (uv_stream_t *)&c->up;
+}
+
+/* ---- who is connected, and the access log ---- */
 
 /* Who is on the other end: "127.0.0.1:4711" or "uid=1000 pid=42" for the
  * log, and the key SOCKET_PROXY_MAX_CLIENT_CONNS counts by (the uid, or the
@@ -161,24 +206,22 @@ static void identify(conn *c)
     char ip[INET6_ADDRSTRLEN] = "?";
     if (uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &len) != 0)
         return;
+    int port;
     if (ss.ss_family == AF_INET6) {
         struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
         uv_ip6_name(a6, ip, sizeof(ip));
-        snprintf(c->peer, sizeof(c->peer), "[%s]:%d", ip, ntohs(a6->sin6_port));
-        if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
-            c->client.kind = CLIENT_V4;
-            memcpy(c->client.addr, a6->sin6_addr.s6_addr + 12, 4);
-        } else {
-            c->client.kind = CLIENT_V6;
-            memcpy(c->client.addr, a6->sin6_addr.s6_addr, 16);
-        }
+        port = ntohs(a6->sin6_port);
+        bool v4 = IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr);
+        c->client.kind = v4 ? CLIENT_V4 : CLIENT_V6;
+        memcpy(c->client.addr, a6->sin6_addr.s6_addr + (v4 ? 12 : 0), v4 ? 4 : 16);
     } else {
         struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
         uv_ip4_name(a4, ip, sizeof(ip));
-        snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, ntohs(a4->sin_port));
+        port = ntohs(a4->sin_port);
         c->client.kind = CLIENT_V4;
         memcpy(c->client.addr, &a4->sin_addr, 4);
     }
+    log_hostport(c->peer, sizeof(c->peer), ip, port);
 }
 
 static const char *peer(conn *c)
@@ -191,9 +234,27 @@ static const char *peer(conn *c)
     return c->peer;
 }
 
+/* A new request starts: what the access log line will show. method and
+ * target are NULL for a head that never arrived or could not be read. */
+static void begin_request(conn *c, const h1_str *method, const h1_str *target)
+{
+    c->t0 = uv_hrtime();
+    c->bytes_out = 0;
+    c->need = c->need_alt = 0;
+    c->decision = NULL;
+    c->status = 0;
+    c->log_pending = true;
+    c->req_is_head = method && method->n == 4 && memcmp(method->p, "HEAD", 4) == 0;
+    snprintf(c->method, sizeof(c->method), "%.*s", method ? (int)method->n : 1, method ? method->p : "-");
+    snprintf(c->target, sizeof(c->target), "%.*s", target ? (int)target->n : 1, target ? target->p : "-");
+}
+
 static void access_log(conn *c, const char *rule_override)
 {
-    if (!log_enabled(LOG_INFO) || !c->method[0])
+    if (!c->log_pending)
+        return;
+    c->log_pending = false;
+    if (!log_enabled(LOG_INFO))
         return;
     char rule[512];
     if (rule_override) {
@@ -213,14 +274,13 @@ static void access_log(conn *c, const char *rule_override)
         .ms = (double)(uv_hrtime() - c->t0) / 1e6,
     };
     log_access(&e);
-    c->method[0] = '\0';
 }
 
-/* ---- buffers ---- */
+/* ---- buffers and timers ---- */
 
-static void buf_release_if_empty(conn *c, int side)
+static void buf_release_if_empty(conn *c, side s)
 {
-    buffer *b = &c->in[side];
+    buffer *b = &c->in[s];
     if (b->p && !b->busy && b->pos == b->len) {
         server_buf_put(c->srv, b->p, b->cap);
         b->p = NULL;
@@ -228,16 +288,12 @@ static void buf_release_if_empty(conn *c, int side)
     }
 }
 
-static void buf_consume(conn *c, int side, size_t n)
+static bool buf_has_bytes(const buffer *b)
 {
-    c->in[side].pos += n;
+    return b->p && b->pos < b->len;
 }
 
-/* ---- timers ---- */
-
-static void on_timer(uv_timer_t *t);
-
-static void set_timer(conn *c, int kind, uint64_t ms)
+static void set_timer(conn *c, timer_kind kind, uint64_t ms)
 {
     if (c->closing)
         return;
@@ -250,31 +306,55 @@ static void set_timer(conn *c, int kind, uint64_t ms)
 
 /* ---- writes ---- */
 
-typedef struct genwrite {
-    uv_write_t req;
-    conn *c;
-    int side;
-    char data[];
-} genwrite;
+static void upstream_lost(conn *c);
 
-static void on_forward_written(uv_write_t *w, int status);
-
-/* Writes bufs to side `to`, the bytes living in in[from] (which stays busy
- * until the write completes). Tries a synchronous write first. */
-static int forward(conn *c, int to, int from, uv_buf_t *bufs, unsigned nbufs)
+/* A write finished. A failed write to the daemon before its answer began is
+ * the daemon going away (see upstream_lost); one to a closed upstream was
+ * cancelled and means nothing more. */
+static void after_write(conn *c, side to, int status)
 {
-    uv_stream_t *dst = to == SC ? &c->cl.stream : (uv_stream_t *)&c->up;
+    if (c->closing)
+        return;
+    if (status < 0 && to == UPSTREAM && c->upstate != UP_OPEN)
+        process(c);
+    else if (status < 0 && to == UPSTREAM && c->rstate == R_HEAD && !c->res_started)
+        upstream_lost(c);
+    else if (status < 0)
+        conn_close(c);
+    else
+        process(c);
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    write_req *r = (write_req *)w;
+    conn *c = r->c;
+    side to = r->to;
+    c->writes[to]--;
+    if (r->owner == OWN)
+        free(r);
+    else
+        c->in[r->owner].busy = false;
+    after_write(c, to, status);
+}
+
+/* Writes bufs to side `to`: every byte the proxy sends goes through here.
+ * What can be written at once is (uv_try_write); the rest is queued behind
+ * any pending write to that side. Forwarded bytes are queued in place, in
+ * the buffer of side `owner`, which stays busy until they are written; the
+ * proxy's own bytes (owner OWN) are copied. Returns 0 or a libuv error. */
+static int send_bytes(conn *c, side to, uv_buf_t *bufs, unsigned nbufs, int owner)
+{
+    uv_stream_t *dst = stream_of(c, to);
     size_t total = 0;
     for (unsigned i = 0; i < nbufs; i++)
         total += bufs[i].len;
-    if (to == SC)
+    if (to == CLIENT)
         c->bytes_out += total;
     int w = c->writes[to] == 0 ? uv_try_write(dst, bufs, nbufs) : UV_EAGAIN;
-    if (w == UV_EAGAIN || w == UV_ENOSYS)
-        w = 0;
-    if (w < 0)
+    if (w < 0 && w != UV_EAGAIN && w != UV_ENOSYS)
         return w;
-    size_t done = (size_t)w;
+    size_t done = w > 0 ? (size_t)w : 0;
     while (nbufs && done >= bufs[0].len) {
         done -= bufs[0].len;
         bufs++;
@@ -284,105 +364,60 @@ static int forward(conn *c, int to, int from, uv_buf_t *bufs, unsigned nbufs)
         return 0;
     bufs[0].base += done;
     bufs[0].len -= done;
-    c->wreq[to].data = c;
-    int r = uv_write(&c->wreq[to], dst, bufs, nbufs, on_forward_written);
-    if (r < 0)
-        return r;
-    c->writes[to]++;
-    c->in[from].busy = true;
-    return 0;
-}
-
-static void upstream_lost(conn *c);
-
-/* A write finished. A failed write to the daemon before its answer began is
- * the daemon going away (see upstream_lost); one to a closed upstream was
- * cancelled and means nothing more. */
-static void after_write(conn *c, int to, int status)
-{
-    if (c->closing)
-        return;
-    if (status < 0 && to == SU && c->upstate != UP_OPEN) {
-        process(c);
-        return;
+    write_req *r = &c->fwd[to];
+    uv_buf_t copy;
+    if (owner == OWN) {
+        r = malloc(sizeof(*r) + total);
+        if (!r)
+            return UV_ENOMEM;
+        copy = uv_buf_init((char *)(r + 1), 0);
+        for (unsigned i = 0; i < nbufs; i++) {
+            memcpy(copy.base + copy.len, bufs[i].base, bufs[i].len);
+            copy.len += bufs[i].len;
+        }
+        bufs = &copy;
+        nbufs = 1;
     }
-    if (status < 0 && to == SU && c->rstate == R_HEAD && !c->res_started) {
-        upstream_lost(c);
-        return;
-    }
-    if (status < 0) {
-        conn_close(c);
-        return;
-    }
-    process(c);
-}
-
-static void on_forward_written(uv_write_t *w, int status)
-{
-    conn *c = w->data;
-    int to = w == &c->wreq[SC] ? SC : SU;
-    c->writes[to]--;
-    c->in[to == SC ? SU : SC].busy = false;
-    after_write(c, to, status);
-}
-
-static void on_gen_written(uv_write_t *w, int status)
-{
-    genwrite *g = (genwrite *)w;
-    conn *c = g->c;
-    int to = g->side;
-    c->writes[to]--;
-    free(g);
-    after_write(c, to, status);
-}
-
-/* Writes bytes that do not live in a connection buffer (our own answers, a
- * head with X-Api-Key added): what cannot be written now is copied and queued
- * behind any pending write to that side. Returns 0 or a libuv error. */
-static int send_copy(conn *c, int to, uv_buf_t *bufs, unsigned nbufs)
-{
-    uv_stream_t *dst = to == SC ? &c->cl.stream : (uv_stream_t *)&c->up;
-    size_t total = 0;
-    for (unsigned i = 0; i < nbufs; i++)
-        total += bufs[i].len;
-    int w = c->writes[to] == 0 ? uv_try_write(dst, bufs, nbufs) : UV_EAGAIN;
-    if (w < 0 && w != UV_EAGAIN)
-        return w;
-    size_t done = w > 0 ? (size_t)w : 0;
-    if (done == total)
-        return 0;
-    genwrite *g = malloc(sizeof(*g) + total - done);
-    if (!g)
-        return UV_ENOMEM;
-    size_t off = 0;
-    for (unsigned i = 0; i < nbufs; i++) {
-        size_t skip = done > bufs[i].len ? bufs[i].len : done;
-        done -= skip;
-        memcpy(g->data + off, bufs[i].base + skip, bufs[i].len - skip);
-        off += bufs[i].len - skip;
-    }
-    g->c = c;
-    g->side = to;
-    uv_buf_t gb = uv_buf_init(g->data, (unsigned)off);
-    int r = uv_write(&g->req, dst, &gb, 1, on_gen_written);
-    if (r < 0) {
-        free(g);
-        return r;
+    *r = (write_req){.c = c, .to = to, .owner = owner};
+    int e = uv_write(&r->req, dst, bufs, nbufs, on_written);
+    if (e < 0) {
+        if (owner == OWN)
+            free(r);
+        return e;
     }
     c->writes[to]++;
+    if (owner != OWN)
+        c->in[owner].busy = true;
     return 0;
 }
 
 /* Every answer the proxy writes itself is made here: Docker's error shape,
- * {"message": "..."}, framed by Content-Length. To a HEAD request the same
- * head goes out without the body (the Content-Length a GET would have had).
- * Returns the length written to out. */
+ * {"message": "socket-proxy: ..."}, framed by Content-Length. To a HEAD
+ * request the same head goes out without the body (the Content-Length a GET
+ * would have had). Returns the length written to out. */
 #define ANSWER_MAX 3072
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 408: return "Request Timeout";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+    }
+}
+
 static size_t answer_format(char *out, int status, const char *message, bool head_only, bool close)
 {
-    char body[2048];
+    char text[1024], body[2048];
+    snprintf(text, sizeof(text), "socket-proxy: %s", message);
     cJSON *o = cJSON_CreateObject();
-    bool ok = o && cJSON_AddStringToObject(o, "message", message) &&
+    bool ok = o && cJSON_AddStringToObject(o, "message", text) &&
               cJSON_PrintPreallocated(o, body, (int)sizeof(body) - 1, false);
     cJSON_Delete(o);
     if (!ok)
@@ -398,17 +433,15 @@ static size_t answer_format(char *out, int status, const char *message, bool hea
 }
 
 /* Sends an answer of the proxy's own. Like forwarded bytes, it holds up the
- * connection until it is flushed (process() parses no further head and
- * update_io() reads no more meanwhile): a client that never reads cannot make
+ * connection until it is flushed (client_step parses no further head and
+ * update_io reads no more meanwhile): a client that never reads cannot make
  * the proxy keep a copy of every answer. */
 static void respond(conn *c, int status, const char *message, bool close)
 {
     char out[ANSWER_MAX];
-    size_t n = answer_format(out, status, message, c->req_is_head, close);
-    uv_buf_t b = uv_buf_init(out, (unsigned)n);
+    uv_buf_t b = uv_buf_init(out, (unsigned)answer_format(out, status, message, c->req_is_head, close));
     c->status = status;
-    c->bytes_out += n;
-    if (send_copy(c, SC, &b, 1) < 0) {
+    if (send_bytes(c, CLIENT, &b, 1, OWN) < 0) {
         conn_close(c);
         return;
     }
@@ -418,25 +451,13 @@ static void respond(conn *c, int status, const char *message, bool close)
 
 /* ---- closing ---- */
 
-static void on_handle_closed(uv_handle_t *h)
+static void conn_free(conn *c)
 {
-    conn *c = h->data;
-    if (h == (uv_handle_t *)&c->up)
-        c->upstate = UP_NONE;
-    if (--c->open_handles > 0) {
-        if (h == (uv_handle_t *)&c->up && !c->closing) {
-            if (c->retry_pending)
-                resend(c);
-            else
-                process(c); /* re-dial for a waiting request */
-        }
-        return;
-    }
+    server *srv = c->srv;
     for (int s = 0; s < 2; s++)
         if (c->in[s].p)
-            server_buf_put(c->srv, c->in[s].p, c->in[s].cap);
+            server_buf_put(srv, c->in[s].p, c->in[s].cap);
     free(c->retry);
-    server *srv = c->srv;
     if (c->client.kind != CLIENT_NONE)
         clients_leave(&srv->clients, &c->client);
     if (c->prev)
@@ -450,16 +471,36 @@ static void on_handle_closed(uv_handle_t *h)
     server_conn_closed(srv);
 }
 
+static void on_handle_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    bool upstream = h == (uv_handle_t *)&c->up;
+    if (upstream)
+        c->upstate = UP_NONE;
+    if (--c->open_handles == 0)
+        conn_free(c);
+    else if (upstream && !c->closing && c->retry_pending)
+        resend(c);
+    else if (upstream && !c->closing)
+        process(c); /* dials again for a waiting request */
+}
+
+static void close_upstream_handle(conn *c)
+{
+    c->upstate = UP_CLOSING;
+    c->reading[UPSTREAM] = false;
+    c->eof[UPSTREAM] = c->shut[UPSTREAM] = false;
+    uv_close((uv_handle_t *)&c->up, on_handle_closed);
+}
+
 static void close_upstream(conn *c)
 {
     if (c->upstate == UP_WAIT) {
         c->upstate = UP_NONE;
         c->dial_retry = false;
+        set_timer(c, T_NONE, 0);
     } else if (c->upstate == UP_OPEN) {
-        c->upstate = UP_CLOSING;
-        c->reading[SU] = false;
-        c->eof[SU] = c->shut[SU] = false;
-        uv_close((uv_handle_t *)&c->up, on_handle_closed);
+        close_upstream_handle(c);
     }
 }
 
@@ -480,7 +521,7 @@ static void on_client_shut(uv_shutdown_t *req, int status)
     if (c->closing)
         return;
     if (status < 0 || c->cstate != C_LINGER) {
-        if (status < 0 || c->eof[SC])
+        if (status < 0 || c->eof[CLIENT])
             conn_close(c);
         return;
     }
@@ -490,25 +531,29 @@ static void on_client_shut(uv_shutdown_t *req, int status)
     update_io(c);
 }
 
+static void shut_client(conn *c)
+{
+    c->sreq[CLIENT].data = c;
+    if (uv_shutdown(&c->sreq[CLIENT], &c->cl.stream, on_client_shut) < 0)
+        conn_close(c);
+    else
+        c->shut[CLIENT] = true;
+}
+
 /* Response done and the connection must end: flush, shut, linger, close. */
 static void finish_and_close(conn *c)
 {
     c->close_after = true;
-    if (c->writes[SC] > 0 || c->closing || c->cstate == C_LINGER)
+    if (c->writes[CLIENT] > 0 || c->closing || c->cstate == C_LINGER)
         return;
     access_log(c, NULL);
     close_upstream(c);
     c->cstate = C_LINGER;
-    c->in[SC].pos = c->in[SC].len;
-    if (c->eof[SC]) {
-        conn_close(c);
-        return;
-    }
-    c->sreq[SC].data = c;
-    if (uv_shutdown(&c->sreq[SC], &c->cl.stream, on_client_shut) < 0)
+    c->in[CLIENT].pos = c->in[CLIENT].len;
+    if (c->eof[CLIENT])
         conn_close(c);
     else
-        c->shut[SC] = true;
+        shut_client(c);
 }
 
 /* ---- upstream ---- */
@@ -518,14 +563,15 @@ static void finish_and_close(conn *c)
 static void dial_failed(conn *c, const char *why)
 {
     char msg[300];
-    snprintf(msg, sizeof(msg), "socket-proxy: cannot reach the Docker daemon at %s: %s", c->srv->cfg->upstream, why);
-    log_msg(LOG_WARNING, "%s", msg + 14);
+    snprintf(msg, sizeof(msg), "cannot reach the Docker daemon at %s: %s", c->srv->cfg->upstream, why);
+    log_msg(LOG_WARNING, "%s", msg);
     c->upstate = UP_NONE;
     c->dial_retry = false;
     c->decision = "allow";
     c->rstate = R_IDLE;
-    c->in[SC].pos += c->head_len;
-    respond(c, 502, msg, c->req_has_body || c->req_close);
+    c->in[CLIENT].pos += c->pending_head;
+    c->pending_head = 0;
+    respond(c, 502, msg, c->body[CLIENT].mode != H1_BODY_NONE || c->req_close);
     access_log(c, "daemon unreachable");
     c->cstate = c->close_after ? C_WAIT : C_HEAD;
     set_timer(c, T_NONE, 0);
@@ -534,38 +580,36 @@ static void dial_failed(conn *c, const char *why)
 /* Connects to the daemon's socket. A Unix connect completes at once or fails
  * at once, so it is done synchronously (saving a loop turn and four
  * syscalls); only a full listen backlog (EAGAIN) is retried, every 10 ms,
- * until SOCKET_PROXY_TIMEOUT. Returns true when the upstream is open. */
-static bool dial(conn *c)
+ * until SOCKET_PROXY_TIMEOUT. */
+static dial_result dial(conn *c)
 {
     uv_loop_t *loop = c->srv->loop;
     if (!c->dial_retry)
         c->dial_t0 = uv_now(loop);
     int fd = sys_unix_connect(c->srv->cfg->upstream);
+    if (fd == -EAGAIN && uv_now(loop) - c->dial_t0 < c->srv->cfg->dial_timeout_ms) {
+        c->upstate = UP_WAIT;
+        c->dial_retry = true;
+        set_timer(c, T_DIAL, DIAL_RETRY_MS);
+        return DIAL_WAIT;
+    }
     if (fd < 0) {
-        int e = -fd;
-        if (e == EAGAIN && uv_now(loop) - c->dial_t0 < c->srv->cfg->dial_timeout_ms) {
-            c->upstate = UP_WAIT;
-            c->dial_retry = true;
-            set_timer(c, T_DIAL, 10);
-            return false;
-        }
-        dial_failed(c, e == EAGAIN ? "timed out (the daemon accepts no connections)" : strerror(e));
-        return false;
+        dial_failed(c, fd == -EAGAIN ? "timed out (the daemon accepts no connections)" : strerror(-fd));
+        return c->closing ? DIAL_CLOSED : DIAL_FAILED;
     }
     uv_pipe_init(loop, &c->up, 0);
     c->up.data = c;
     c->open_handles++;
+    c->dial_retry = false;
     if (uv_pipe_open(&c->up, fd) != 0) {
         close(fd);
-        c->upstate = UP_OPEN; /* so that close_upstream closes the handle */
-        close_upstream(c);
+        close_upstream_handle(c);
         conn_close(c);
-        return false;
+        return DIAL_CLOSED;
     }
     c->upstate = UP_OPEN;
-    c->dial_retry = false;
     c->up_requests = 0;
-    return true;
+    return DIAL_OPEN;
 }
 
 /* The daemon's side ended before the first byte of an answer. A GET or HEAD
@@ -580,45 +624,117 @@ static void upstream_lost(conn *c)
         return;
     }
     c->rstate = R_IDLE;
-    respond(c, 502, "socket-proxy: the Docker daemon closed the connection without answering", true);
+    respond(c, 502, "the Docker daemon closed the connection without answering", true);
     c->cstate = C_WAIT;
     finish_and_close(c);
 }
 
-static void resend(conn *c)
+static void drop_retry(conn *c)
 {
-    c->head_len = 0; /* the head left the client buffer long ago */
-    if (!dial(c)) {
-        if (c->upstate == UP_WAIT)
-            return; /* the dial timer calls again */
-        c->retry_pending = false; /* dial_failed answered 502 */
-        free(c->retry);
-        c->retry = NULL;
-        return;
-    }
-    c->retry_pending = false;
-    uv_buf_t b = uv_buf_init(c->retry, (unsigned)c->retry_len);
-    c->up_requests = 1;
-    int r = send_copy(c, SU, &b, 1);
     free(c->retry);
     c->retry = NULL;
+    c->retry_pending = false;
+}
+
+static void resend(conn *c)
+{
+    c->pending_head = 0; /* the head left the client buffer long ago */
+    dial_result d = dial(c);
+    if (d == DIAL_WAIT)
+        return; /* the dial timer calls again */
+    if (d != DIAL_OPEN) {
+        drop_retry(c); /* dial_failed answered 502 */
+        return;
+    }
+    uv_buf_t b = uv_buf_init(c->retry, (unsigned)c->retry_len);
+    c->up_requests = 1;
+    int r = send_bytes(c, UPSTREAM, &b, 1, OWN);
+    drop_retry(c);
     if (r < 0)
         upstream_lost(c); /* no second retry: 502 */
     else
         update_io(c);
 }
 
-/* ---- request side ---- */
+/* ---- request heads ---- */
 
 static void reject(conn *c, int status, const char *why)
 {
-    char msg[400];
-    snprintf(msg, sizeof(msg), "socket-proxy: %s", why);
     c->decision = "bad";
-    respond(c, status, msg, true);
+    respond(c, status, why, true);
     access_log(c, why);
     c->cstate = C_WAIT;
     finish_and_close(c);
+}
+
+/* The text of a refusal for verdict v: 400 (bad), 403 (deny), or 400 for a
+ * body on an action only a bare ALLOW_* grants. Returns the status. */
+static int refusal(conn *c, const rules_verdict *v, const h1_str *target, char *msg, size_t len, const char **why)
+{
+    char need[400];
+    int plen = (int)(v->path_len < 300 ? v->path_len : 300);
+    *why = NULL;
+    if (v->status == RULES_BAD) {
+        snprintf(msg, len, "%s (in %.*s)", v->why, (int)(target->n < 300 ? target->n : 300), target->p);
+        c->decision = "bad";
+        *why = v->why;
+        return RULES_BAD;
+    }
+    if (v->status == RULES_DENY) {
+        rules_need_text(v, need, sizeof(need));
+        /* To HEAD, the head a GET would get (RFC 9110 9.3.2): same message, same length. */
+        snprintf(msg, len, "%s %.*s is not allowed (%s%s)", c->req_is_head ? "GET" : c->method, plen, v->path,
+                 v->need ? "needs " : "", need);
+        c->decision = "deny";
+        return RULES_DENY;
+    }
+    /* dockerd below API 1.24 applies a start body as the container's new
+     * HostConfig: a bare action variable never carries one. */
+    rules_verdict bare = *v;
+    bare.need_alt = 0;
+    rules_need_text(&bare, need, sizeof(need));
+    snprintf(msg, len, "%s %.*s is allowed by %s only without a request body", c->method, plen, v->path, need);
+    c->decision = "bad";
+    *why = "request body on an action granted by an ALLOW_* variable";
+    return RULES_BAD;
+}
+
+/* Decides the request (method, target, body) against the rules. Returns
+ * RULES_ALLOW, or the status of a refusal whose text is in msg. */
+static int judge(conn *c, const h1_request *req, char *msg, size_t len, const char **why)
+{
+    char pathbuf[8192];
+    char *path = req->target.n < sizeof(pathbuf) ? pathbuf : malloc(req->target.n + 1);
+    if (!path)
+        return -1;
+    rules_verdict v;
+    rules_decide(c->rules, req->method.p, req->method.n, req->target.p, req->target.n, path, req->target.n + 1, &v);
+    c->need = v.need;
+    c->need_alt = v.need_alt;
+    c->rflags = v.flags;
+    int status = v.status;
+    bool bare_with_body = (v.flags & RULES_F_NO_BODY) && c->body[CLIENT].mode != H1_BODY_NONE;
+    if (status != RULES_ALLOW || bare_with_body)
+        status = refusal(c, &v, &req->target, msg, len, why);
+    if (path != pathbuf)
+        free(path);
+    return status;
+}
+
+/* Answers a refused request. A refusal without a body lets the connection
+ * go on; with a body we would have to read what we refused, and an
+ * ambiguous spelling is not worth trusting further: both end it. */
+static step refuse(conn *c, const h1_request *req, size_t n, int status, const char *msg, const char *why)
+{
+    bool close = c->body[CLIENT].mode != H1_BODY_NONE || req->conn_close || status != RULES_DENY;
+    c->in[CLIENT].pos += n;
+    respond(c, status, msg, close);
+    access_log(c, why);
+    if (!close)
+        return outcome(c, true);
+    c->cstate = C_WAIT;
+    finish_and_close(c);
+    return outcome(c, false);
 }
 
 /* The parts of a validated head h[0..n) without its client-sent X-Api-Key
@@ -645,11 +761,11 @@ static unsigned head_without_api_key(char *h, size_t n, uv_buf_t *parts)
  * may meet that connection closing under it (the daemon's idle timeout, a
  * restart): keep a copy of what was sent, to send it once more on a fresh
  * connection. Anything else that meets a closed upstream gets a 502. */
-static void keep_for_retry(conn *c, const uv_buf_t *bufs, unsigned nb, bool idempotent)
+static void keep_for_retry(conn *c, const uv_buf_t *bufs, unsigned nb)
 {
-    free(c->retry);
-    c->retry = NULL;
-    if (!idempotent || c->req_has_body || c->up_requests == 0)
+    drop_retry(c);
+    bool idempotent = c->req_is_head || strcmp(c->method, "GET") == 0;
+    if (!idempotent || c->body[CLIENT].mode != H1_BODY_NONE || c->up_requests == 0)
         return;
     size_t total = 0;
     for (unsigned i = 0; i < nb; i++)
@@ -664,11 +780,11 @@ static void keep_for_retry(conn *c, const uv_buf_t *bufs, unsigned nb, bool idem
     }
 }
 
-/* Sends the allowed head at the start of in[SC] (n bytes) to the open
- * upstream, with X-Api-Key handled. Returns false when the connection ended. */
-static bool send_head(conn *c, size_t n)
+/* Sends the allowed head at the start of in[CLIENT] (n bytes) to the open
+ * upstream, with X-Api-Key handled. */
+static step send_head(conn *c, size_t n)
 {
-    buffer *b = &c->in[SC];
+    buffer *b = &c->in[CLIENT];
     char *h = b->p + b->pos;
     uv_buf_t bufs[H1_MAX_HEADERS + 5];
     unsigned nb = 1;
@@ -681,44 +797,43 @@ static bool send_head(conn *c, size_t n)
         bufs[nb++] = uv_buf_init((char *)key, (unsigned)strlen(key));
         bufs[nb++] = uv_buf_init("\r\n\r\n", 4);
     }
-    keep_for_retry(c, bufs, nb, c->req_is_head || strcmp(c->method, "GET") == 0);
+    keep_for_retry(c, bufs, nb);
     c->up_requests++;
     b->pos += n;
+    c->pending_head = 0;
     c->rstate = R_HEAD;
     c->res_started = false;
-    c->cstate = c->req_has_body ? C_BODY : C_WAIT;
-    /* with API_KEY the parts live partly outside the buffer: send_copy keeps what it cannot write now */
-    if (key ? send_copy(c, SU, bufs, nb) < 0 : forward(c, SU, SC, bufs, nb) < 0) {
+    c->cstate = c->body[CLIENT].mode != H1_BODY_NONE ? C_BODY : C_WAIT;
+    /* With API_KEY the parts live partly outside the buffer: they are copied. */
+    if (send_bytes(c, UPSTREAM, bufs, nb, key ? OWN : CLIENT) < 0) {
         upstream_lost(c); /* the daemon closed it under us: retried or answered 502 */
-        return !c->closing && c->cstate == C_HEAD;
+        return outcome(c, false);
     }
-    return true;
+    return outcome(c, true);
 }
 
-/* Answers a refused request (403 deny, 400 bad, 400 body on a bare action).
- * Returns true when the connection goes on. */
-static bool refuse(conn *c, const h1_request *req, size_t n, int status, const char *msg, const char *why)
+/* The allowed head (n bytes) goes to the daemon: over the open upstream, or
+ * once one is dialed. A 502 for a daemon that cannot be reached lets the
+ * connection go on. */
+static step forward_head(conn *c, size_t n)
 {
-    /* A refusal without a body lets the connection go on; with a body we
-     * would have to read what we refused, and an ambiguous spelling is not
-     * worth trusting further: both end the connection. */
-    bool close = c->req_has_body || req->conn_close || status != RULES_DENY;
-    c->in[SC].pos += n;
-    respond(c, status, msg, close);
-    access_log(c, why);
-    if (close) {
-        c->cstate = C_WAIT;
-        finish_and_close(c);
-        return false;
+    if (c->upstate == UP_OPEN)
+        return send_head(c, n);
+    c->pending_head = n;
+    switch (dial(c)) {
+    case DIAL_OPEN: return send_head(c, n);
+    case DIAL_WAIT: return STEP_WAIT; /* the dial timer resumes */
+    case DIAL_FAILED: return outcome(c, true);
+    case DIAL_CLOSED: break;
     }
-    return !c->closing;
+    return STEP_CLOSED;
 }
 
-/* Parses and decides the request head at the start of in[SC]. Returns true
- * when processing can go on. */
-static bool handle_head(conn *c)
+/* Reads, decides and forwards (or answers) the request head at the start of
+ * in[CLIENT]. */
+static step handle_head(conn *c)
 {
-    buffer *b = &c->in[SC];
+    buffer *b = &c->in[CLIENT];
     const config *cfg = c->srv->cfg;
     h1_request req;
     /* Resumed where the last read stopped: a head fed a byte at a time costs
@@ -727,136 +842,88 @@ static bool handle_head(conn *c)
     if (n == H1_INCOMPLETE) {
         if (c->timer_kind != T_HEAD)
             set_timer(c, T_HEAD, cfg->head_timeout_ms);
-        return false;
+        return STEP_WAIT;
     }
     h1_progress_init(&c->head_prog); /* the next head starts afresh */
-    c->t0 = uv_hrtime();
-    c->bytes_out = 0;
-    c->need = c->need_alt = 0;
-    c->decision = NULL;
-    c->status = 0;
-    c->req_is_head = req.method.n == 4 && memcmp(req.method.p, "HEAD", 4) == 0;
-    if (n == H1_ERROR) {
-        snprintf(c->method, sizeof(c->method), "-");
-        snprintf(c->target, sizeof(c->target), "-");
-        reject(c, req.status, req.error);
-        return false;
-    }
     set_timer(c, T_NONE, 0);
-    size_t mn = req.method.n < sizeof(c->method) - 1 ? req.method.n : sizeof(c->method) - 1;
-    memcpy(c->method, req.method.p, mn);
-    c->method[mn] = '\0';
-    size_t tn = req.target.n < LOG_TARGET_MAX - 1 ? req.target.n : LOG_TARGET_MAX - 1;
-    memcpy(c->target, req.target.p, tn);
-    c->target[tn] = '\0';
-
-    char pathbuf[8192];
-    char *path = req.target.n < sizeof(pathbuf) ? pathbuf : malloc(req.target.n + 1);
-    if (!path) {
+    if (n == H1_ERROR) {
+        begin_request(c, NULL, NULL);
+        c->req_is_head = req.method.n == 4 && memcmp(req.method.p, "HEAD", 4) == 0;
+        reject(c, req.status, req.error);
+        return outcome(c, false);
+    }
+    begin_request(c, &req.method, &req.target);
+    h1_body_request(&c->body[CLIENT], &req);
+    char msg[800];
+    const char *why;
+    int status = judge(c, &req, msg, sizeof(msg), &why);
+    if (status < 0) {
         conn_close(c);
-        return false;
+        return STEP_CLOSED;
     }
-    rules_verdict v;
-    rules_decide(c->rules, req.method.p, req.method.n, req.target.p, req.target.n, path, req.target.n + 1, &v);
-    c->need = v.need;
-    c->need_alt = v.need_alt;
-    c->req_has_body = req.chunked || req.content_length > 0;
-    char need[400], msg[800];
-    const char *why = NULL;
-    int status = v.status;
-    if (v.status == RULES_BAD) {
-        snprintf(msg, sizeof(msg), "socket-proxy: %s (in %.*s)", v.why, (int)(req.target.n < 300 ? req.target.n : 300),
-                 req.target.p);
-        c->decision = "bad";
-        why = v.why;
-    } else if (v.status == RULES_DENY) {
-        rules_need_text(&v, need, sizeof(need));
-        /* To HEAD, the head a GET would get (RFC 9110 9.3.2): same message, same length. */
-        snprintf(msg, sizeof(msg), "socket-proxy: %s %.*s is not allowed (%s%s)", c->req_is_head ? "GET" : c->method,
-                 (int)(v.path_len < 300 ? v.path_len : 300), v.path, v.need ? "needs " : "", need);
-        c->decision = "deny";
-    } else if ((v.flags & RULES_F_NO_BODY) && c->req_has_body) {
-        /* dockerd below API 1.24 applies a start body as the container's new
-         * HostConfig: a bare action variable never carries one. */
-        rules_verdict bare = v;
-        bare.need_alt = 0;
-        rules_need_text(&bare, need, sizeof(need));
-        snprintf(msg, sizeof(msg), "socket-proxy: %s %.*s is allowed by %s only without a request body", c->method,
-                 (int)(v.path_len < 300 ? v.path_len : 300), v.path, need);
-        c->decision = "bad";
-        why = "request body on an action granted by an ALLOW_* variable";
-        status = RULES_BAD;
-    }
-    if (path != pathbuf)
-        free(path);
     if (status != RULES_ALLOW)
         return refuse(c, &req, (size_t)n, status, msg, why);
-
     c->decision = "allow";
-    c->rflags = v.flags;
     c->req_close = req.conn_close;
-    c->body_chunked = req.chunked;
-    c->body_left = req.content_length > 0 ? req.content_length : 0;
-    if (req.chunked)
-        h1_chunked_init(&c->ch, false);
-
-    if (c->upstate != UP_OPEN) {
-        c->head_len = (size_t)n;
-        if (c->upstate != UP_NONE)
-            return false; /* the retry timer (or the close callback) resumes */
-        if (!dial(c))
-            return !c->closing && c->upstate == UP_NONE; /* a 502 went out: go on */
-    }
-    return send_head(c, (size_t)n);
+    return forward_head(c, (size_t)n);
 }
 
-/* Forwards request body bytes. Returns true when processing can go on. */
-static bool handle_body(conn *c)
+/* ---- bodies and tunnels ---- */
+
+/* The bytes from `from` break their framing. Nothing past the last good byte
+ * is forwarded: the daemon would read it as the rest of this body or as a new
+ * request, the client as the rest of its answer. */
+static step body_error(conn *c, side from)
 {
-    buffer *b = &c->in[SC];
-    size_t avail = b->len - b->pos;
-    if (avail == 0)
-        return false;
-    size_t n;
-    bool done;
-    if (c->body_chunked) {
-        ssize_t k = h1_chunked_feed(&c->ch, b->p + b->pos, avail, &done);
-        if (k < 0) {
-            /* Never forward bytes past a framing error: the daemon would read
-             * them as the rest of this body or as a new request. */
-            log_msg(LOG_NOTICE, "%s: bad chunked request body: %s", peer(c), c->ch.error);
-            if (!c->res_started) {
-                close_upstream(c);
-                c->rstate = R_IDLE;
-                reject(c, 400, c->ch.error);
-            } else {
-                conn_close(c);
-            }
-            return false;
-        }
-        n = (size_t)k;
-    } else {
-        n = avail < (uint64_t)c->body_left ? avail : (size_t)c->body_left;
-        c->body_left -= (int64_t)n;
-        done = c->body_left == 0;
-    }
-    uv_buf_t buf = uv_buf_init(b->p + b->pos, (unsigned)n);
-    buf_consume(c, SC, n);
-    if (done)
-        c->cstate = C_WAIT;
-    if (n && forward(c, SU, SC, &buf, 1) < 0) {
+    const char *error = c->body[from].error;
+    if (from == UPSTREAM) {
+        log_msg(LOG_ERR, "%s: bad chunked response from the daemon: %s", peer(c), error);
         conn_close(c);
-        return false;
+        return STEP_CLOSED;
     }
-    return true;
+    log_msg(LOG_NOTICE, "%s: bad chunked request body: %s", peer(c), error);
+    if (c->res_started) {
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    close_upstream(c);
+    c->rstate = R_IDLE;
+    reject(c, 400, error);
+    return outcome(c, false);
 }
 
-/* ---- response side ---- */
+static void response_done(conn *c);
+
+/* Forwards the body bytes buffered from `from` to the other side: a request
+ * body, a response body, or either direction of a tunnel. */
+static step relay(conn *c, side from)
+{
+    buffer *b = &c->in[from];
+    bool done;
+    ssize_t k = h1_body_feed(&c->body[from], b->p + b->pos, b->len - b->pos, &done);
+    if (k < 0)
+        return body_error(c, from);
+    uv_buf_t buf = uv_buf_init(b->p + b->pos, (unsigned)k);
+    b->pos += (size_t)k;
+    if (k > 0 && send_bytes(c, OTHER(from), &buf, 1, from) < 0) {
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    if (done && from == CLIENT)
+        c->cstate = C_WAIT;
+    else if (done)
+        response_done(c);
+    return outcome(c, k > 0 || done);
+}
+
+/* ---- responses ---- */
 
 static void start_tunnel(conn *c)
 {
     c->rstate = R_TUNNEL;
     c->cstate = C_TUNNEL;
+    h1_body_close(&c->body[CLIENT]);
+    h1_body_close(&c->body[UPSTREAM]);
     set_timer(c, T_NONE, 0);
     access_log(c, NULL);
 }
@@ -866,222 +933,230 @@ static void response_done(conn *c)
 {
     c->rstate = R_IDLE;
     access_log(c, NULL);
-    if (c->cstate == C_BODY || c->res_close || c->req_close || c->close_after || c->srv->draining) {
-        /* A body the daemon did not wait for leaves the framing unknown. */
+    /* A request body the daemon did not wait for leaves the framing unknown. */
+    if (c->cstate == C_BODY || c->res_close || c->req_close || c->close_after || c->srv->draining)
         finish_and_close(c);
-        return;
-    }
-    c->cstate = C_HEAD;
+    else
+        c->cstate = C_HEAD;
 }
 
-static bool handle_response_head(conn *c)
+static step bad_response(conn *c, const char *error)
 {
-    buffer *b = &c->in[SU];
+    log_msg(LOG_ERR, "%s: bad response from the daemon: %s", peer(c), error);
+    c->in[UPSTREAM].pos = c->in[UPSTREAM].len;
+    close_upstream(c);
+    c->rstate = R_IDLE;
+    if (c->res_started) {
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    char msg[200];
+    snprintf(msg, sizeof(msg), "bad response from the Docker daemon: %s", error);
+    respond(c, 502, msg, true);
+    c->cstate = C_WAIT;
+    finish_and_close(c);
+    return outcome(c, true);
+}
+
+static bool is_tunnel(const conn *c, const h1_response *res)
+{
+    return res->status == 101 || (res->status == 200 && res->docker_stream && (c->rflags & RULES_F_HIJACK) &&
+                                  !res->chunked && res->content_length < 0);
+}
+
+/* Reads a response head and forwards it, with the body bytes that came
+ * along in the same write. */
+static step handle_response_head(conn *c)
+{
+    buffer *b = &c->in[UPSTREAM];
     h1_response res;
     ssize_t n = h1_parse_response(b->p + b->pos, b->len - b->pos, c->srv->buf_size, &res);
     if (n == H1_INCOMPLETE)
-        return false;
-    if (n == H1_ERROR) {
-        log_msg(LOG_ERR, "%s: bad response from the daemon: %s", peer(c), res.error);
-        close_upstream(c);
-        c->rstate = R_IDLE;
-        if (c->res_started) {
-            conn_close(c);
-        } else {
-            char msg[200];
-            snprintf(msg, sizeof(msg), "socket-proxy: bad response from the Docker daemon: %s", res.error);
-            respond(c, 502, msg, true);
-            c->cstate = C_WAIT;
-            finish_and_close(c);
-        }
-        return false;
-    }
+        return STEP_WAIT;
+    if (n == H1_ERROR)
+        return bad_response(c, res.error);
     c->status = res.status;
     c->res_close = res.conn_close;
-    uv_buf_t buf = uv_buf_init(b->p + b->pos, (unsigned)n);
-    buf_consume(c, SU, (size_t)n);
     c->res_started = true;
-    if (res.status == 101 || (res.status == 200 && res.docker_stream && (c->rflags & RULES_F_HIJACK) &&
-                              !res.chunked && res.content_length < 0)) {
-        start_tunnel(c);
-    } else if (res.status >= 100 && res.status < 200) {
-        /* interim (100 Continue): another head follows */
-    } else if (c->req_is_head || res.status == 204 || res.status == 304) {
-        c->rmode = RM_NONE;
-    } else if (res.chunked) {
-        c->rmode = RM_CHUNKED;
-        h1_chunked_init(&c->rch, true);
-    } else if (res.content_length >= 0) {
-        c->rmode = RM_LENGTH;
-        c->rbody_left = res.content_length;
-    } else {
-        c->rmode = RM_CLOSE;
-        c->res_close = true;
-    }
-    if (c->rstate == R_HEAD && res.status >= 200)
-        c->rstate = R_BODY;
-    /* Body bytes that came with the head go out in the same write. */
-    if (c->rstate == R_BODY && c->rmode == RM_LENGTH && c->rbody_left > 0 && b->len > b->pos) {
-        size_t avail = b->len - b->pos;
-        size_t k = avail < (uint64_t)c->rbody_left ? avail : (size_t)c->rbody_left;
-        c->rbody_left -= (int64_t)k;
-        buf.len += k;
-        buf_consume(c, SU, k);
-    }
-    if (forward(c, SC, SU, &buf, 1) < 0) {
-        conn_close(c);
-        return false;
-    }
-    if (c->rstate == R_BODY && (c->rmode == RM_NONE || (c->rmode == RM_LENGTH && c->rbody_left == 0)))
-        response_done(c);
-    return true;
-}
-
-static bool handle_response_body(conn *c)
-{
-    buffer *b = &c->in[SU];
-    size_t avail = b->len - b->pos;
-    if (avail == 0)
-        return false;
-    size_t n = avail;
-    bool done = false;
-    if (c->rmode == RM_CHUNKED) {
-        ssize_t k = h1_chunked_feed(&c->rch, b->p + b->pos, avail, &done);
-        if (k < 0) {
-            log_msg(LOG_ERR, "%s: bad chunked response from the daemon: %s", peer(c), c->rch.error);
-            conn_close(c);
-            return false;
-        }
-        n = (size_t)k;
-    } else if (c->rmode == RM_LENGTH) {
-        n = avail < (uint64_t)c->rbody_left ? avail : (size_t)c->rbody_left;
-        c->rbody_left -= (int64_t)n;
-        done = c->rbody_left == 0;
-    }
     uv_buf_t buf = uv_buf_init(b->p + b->pos, (unsigned)n);
-    buf_consume(c, SU, n);
-    if (forward(c, SC, SU, &buf, 1) < 0) {
-        conn_close(c);
-        return false;
+    b->pos += (size_t)n;
+    bool done = false;
+    ssize_t k = 0;
+    if (is_tunnel(c, &res)) {
+        start_tunnel(c);
+    } else if (res.status >= 200) { /* not an interim head (100 Continue): the body follows */
+        c->rstate = R_BODY;
+        h1_body_response(&c->body[UPSTREAM], &res, c->req_is_head);
+        c->res_close |= c->body[UPSTREAM].mode == H1_BODY_CLOSE;
+        k = h1_body_feed(&c->body[UPSTREAM], b->p + b->pos, b->len - b->pos, &done);
+        buf.len += k > 0 ? (unsigned)k : 0;
+        b->pos += k > 0 ? (size_t)k : 0;
     }
+    if (send_bytes(c, CLIENT, &buf, 1, UPSTREAM) < 0) {
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    if (k < 0)
+        return body_error(c, UPSTREAM);
     if (done)
         response_done(c);
-    return true;
+    return outcome(c, true);
 }
 
 /* ---- the driver ---- */
 
+/* The combinations of states that may meet (see the diagram at the top). */
+static void check_states(const conn *c)
+{
+    assert((c->cstate == C_TUNNEL) == (c->rstate == R_TUNNEL));
+    assert(c->cstate != C_HEAD || c->rstate == R_IDLE);
+    assert(c->cstate != C_BODY || c->rstate == R_HEAD || c->rstate == R_BODY || c->close_after);
+    assert((c->rstate != R_BODY && c->rstate != R_TUNNEL) || c->upstate == UP_OPEN);
+    assert(c->rstate != R_HEAD || c->upstate == UP_OPEN || c->retry_pending);
+    assert(c->cstate != C_LINGER || (c->upstate != UP_OPEN && c->upstate != UP_WAIT));
+    assert((c->upstate == UP_WAIT) == (c->timer_kind == T_DIAL));
+    assert(c->upstate == UP_OPEN || !c->reading[UPSTREAM]);
+    for (int s = 0; s < 2; s++) {
+        assert(c->writes[s] >= 0);
+        assert(!c->in[s].busy || c->writes[OTHER(s)] > 0);
+    }
+    (void)c;
+}
+
+/* Moves what the daemon sent on toward the client. */
+static step upstream_step(conn *c)
+{
+    buffer *b = &c->in[UPSTREAM];
+    if (b->busy || !buf_has_bytes(b))
+        return STEP_WAIT;
+    switch (c->rstate) {
+    case R_HEAD: return handle_response_head(c);
+    case R_BODY:
+    case R_TUNNEL: return relay(c, UPSTREAM);
+    case R_IDLE: break;
+    }
+    /* Bytes nobody asked for: the framing is lost. */
+    log_msg(LOG_ERR, "%s: unexpected bytes from the daemon between responses", peer(c));
+    b->pos = b->len;
+    close_upstream(c);
+    return outcome(c, true);
+}
+
+/* Moves what the client sent on toward the daemon. */
+static step client_step(conn *c)
+{
+    buffer *b = &c->in[CLIENT];
+    if (b->busy || !buf_has_bytes(b))
+        return STEP_WAIT;
+    switch (c->cstate) {
+    case C_HEAD:
+        /* One request at a time, after our own answer is flushed; a head that
+         * waits for the upstream to be dialed again stays where it is. */
+        if (c->rstate != R_IDLE || c->close_after || c->writes[CLIENT] > 0 || c->upstate == UP_WAIT ||
+            c->upstate == UP_CLOSING)
+            return STEP_WAIT;
+        return handle_head(c);
+    case C_BODY: return c->upstate == UP_OPEN ? relay(c, CLIENT) : STEP_WAIT;
+    case C_TUNNEL: return c->shut[UPSTREAM] ? STEP_WAIT : relay(c, CLIENT);
+    case C_WAIT:
+    case C_LINGER: break;
+    }
+    return STEP_WAIT;
+}
+
+/* The daemon closed during a body: once what came is flushed, that ends a
+ * close-delimited body; any other body is truncated, and the client must not
+ * mistake it for a whole one. */
+static step upstream_eof_in_body(conn *c)
+{
+    buffer *b = &c->in[UPSTREAM];
+    if (c->rstate != R_BODY || !c->eof[UPSTREAM] || b->busy || buf_has_bytes(b))
+        return STEP_WAIT;
+    if (c->body[UPSTREAM].mode != H1_BODY_CLOSE) {
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    response_done(c);
+    return outcome(c, true);
+}
+
+/* A client EOF is passed on to the daemon once the bytes before it are out:
+ * half-close in a tunnel, cancellation for a pending request. */
+static step pass_client_eof(conn *c)
+{
+    if (!c->eof[CLIENT] || c->shut[UPSTREAM] || c->upstate != UP_OPEN || c->rstate == R_IDLE ||
+        c->writes[UPSTREAM] > 0 || buf_has_bytes(&c->in[CLIENT]))
+        return STEP_WAIT;
+    c->shut[UPSTREAM] = true;
+    c->sreq[UPSTREAM].data = c;
+    if (uv_shutdown(&c->sreq[UPSTREAM], (uv_stream_t *)&c->up, NULL) < 0) {
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    return STEP_PROGRESS;
+}
+
+/* A tunnel passes the daemon's EOF on to the client, and ends when both
+ * directions have. */
+static step tunnel_ends(conn *c)
+{
+    bool flushed_up = c->writes[CLIENT] == 0 && !buf_has_bytes(&c->in[UPSTREAM]);
+    if (c->eof[UPSTREAM] && !c->shut[CLIENT] && flushed_up) {
+        shut_client(c);
+        if (c->closing)
+            return STEP_CLOSED;
+    }
+    if (c->eof[CLIENT] && c->eof[UPSTREAM] && c->writes[CLIENT] == 0 && c->writes[UPSTREAM] == 0) {
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    return STEP_WAIT;
+}
+
+/* Between requests: the keep-alive timer runs, and a draining server lets
+ * the connection go. */
+static step between_requests(conn *c)
+{
+    if (c->cstate != C_HEAD || c->rstate != R_IDLE || buf_has_bytes(&c->in[CLIENT]))
+        return STEP_WAIT;
+    if (c->upstate != UP_WAIT && c->timer_kind != T_HEAD && c->timer_kind != T_IDLE)
+        set_timer(c, T_IDLE, c->srv->cfg->idle_timeout_ms);
+    if (c->srv->draining && c->writes[CLIENT] == 0) {
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    return STEP_WAIT;
+}
+
+/* Runs the connection until neither side can move: every event ends here. */
 static void process(conn *c)
 {
     for (;;) {
         if (c->closing)
             return;
-        bool progress = false;
-        buffer *cb = &c->in[SC], *ub = &c->in[SU];
-
-        /* Upstream -> client. */
-        if (!ub->busy && ub->p && ub->pos < ub->len) {
-            if (c->rstate == R_HEAD)
-                progress = handle_response_head(c);
-            else if (c->rstate == R_BODY)
-                progress = handle_response_body(c);
-            else if (c->rstate == R_TUNNEL) {
-                uv_buf_t buf = uv_buf_init(ub->p + ub->pos, (unsigned)(ub->len - ub->pos));
-                buf_consume(c, SU, buf.len);
-                if (forward(c, SC, SU, &buf, 1) < 0) {
-                    conn_close(c);
-                    return;
-                }
-                progress = true;
-            } else {
-                /* Bytes nobody asked for: the framing is lost. */
-                log_msg(LOG_ERR, "%s: unexpected bytes from the daemon between responses", c->peer);
-                ub->pos = ub->len;
-                close_upstream(c);
-                progress = true;
-            }
-            if (c->closing)
-                return;
-        }
-
-        /* Client -> upstream. */
-        if (!cb->busy && cb->p && cb->pos < cb->len && c->cstate != C_LINGER) {
-            if (c->cstate == C_HEAD && c->rstate == R_IDLE && !c->close_after && c->writes[SC] == 0) {
-                progress |= handle_head(c);
-            } else if (c->cstate == C_BODY && c->upstate == UP_OPEN) {
-                progress |= handle_body(c);
-            } else if (c->cstate == C_TUNNEL && !c->shut[SU]) {
-                uv_buf_t buf = uv_buf_init(cb->p + cb->pos, (unsigned)(cb->len - cb->pos));
-                buf_consume(c, SC, buf.len);
-                if (forward(c, SU, SC, &buf, 1) < 0) {
-                    conn_close(c);
-                    return;
-                }
-                progress = true;
-            }
-            if (c->closing)
-                return;
-        }
-        if (!progress)
+        check_states(c);
+        step up = upstream_step(c);
+        if (up == STEP_CLOSED)
+            return;
+        step cl = client_step(c);
+        if (cl == STEP_CLOSED)
+            return;
+        if (up == STEP_WAIT && cl == STEP_WAIT)
             break;
     }
-    if (c->closing)
+    if (upstream_eof_in_body(c) == STEP_CLOSED || pass_client_eof(c) == STEP_CLOSED)
         return;
-
-    /* The daemon closed during a body: once what came is flushed, that ends a
-     * close-delimited body; any other body is truncated, and the client must
-     * not mistake it for a whole one. */
-    if (c->rstate == R_BODY && c->eof[SU] && !c->in[SU].busy && c->in[SU].pos == c->in[SU].len) {
-        if (c->rmode != RM_CLOSE) {
-            conn_close(c);
-            return;
-        }
-        response_done(c);
-        if (c->closing)
-            return;
-    }
-
-    /* A client EOF is passed on to the daemon once the bytes before it are
-     * out: half-close in a tunnel, cancellation for a pending request. */
-    if (c->eof[SC] && !c->shut[SU] && c->upstate == UP_OPEN && c->rstate != R_IDLE && c->writes[SU] == 0 &&
-        c->in[SC].pos == c->in[SC].len) {
-        c->shut[SU] = true;
-        c->sreq[SU].data = c;
-        if (uv_shutdown(&c->sreq[SU], (uv_stream_t *)&c->up, NULL) < 0) {
-            conn_close(c);
-            return;
-        }
-    }
     if (c->cstate == C_TUNNEL) {
-        if (c->eof[SU] && !c->shut[SC] && c->writes[SC] == 0 && c->in[SU].pos == c->in[SU].len) {
-            c->shut[SC] = true;
-            c->sreq[SC].data = c;
-            if (uv_shutdown(&c->sreq[SC], &c->cl.stream, on_client_shut) < 0) {
-                conn_close(c);
-                return;
-            }
-        }
-        if (c->eof[SC] && c->eof[SU] && c->writes[SC] == 0 && c->writes[SU] == 0) {
-            conn_close(c);
+        if (tunnel_ends(c) == STEP_CLOSED)
             return;
-        }
-    } else if (c->close_after && c->writes[SC] == 0 && c->cstate != C_LINGER && c->rstate != R_BODY &&
+    } else if (c->close_after && c->writes[CLIENT] == 0 && c->cstate != C_LINGER && c->rstate != R_BODY &&
                c->rstate != R_HEAD) {
         finish_and_close(c);
         if (c->closing)
             return;
     }
-
-    /* Idle between requests: start the keep-alive timer. */
-    if (c->cstate == C_HEAD && c->rstate == R_IDLE && c->upstate != UP_WAIT && c->timer_kind != T_HEAD &&
-        c->timer_kind != T_IDLE && c->in[SC].pos == c->in[SC].len) {
-        set_timer(c, T_IDLE, c->srv->cfg->idle_timeout_ms);
-    }
-    if (c->srv->draining && c->cstate == C_HEAD && c->rstate == R_IDLE && c->writes[SC] == 0 &&
-        c->in[SC].pos == c->in[SC].len) {
-        conn_close(c);
+    if (between_requests(c) == STEP_CLOSED)
         return;
-    }
     update_io(c);
 }
 
@@ -1090,12 +1165,11 @@ static void process(conn *c)
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     conn *c = h->data;
-    int side = h == (uv_handle_t *)&c->up ? SU : SC;
-    buffer *b = &c->in[side];
+    buffer *b = &c->in[h == (uv_handle_t *)&c->up ? UPSTREAM : CLIENT];
     size_t big = c->srv->buf_size;
     if (!b->p) {
         /* A client waiting for its next head gets a small buffer. */
-        b->cap = side == SC && c->cstate == C_HEAD ? SERVER_BUF_SMALL : big;
+        b->cap = b == &c->in[CLIENT] && c->cstate == C_HEAD ? SERVER_BUF_SMALL : big;
         b->p = server_buf_get(c->srv, b->cap);
         b->pos = b->len = 0;
     } else if (b->pos > 0 && !b->busy) {
@@ -1113,11 +1187,18 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
             b->cap = big;
         }
     }
-    if (!b->p) {
-        *out = uv_buf_init(NULL, 0);
+    *out = b->p ? uv_buf_init(b->p + b->len, (unsigned)(b->cap - b->len)) : uv_buf_init(NULL, 0);
+}
+
+static void set_reading(conn *c, side s, bool want)
+{
+    if (want == c->reading[s])
         return;
-    }
-    *out = uv_buf_init(b->p + b->len, (unsigned)(b->cap - b->len));
+    if (!want)
+        uv_read_stop(stream_of(c, s));
+    else
+        uv_read_start(stream_of(c, s), alloc_cb, s == CLIENT ? on_client_read : on_upstream_read);
+    c->reading[s] = want;
 }
 
 /* Starts or stops reading each side according to the state. */
@@ -1125,131 +1206,90 @@ static void update_io(conn *c)
 {
     if (c->closing)
         return;
-    buffer *cb = &c->in[SC], *ub = &c->in[SU];
-    buf_release_if_empty(c, SC);
-    buf_release_if_empty(c, SU);
+    buffer *cb = &c->in[CLIENT], *ub = &c->in[UPSTREAM];
+    buf_release_if_empty(c, CLIENT);
+    buf_release_if_empty(c, UPSTREAM);
     size_t cap = c->srv->buf_size;
 
-    /* Read while there is room (a full small buffer grows in alloc_cb). */
-    bool want_c = !c->eof[SC] && !cb->busy && !(cb->p && cb->pos == 0 && cb->len == cap);
-    /* An answer to this client is still unflushed: read nothing more (see respond). */
-    if (c->cstate == C_HEAD && c->rstate == R_IDLE && c->writes[SC] > 0)
-        want_c = false;
-    /* While a request waits for its response, keep reading the client (to see
-     * it go away), but only until a head's worth is buffered. */
+    /* A side is read while its buffer is free and has room (a full small
+     * buffer grows in alloc_cb): while a request waits for its response the
+     * client is still read, to see it go away, up to a buffer's worth. */
+    bool want_c = !c->eof[CLIENT] && !cb->busy && !(cb->p && cb->pos == 0 && cb->len == cap);
+    if (c->cstate == C_HEAD && c->rstate == R_IDLE && c->writes[CLIENT] > 0)
+        want_c = false; /* an answer to this client is still unflushed (see respond) */
     if (c->cstate == C_LINGER)
-        want_c = !c->eof[SC];
-    if (want_c != c->reading[SC]) {
-        if (want_c)
-            uv_read_start(&c->cl.stream, alloc_cb, on_client_read);
-        else
-            uv_read_stop(&c->cl.stream);
-        c->reading[SC] = want_c;
+        want_c = !c->eof[CLIENT]; /* read and discard until the client's EOF */
+    set_reading(c, CLIENT, want_c);
+    set_reading(c, UPSTREAM,
+                c->upstate == UP_OPEN && !c->eof[UPSTREAM] && !ub->busy && !(ub->p && ub->pos == 0 && ub->len == cap));
+}
+
+/* The client's EOF outside a tunnel. A client gone from a stream (events,
+ * logs -f), in the middle of sending its request, or between requests is
+ * simply gone. With a request under way the EOF is passed on to the daemon,
+ * as a direct client's would be: Go's server then cancels the request (a
+ * build, a pull, `stop -t`), and an answer that still comes is delivered
+ * before the connection ends. */
+static void client_eof(conn *c)
+{
+    bool partial = buf_has_bytes(&c->in[CLIENT]);
+    bool streaming = (c->rflags & RULES_F_STREAM) && c->rstate != R_IDLE;
+    bool idle = c->rstate == R_IDLE && (partial || (c->writes[CLIENT] == 0 && !c->close_after));
+    if (c->cstate == C_BODY || streaming || idle) {
+        conn_close(c);
+        return;
     }
-    bool want_u = c->upstate == UP_OPEN && !c->eof[SU] && !ub->busy &&
-                  !(ub->p && ub->pos == 0 && ub->len == cap);
-    if (want_u != c->reading[SU]) {
-        if (want_u)
-            uv_read_start((uv_stream_t *)&c->up, alloc_cb, on_upstream_read);
-        else
-            uv_read_stop((uv_stream_t *)&c->up);
-        c->reading[SU] = want_u;
-    }
+    c->close_after = true;
+    c->in[CLIENT].pos = c->in[CLIENT].len;
+    process(c);
 }
 
 static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     conn *c = s->data;
-    if (c->closing)
+    if (c->closing || n == 0)
         return;
     if (n > 0) {
         if (c->cstate == C_LINGER)
             return; /* discarded */
-        c->in[SC].len += (size_t)n;
+        c->in[CLIENT].len += (size_t)n;
         if (c->timer_kind == T_IDLE)
             set_timer(c, T_NONE, 0);
         process(c);
         return;
     }
-    if (n == 0)
-        return;
-    if (n == UV_ENOBUFS) {
-        conn_close(c);
-        return;
-    }
-    /* EOF or error. */
-    c->eof[SC] = true;
-    if (n != UV_EOF || c->cstate == C_LINGER) {
-        conn_close(c);
-        return;
-    }
-    if (c->cstate == C_TUNNEL) {
+    c->eof[CLIENT] = true;
+    if (n != UV_EOF || c->cstate == C_LINGER)
+        conn_close(c); /* an error (UV_ENOBUFS: no buffer), or the lingering client is done */
+    else if (c->cstate == C_TUNNEL)
         process(c); /* passes the half-close on */
-        return;
-    }
-    /* Outside a tunnel: a client gone from a stream (events, logs -f), in
-     * the middle of sending its request, or between requests is simply gone.
-     * With a request under way the EOF is passed on to the daemon, as a
-     * direct client's would be: Go's server then cancels the request (a
-     * build, a pull, `stop -t`), and an answer that still comes is
-     * delivered before the connection ends. */
-    bool partial = c->in[SC].pos < c->in[SC].len;
-    if (c->cstate == C_BODY || (c->rflags & RULES_F_STREAM && c->rstate != R_IDLE) ||
-        (c->rstate == R_IDLE && (partial || (c->writes[SC] == 0 && !c->close_after)))) {
-        conn_close(c);
-        return;
-    }
-    c->close_after = true;
-    c->in[SC].pos = c->in[SC].len;
-    process(c);
+    else
+        client_eof(c);
 }
 
 static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     conn *c = s->data;
-    if (c->closing || c->upstate != UP_OPEN)
+    if (c->closing || c->upstate != UP_OPEN || n == 0)
         return;
     if (n > 0) {
-        c->in[SU].len += (size_t)n;
-        if (c->retry) { /* the daemon answers: never send it twice */
-            free(c->retry);
-            c->retry = NULL;
-        }
+        c->in[UPSTREAM].len += (size_t)n;
+        drop_retry(c); /* the daemon answers: never send it twice */
         process(c);
         return;
     }
-    if (n == 0)
-        return;
-    c->eof[SU] = true;
-    uv_read_stop(s);
-    c->reading[SU] = false;
-    switch (c->rstate) {
-    case R_IDLE:
+    c->eof[UPSTREAM] = true;
+    set_reading(c, UPSTREAM, false);
+    if (c->rstate == R_IDLE) {
         /* The daemon closed an idle keep-alive connection: dial anew next time. */
         close_upstream(c);
         update_io(c);
-        return;
-    case R_HEAD:
-        if (!c->res_started) {
-            upstream_lost(c); /* a partial head freed the retry copy: 502 */
-            return;
-        }
+    } else if (c->rstate == R_HEAD && !c->res_started) {
+        upstream_lost(c); /* a partial head freed the retry copy: 502 */
+    } else if (c->rstate == R_HEAD || n != UV_EOF) {
         conn_close(c);
-        return;
-    case R_BODY:
-        if (n != UV_EOF) {
-            conn_close(c);
-            return;
-        }
-        process(c); /* flushes, then ends the response (see there) */
-        return;
-    case R_TUNNEL:
-        if (n != UV_EOF) {
-            conn_close(c);
-            return;
-        }
-        process(c);
-        return;
+    } else {
+        process(c); /* flushes, then ends the body or passes the half-close on */
     }
 }
 
@@ -1260,7 +1300,7 @@ static void on_timer(uv_timer_t *t)
     conn *c = t->data;
     if (c->closing)
         return;
-    int kind = c->timer_kind;
+    timer_kind kind = c->timer_kind;
     c->timer_kind = T_NONE;
     switch (kind) {
     case T_IDLE:
@@ -1268,20 +1308,19 @@ static void on_timer(uv_timer_t *t)
         conn_close(c);
         break;
     case T_HEAD:
-        snprintf(c->method, sizeof(c->method), "-");
-        snprintf(c->target, sizeof(c->target), "-");
-        c->t0 = uv_hrtime();
-        c->req_is_head = false;
+        begin_request(c, NULL, NULL);
         reject(c, 408, "request head not received in time");
         break;
     case T_DIAL:
-        if (c->upstate == UP_WAIT) {
-            c->upstate = UP_NONE; /* dial_retry stays set: the same deadline */
-            if (c->retry_pending)
-                resend(c);
-            else
-                process(c);
-        }
+        if (c->upstate != UP_WAIT)
+            break;
+        c->upstate = UP_NONE; /* dial_retry stays set: the same deadline */
+        if (c->retry_pending)
+            resend(c);
+        else
+            process(c);
+        break;
+    case T_NONE:
         break;
     }
 }
@@ -1289,6 +1328,26 @@ static void on_timer(uv_timer_t *t)
 /* ---- accept / drain ---- */
 
 static void on_refused_closed(uv_handle_t *h) { free(h->data); }
+
+/* Returns why the connection just accepted on s must be refused, or NULL. */
+static const char *refusal_at_accept(server *s, conn *c, char *msg, size_t len)
+{
+    if (s->nconns >= s->max_conns || s->draining) {
+        log_msg(LOG_WARNING, "connection refused: %zu connections open (the limit)", s->nconns);
+        return "too many connections, try again";
+    }
+    if (!s->cfg->max_client_conns)
+        return NULL;
+    identify(c);
+    if (c->client.kind == CLIENT_NONE || clients_enter(&s->clients, &c->client, s->cfg->max_client_conns))
+        return NULL;
+    c->client.kind = CLIENT_NONE;
+    log_msg(LOG_WARNING, "connection from %s refused: it has %zu open (SOCKET_PROXY_MAX_CLIENT_CONNS)", c->peer,
+            s->cfg->max_client_conns);
+    snprintf(msg, len, "too many connections from this client (SOCKET_PROXY_MAX_CLIENT_CONNS=%zu), try again",
+             s->cfg->max_client_conns);
+    return msg;
+}
 
 void proxy_accept(listener *l)
 {
@@ -1305,23 +1364,8 @@ void proxy_accept(listener *l)
         uv_close(&c->cl.handle, on_refused_closed);
         return;
     }
-    const char *refused = NULL;
     char msg[200];
-    if (s->nconns >= s->max_conns || s->draining) {
-        refused = "socket-proxy: too many connections, try again";
-        log_msg(LOG_WARNING, "connection refused: %zu connections open (the limit)", s->nconns);
-    } else if (s->cfg->max_client_conns) {
-        identify(c);
-        if (c->client.kind != CLIENT_NONE && !clients_enter(&s->clients, &c->client, s->cfg->max_client_conns)) {
-            snprintf(msg, sizeof(msg),
-                     "socket-proxy: too many connections from this client (SOCKET_PROXY_MAX_CLIENT_CONNS=%zu), try again",
-                     s->cfg->max_client_conns);
-            refused = msg;
-            log_msg(LOG_WARNING, "connection from %s refused: it has %zu open (SOCKET_PROXY_MAX_CLIENT_CONNS)", c->peer,
-                    s->cfg->max_client_conns);
-            c->client.kind = CLIENT_NONE;
-        }
-    }
+    const char *refused = refusal_at_accept(s, c, msg, sizeof(msg));
     if (refused) {
         /* Written at once or not at all: a refused client gets no buffer. */
         char out[ANSWER_MAX];
@@ -1332,7 +1376,6 @@ void proxy_accept(listener *l)
     }
     c->srv = s;
     c->rules = l->rules;
-    c->cl.handle.data = c;
     uv_timer_init(s->loop, &c->timer);
     c->timer.data = c;
     c->open_handles = 2;
@@ -1341,7 +1384,6 @@ void proxy_accept(listener *l)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
-
     if (!l->is_unix)
         uv_tcp_nodelay(&c->cl.tcp, 1);
     set_timer(c, T_IDLE, s->cfg->idle_timeout_ms);
@@ -1355,7 +1397,7 @@ void proxy_drain(server *s)
         next = c->next;
         if (c->closing)
             continue;
-        bool idle = c->cstate == C_HEAD && c->rstate == R_IDLE && c->in[SC].pos == c->in[SC].len;
+        bool idle = c->cstate == C_HEAD && c->rstate == R_IDLE && !buf_has_bytes(&c->in[CLIENT]);
         bool stream = c->rstate == R_TUNNEL || ((c->rflags & RULES_F_STREAM) && c->rstate == R_BODY);
         if (idle || stream || c->cstate == C_LINGER)
             conn_close(c);
