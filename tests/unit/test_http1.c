@@ -17,34 +17,34 @@ typedef struct {
     int expect;       /* OK_, MORE, ERR */
     int status;       /* for ERR */
     long long cl;     /* for OK_: expected content_length */
-    int chunked, close, upgrade;
+    int chunked, close;
 } req_row;
 
 #define H "Host: docker\r\n"
 
 static const req_row req_rows[] = {
-    {"simple get", "GET /_ping HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0, 0},
-    {"head", "HEAD /_ping HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0, 0},
-    {"http/1.0 closes", "GET /_ping HTTP/1.0\r\n\r\n", OK_, 0, -1, 0, 1, 0},
-    {"http/1.0 keep-alive", "GET /_ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", OK_, 0, -1, 0, 0, 0},
-    {"connection close", "GET / HTTP/1.1\r\n" H "Connection: close\r\n\r\n", OK_, 0, -1, 0, 1, 0},
-    {"connection list", "GET / HTTP/1.1\r\n" H "Connection: keep-alive, Close\r\n\r\n", OK_, 0, -1, 0, 1, 0},
-    {"content-length", "POST /x HTTP/1.1\r\n" H "Content-Length: 12\r\n\r\n", OK_, 0, 12, 0, 0, 0},
-    {"content-length 0", "POST /x HTTP/1.1\r\n" H "Content-Length: 0\r\n\r\n", OK_, 0, 0, 0, 0, 0},
-    {"chunked", "POST /x HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n", OK_, 0, -1, 1, 0, 0},
-    {"chunked any case", "POST /x HTTP/1.1\r\n" H "transfer-encoding: Chunked\r\n\r\n", OK_, 0, -1, 1, 0, 0},
-    {"upgrade", "POST /exec/x/start HTTP/1.1\r\n" H "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n", OK_, 0, -1, 0, 0, 1},
-    {"upgrade header without token", "GET / HTTP/1.1\r\n" H "Upgrade: tcp\r\n\r\n", OK_, 0, -1, 0, 0, 0},
-    {"ows around value", "GET / HTTP/1.1\r\nHost:   docker  \r\n\r\n", OK_, 0, -1, 0, 0, 0},
-    {"empty value", "GET / HTTP/1.1\r\n" H "X-Empty:\r\n\r\n", OK_, 0, -1, 0, 0, 0},
-    {"obs-text value", "GET / HTTP/1.1\r\n" H "X-Utf: caf\xc3\xa9\r\n\r\n", OK_, 0, -1, 0, 0, 0},
-    {"expect 100", "POST /x HTTP/1.1\r\n" H "Expect: 100-continue\r\nContent-Length: 1\r\n\r\n", OK_, 0, 1, 0, 0, 0},
-    {"query", "GET /containers/json?all=1&filters=%7B%7D HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0, 0},
+    {"simple get", "GET /_ping HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0},
+    {"head", "HEAD /_ping HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0},
+    {"http/1.0 closes", "GET /_ping HTTP/1.0\r\n\r\n", OK_, 0, -1, 0, 1},
+    {"http/1.0 keep-alive", "GET /_ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", OK_, 0, -1, 0, 0},
+    {"connection close", "GET / HTTP/1.1\r\n" H "Connection: close\r\n\r\n", OK_, 0, -1, 0, 1},
+    {"connection list", "GET / HTTP/1.1\r\n" H "Connection: keep-alive, Close\r\n\r\n", OK_, 0, -1, 0, 1},
+    {"content-length", "POST /x HTTP/1.1\r\n" H "Content-Length: 12\r\n\r\n", OK_, 0, 12, 0, 0},
+    {"content-length 0", "POST /x HTTP/1.1\r\n" H "Content-Length: 0\r\n\r\n", OK_, 0, 0, 0, 0},
+    {"chunked", "POST /x HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n", OK_, 0, -1, 1, 0},
+    {"chunked any case", "POST /x HTTP/1.1\r\n" H "transfer-encoding: Chunked\r\n\r\n", OK_, 0, -1, 1, 0},
+    {"upgrade", "POST /exec/x/start HTTP/1.1\r\n" H "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n", OK_, 0, -1, 0, 0},
+    {"upgrade header without token", "GET / HTTP/1.1\r\n" H "Upgrade: tcp\r\n\r\n", OK_, 0, -1, 0, 0},
+    {"ows around value", "GET / HTTP/1.1\r\nHost:   docker  \r\n\r\n", OK_, 0, -1, 0, 0},
+    {"empty value", "GET / HTTP/1.1\r\n" H "X-Empty:\r\n\r\n", OK_, 0, -1, 0, 0},
+    {"obs-text value", "GET / HTTP/1.1\r\n" H "X-Utf: caf\xc3\xa9\r\n\r\n", OK_, 0, -1, 0, 0},
+    {"expect 100", "POST /x HTTP/1.1\r\n" H "Expect: 100-continue\r\nContent-Length: 1\r\n\r\n", OK_, 0, 1, 0, 0},
+    {"query", "GET /containers/json?all=1&filters=%7B%7D HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0},
 
-    {"partial line", "GET /_pi", MORE, 0, 0, 0, 0, 0},
-    {"partial version", "GET / HTTP/1.", MORE, 0, 0, 0, 0, 0},
-    {"partial head", "GET / HTTP/1.1\r\nHost: x\r\n", MORE, 0, 0, 0, 0, 0},
-    {"partial cr", "GET / HTTP/1.1\r\nHost: x\r\n\r", MORE, 0, 0, 0, 0, 0},
+    {"partial line", "GET /_pi", MORE, 0, 0, 0, 0},
+    {"partial version", "GET / HTTP/1.", MORE, 0, 0, 0, 0},
+    {"partial head", "GET / HTTP/1.1\r\nHost: x\r\n", MORE, 0, 0, 0, 0},
+    {"partial cr", "GET / HTTP/1.1\r\nHost: x\r\n\r", MORE, 0, 0, 0, 0},
 
     {"CL and TE", "POST /x HTTP/1.1\r\n" H "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", ERR, 400},
     {"TE and CL", "POST /x HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", ERR, 400},
