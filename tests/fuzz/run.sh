@@ -8,11 +8,11 @@ clang=${1:-clang-14}
 secs=${2:-60}
 shift 2 || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(request response chunked rules pathdiff env)
+[ ${#targets[@]} -gt 0 ] || targets=(request response body rules pathdiff env)
 out=build/fuzz
 mkdir -p "$out"
 declare -A srcs=(
-    [request]="core/http1.c" [response]="core/http1.c" [chunked]="core/http1.c"
+    [request]="core/http1.c" [response]="core/http1.c" [body]="core/http1.c"
     [rules]="rules/rules.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/path.c core/config.c core/log.c"
 )
 for t in "${targets[@]}"; do

@@ -1,5 +1,5 @@
-/* Table-driven tests of the HTTP/1.1 request/response parsers and the
- * chunked framing machine: a row per case, every rejection included. */
+/* Table-driven tests of the HTTP/1.1 request/response parsers, the chunked
+ * framing machine and message bodies: a row per case, every rejection included. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,34 +17,34 @@ typedef struct {
     int expect;       /* OK_, MORE, ERR */
     int status;       /* for ERR */
     long long cl;     /* for OK_: expected content_length */
-    int chunked, close, upgrade;
+    int chunked, close;
 } req_row;
 
 #define H "Host: docker\r\n"
 
 static const req_row req_rows[] = {
-    {"simple get", "GET /_ping HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0, 0},
-    {"head", "HEAD /_ping HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0, 0},
-    {"http/1.0 closes", "GET /_ping HTTP/1.0\r\n\r\n", OK_, 0, -1, 0, 1, 0},
-    {"http/1.0 keep-alive", "GET /_ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", OK_, 0, -1, 0, 0, 0},
-    {"connection close", "GET / HTTP/1.1\r\n" H "Connection: close\r\n\r\n", OK_, 0, -1, 0, 1, 0},
-    {"connection list", "GET / HTTP/1.1\r\n" H "Connection: keep-alive, Close\r\n\r\n", OK_, 0, -1, 0, 1, 0},
-    {"content-length", "POST /x HTTP/1.1\r\n" H "Content-Length: 12\r\n\r\n", OK_, 0, 12, 0, 0, 0},
-    {"content-length 0", "POST /x HTTP/1.1\r\n" H "Content-Length: 0\r\n\r\n", OK_, 0, 0, 0, 0, 0},
-    {"chunked", "POST /x HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n", OK_, 0, -1, 1, 0, 0},
-    {"chunked any case", "POST /x HTTP/1.1\r\n" H "transfer-encoding: Chunked\r\n\r\n", OK_, 0, -1, 1, 0, 0},
-    {"upgrade", "POST /exec/x/start HTTP/1.1\r\n" H "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n", OK_, 0, -1, 0, 0, 1},
-    {"upgrade header without token", "GET / HTTP/1.1\r\n" H "Upgrade: tcp\r\n\r\n", OK_, 0, -1, 0, 0, 0},
-    {"ows around value", "GET / HTTP/1.1\r\nHost:   docker  \r\n\r\n", OK_, 0, -1, 0, 0, 0},
-    {"empty value", "GET / HTTP/1.1\r\n" H "X-Empty:\r\n\r\n", OK_, 0, -1, 0, 0, 0},
-    {"obs-text value", "GET / HTTP/1.1\r\n" H "X-Utf: caf\xc3\xa9\r\n\r\n", OK_, 0, -1, 0, 0, 0},
-    {"expect 100", "POST /x HTTP/1.1\r\n" H "Expect: 100-continue\r\nContent-Length: 1\r\n\r\n", OK_, 0, 1, 0, 0, 0},
-    {"query", "GET /containers/json?all=1&filters=%7B%7D HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0, 0},
+    {"simple get", "GET /_ping HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0},
+    {"head", "HEAD /_ping HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0},
+    {"http/1.0 closes", "GET /_ping HTTP/1.0\r\n\r\n", OK_, 0, -1, 0, 1},
+    {"http/1.0 keep-alive", "GET /_ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", OK_, 0, -1, 0, 0},
+    {"connection close", "GET / HTTP/1.1\r\n" H "Connection: close\r\n\r\n", OK_, 0, -1, 0, 1},
+    {"connection list", "GET / HTTP/1.1\r\n" H "Connection: keep-alive, Close\r\n\r\n", OK_, 0, -1, 0, 1},
+    {"content-length", "POST /x HTTP/1.1\r\n" H "Content-Length: 12\r\n\r\n", OK_, 0, 12, 0, 0},
+    {"content-length 0", "POST /x HTTP/1.1\r\n" H "Content-Length: 0\r\n\r\n", OK_, 0, 0, 0, 0},
+    {"chunked", "POST /x HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n", OK_, 0, -1, 1, 0},
+    {"chunked any case", "POST /x HTTP/1.1\r\n" H "transfer-encoding: Chunked\r\n\r\n", OK_, 0, -1, 1, 0},
+    {"upgrade", "POST /exec/x/start HTTP/1.1\r\n" H "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n", OK_, 0, -1, 0, 0},
+    {"upgrade header without token", "GET / HTTP/1.1\r\n" H "Upgrade: tcp\r\n\r\n", OK_, 0, -1, 0, 0},
+    {"ows around value", "GET / HTTP/1.1\r\nHost:   docker  \r\n\r\n", OK_, 0, -1, 0, 0},
+    {"empty value", "GET / HTTP/1.1\r\n" H "X-Empty:\r\n\r\n", OK_, 0, -1, 0, 0},
+    {"obs-text value", "GET / HTTP/1.1\r\n" H "X-Utf: caf\xc3\xa9\r\n\r\n", OK_, 0, -1, 0, 0},
+    {"expect 100", "POST /x HTTP/1.1\r\n" H "Expect: 100-continue\r\nContent-Length: 1\r\n\r\n", OK_, 0, 1, 0, 0},
+    {"query", "GET /containers/json?all=1&filters=%7B%7D HTTP/1.1\r\n" H "\r\n", OK_, 0, -1, 0, 0},
 
-    {"partial line", "GET /_pi", MORE, 0, 0, 0, 0, 0},
-    {"partial version", "GET / HTTP/1.", MORE, 0, 0, 0, 0, 0},
-    {"partial head", "GET / HTTP/1.1\r\nHost: x\r\n", MORE, 0, 0, 0, 0, 0},
-    {"partial cr", "GET / HTTP/1.1\r\nHost: x\r\n\r", MORE, 0, 0, 0, 0, 0},
+    {"partial line", "GET /_pi", MORE, 0, 0, 0, 0},
+    {"partial version", "GET / HTTP/1.", MORE, 0, 0, 0, 0},
+    {"partial head", "GET / HTTP/1.1\r\nHost: x\r\n", MORE, 0, 0, 0, 0},
+    {"partial cr", "GET / HTTP/1.1\r\nHost: x\r\n\r", MORE, 0, 0, 0, 0},
 
     {"CL and TE", "POST /x HTTP/1.1\r\n" H "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", ERR, 400},
     {"TE and CL", "POST /x HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", ERR, 400},
@@ -247,6 +247,139 @@ static const chunk_row chunk_rows[] = {
     {"bare LF after data", "3\r\nabc\n0\r\n\r\n", 0, -1, 0},
     {"missing final CRLF LF", "0\r\n\rX", 0, -1, 0},
     {"empty size", "\r\nabc", 0, -1, 0},
+};
+
+/* Message bodies (h1_body): how the body is set up, from a head parsed by the
+ * project's own parser (or a tunnel), then which of the bytes behind the head
+ * belong to it. Each row is fed whole, split in two at every point and byte by
+ * byte, as reads arrive: every way must give the same answer. */
+enum { B_REQ, B_RES, B_RES_TO_HEAD, B_TUNNEL };
+
+#define ALL (-2)  /* consumed: every input byte */
+
+typedef struct {
+    const char *name;
+    int kind;           /* B_REQ, B_RES, B_RES_TO_HEAD (the request was HEAD), B_TUNNEL */
+    const char *head;   /* the request or response head; NULL for a tunnel */
+    const char *in;     /* the bytes behind the head */
+    int mode;           /* the h1_body_mode the head gives */
+    long consumed;      /* bytes that belong to the body, or ALL */
+    int done;
+    const char *error;  /* NULL, or the framing error expected (then consumed and done are unused) */
+} body_row;
+
+#define GET_HEAD "GET / HTTP/1.1\r\n" H "\r\n"
+#define POST_CL(n) "POST /x HTTP/1.1\r\n" H "Content-Length: " #n "\r\n\r\n"
+#define POST_TE "POST /x HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n"
+#define RES(status, fields) "HTTP/1.1 " #status " X\r\n" fields "\r\n"
+#define CL(n) "Content-Length: " #n "\r\n"
+#define TE "Transfer-Encoding: chunked\r\n"
+#define NEXT_REQ "GET /next HTTP/1.1\r\n" H "\r\n"  /* 34 bytes */
+#define NEXT_RES "HTTP/1.1 200 OK\r\n\r\n"
+
+static const body_row body_rows[] = {
+    /* requests without a body */
+    {"GET, nothing behind", B_REQ, GET_HEAD, "", H1_BODY_NONE, 0, 1},
+    {"GET, next request behind", B_REQ, GET_HEAD, NEXT_REQ, H1_BODY_NONE, 0, 1},
+    {"HTTP/1.0 GET", B_REQ, "GET / HTTP/1.0\r\n\r\n", "xyz", H1_BODY_NONE, 0, 1},
+    {"Content-Length: 0, next request behind", B_REQ, POST_CL(0), NEXT_REQ, H1_BODY_NONE, 0, 1},
+    /* requests with Content-Length */
+    {"CL 5, nothing yet", B_REQ, POST_CL(5), "", H1_BODY_LENGTH, 0, 0},
+    {"CL 5, 3 bytes", B_REQ, POST_CL(5), "abc", H1_BODY_LENGTH, 3, 0},
+    {"CL 5, 5 bytes", B_REQ, POST_CL(5), "abcde", H1_BODY_LENGTH, 5, 1},
+    {"CL 5, 6 bytes", B_REQ, POST_CL(5), "abcdef", H1_BODY_LENGTH, 5, 1},
+    {"CL 5, next request behind", B_REQ, POST_CL(5), "abcde" NEXT_REQ, H1_BODY_LENGTH, 5, 1},
+    {"CL 1, next request behind", B_REQ, POST_CL(1), "a" NEXT_REQ, H1_BODY_LENGTH, 1, 1},
+    {"CL 5, a body that looks like a head", B_REQ, POST_CL(5), "GET /" NEXT_REQ, H1_BODY_LENGTH, 5, 1},
+    {"CL 5, a NUL byte is a body byte", B_REQ, POST_CL(5), "ab\0cde", H1_BODY_LENGTH, 5, 1},
+    {"CL beyond 32 bits", B_REQ, POST_CL(99999999999), "abc", H1_BODY_LENGTH, ALL, 0},
+    {"CL 5, HTTP/1.0", B_REQ, "POST /x HTTP/1.0\r\nContent-Length: 5\r\n\r\n", "abcde" NEXT_REQ, H1_BODY_LENGTH, 5, 1},
+    /* chunked requests: no extensions, no trailers */
+    {"chunked request, one chunk", B_REQ, POST_TE, "3\r\nabc\r\n0\r\n\r\n", H1_BODY_CHUNKED, ALL, 1},
+    {"chunked request, empty", B_REQ, POST_TE, "0\r\n\r\n", H1_BODY_CHUNKED, ALL, 1},
+    {"chunked request, two chunks", B_REQ, POST_TE, "1\r\na\r\nA\r\n0123456789\r\n0\r\n\r\n", H1_BODY_CHUNKED, ALL, 1},
+    {"chunked request, next request behind", B_REQ, POST_TE, "3\r\nabc\r\n0\r\n\r\n" NEXT_REQ, H1_BODY_CHUNKED, 13, 1},
+    {"chunked request, data that looks like the end", B_REQ, POST_TE, "5\r\n0\r\n\r\n\r\n0\r\n\r\n" NEXT_REQ,
+     H1_BODY_CHUNKED, 15, 1},
+    {"chunked request, in the size", B_REQ, POST_TE, "1", H1_BODY_CHUNKED, ALL, 0},
+    {"chunked request, in the data", B_REQ, POST_TE, "5\r\nab", H1_BODY_CHUNKED, ALL, 0},
+    {"chunked request, before the last LF", B_REQ, POST_TE, "3\r\nabc\r\n0\r\n\r", H1_BODY_CHUNKED, ALL, 0},
+    {"chunked request, 15 hex digits", B_REQ, POST_TE, "fffffffffffffff\r\nab", H1_BODY_CHUNKED, ALL, 0},
+    {"chunked request, size overflow", B_REQ, POST_TE, "10000000000000000\r\nab", H1_BODY_CHUNKED, 0, 0,
+     "chunk size too large"},
+    {"chunked request, 16 digits even as leading zeros", B_REQ, POST_TE, "0000000000000003\r\nabc\r\n0\r\n\r\n",
+     H1_BODY_CHUNKED, 0, 0, "chunk size too large"},
+    {"chunked request, extension", B_REQ, POST_TE, "3;x=y\r\nabc\r\n0\r\n\r\n", H1_BODY_CHUNKED, 0, 0,
+     "chunk extension"},
+    {"chunked request, extension on the last chunk", B_REQ, POST_TE, "3\r\nabc\r\n0;x\r\n\r\n", H1_BODY_CHUNKED, 0, 0,
+     "chunk extension"},
+    {"chunked request, trailer", B_REQ, POST_TE, "0\r\nX: y\r\n\r\n", H1_BODY_CHUNKED, 0, 0, "trailer fields in request"},
+    {"chunked request, bad size", B_REQ, POST_TE, "x\r\n", H1_BODY_CHUNKED, 0, 0, "invalid chunk size"},
+    {"chunked request, empty size", B_REQ, POST_TE, "\r\nabc", H1_BODY_CHUNKED, 0, 0, "invalid chunk size"},
+    {"chunked request, space after size", B_REQ, POST_TE, "3 \r\nabc\r\n0\r\n\r\n", H1_BODY_CHUNKED, 0, 0,
+     "invalid chunk size"},
+    {"chunked request, bare LF after size", B_REQ, POST_TE, "3\nabc\r\n0\r\n\r\n", H1_BODY_CHUNKED, 0, 0,
+     "invalid chunk size"},
+    {"chunked request, bare CR after size", B_REQ, POST_TE, "3\rabc\r\n0\r\n\r\n", H1_BODY_CHUNKED, 0, 0,
+     "bare CR after chunk size"},
+    {"chunked request, data longer than its size", B_REQ, POST_TE, "3\r\nabcd\r\n0\r\n\r\n", H1_BODY_CHUNKED, 0, 0,
+     "chunk data longer than its size"},
+    {"chunked request, bare CR after data", B_REQ, POST_TE, "3\r\nabc\rX", H1_BODY_CHUNKED, 0, 0,
+     "bare CR after chunk data"},
+    {"chunked request, bare CR at the end", B_REQ, POST_TE, "0\r\n\rX", H1_BODY_CHUNKED, 0, 0,
+     "bare CR at end of chunked body"},
+    {"chunked request, a request instead", B_REQ, POST_TE, NEXT_REQ, H1_BODY_CHUNKED, 0, 0, "invalid chunk size"},
+
+    /* responses with Content-Length */
+    {"200 CL 5, 3 bytes", B_RES, RES(200, CL(5)), "abc", H1_BODY_LENGTH, 3, 0},
+    {"200 CL 5, 5 bytes", B_RES, RES(200, CL(5)), "abcde", H1_BODY_LENGTH, 5, 1},
+    {"200 CL 5, more bytes", B_RES, RES(200, CL(5)), "abcde" NEXT_RES, H1_BODY_LENGTH, 5, 1},
+    {"404 CL 5", B_RES, RES(404, CL(5)), "abcde", H1_BODY_LENGTH, 5, 1},
+    {"HTTP/1.0 200 CL 5", B_RES, "HTTP/1.0 200 OK\r\n" CL(5) "\r\n", "abcdef", H1_BODY_LENGTH, 5, 1},
+    {"200 CL 0, done at once", B_RES, RES(200, CL(0)), "", H1_BODY_NONE, 0, 1},
+    {"200 CL 0, next response behind", B_RES, RES(200, CL(0)), NEXT_RES, H1_BODY_NONE, 0, 1},
+    /* responses without a body whatever the head says */
+    {"HEAD: 200 CL 5", B_RES_TO_HEAD, RES(200, CL(5)), "abcde", H1_BODY_NONE, 0, 1},
+    {"HEAD: 200 chunked", B_RES_TO_HEAD, RES(200, TE), "0\r\n\r\n", H1_BODY_NONE, 0, 1},
+    {"HEAD: 200 without length", B_RES_TO_HEAD, RES(200, ), "abc", H1_BODY_NONE, 0, 1},
+    {"204 CL 5", B_RES, RES(204, CL(5)), "abcde", H1_BODY_NONE, 0, 1},
+    {"204 without length", B_RES, RES(204, ), "abc", H1_BODY_NONE, 0, 1},
+    {"304 CL 5", B_RES, RES(304, CL(5)), "abcde", H1_BODY_NONE, 0, 1},
+    {"304 chunked", B_RES, RES(304, TE), "0\r\n\r\n", H1_BODY_NONE, 0, 1},
+    {"304 without length", B_RES, RES(304, ), "", H1_BODY_NONE, 0, 1},
+    /* chunked responses: extensions and trailers allowed */
+    {"chunked response, one chunk", B_RES, RES(200, TE), "3\r\nabc\r\n0\r\n\r\n", H1_BODY_CHUNKED, ALL, 1},
+    {"chunked response, next response behind", B_RES, RES(200, TE), "3\r\nabc\r\n0\r\n\r\n" NEXT_RES,
+     H1_BODY_CHUNKED, 13, 1},
+    {"chunked response, extensions", B_RES, RES(200, TE), "3;a=b;c\r\nabc\r\n0;last\r\n\r\n", H1_BODY_CHUNKED, ALL, 1},
+    {"chunked response, trailers", B_RES, RES(200, TE), "3\r\nabc\r\n0\r\nX: y\r\nZ: \r\n\r\n" NEXT_RES,
+     H1_BODY_CHUNKED, 24, 1},
+    {"chunked response, in a trailer", B_RES, RES(200, TE), "0\r\nX: y\r\n", H1_BODY_CHUNKED, ALL, 0},
+    {"chunked response, size overflow", B_RES, RES(200, TE), "10000000000000000\r\n", H1_BODY_CHUNKED, 0, 0,
+     "chunk size too large"},
+    {"chunked response, control byte in an extension", B_RES, RES(200, TE), "3;\x01\r\nabc\r\n0\r\n\r\n",
+     H1_BODY_CHUNKED, 0, 0, "invalid chunk extension"},
+    {"chunked response, trailer starts with a space", B_RES, RES(200, TE), "0\r\n X: y\r\n\r\n", H1_BODY_CHUNKED, 0, 0,
+     "malformed trailer"},
+    {"chunked response, control byte in a trailer", B_RES, RES(200, TE), "0\r\nX: \x01\r\n\r\n", H1_BODY_CHUNKED, 0,
+     0, "control byte in trailer"},
+    {"chunked response, bare CR in a trailer", B_RES, RES(200, TE), "0\r\nX: y\rZ\r\n\r\n", H1_BODY_CHUNKED, 0, 0,
+     "bare CR in trailer"},
+    {"chunked response, data longer than its size", B_RES, RES(200, TE), "1\r\nab\r\n0\r\n\r\n", H1_BODY_CHUNKED, 0,
+     0, "chunk data longer than its size"},
+    /* responses without a length: to the end of the connection */
+    {"200 without length", B_RES, RES(200, ), "abc", H1_BODY_CLOSE, ALL, 0},
+    {"200 without length, nothing yet", B_RES, RES(200, ), "", H1_BODY_CLOSE, 0, 0},
+    {"200 without length, what looks like the end", B_RES, RES(200, ), "0\r\n\r\n" NEXT_RES "abc", H1_BODY_CLOSE, ALL,
+     0},
+    {"HTTP/1.0 200 without length, a NUL byte", B_RES, "HTTP/1.0 200 OK\r\n\r\n", "a\0b", H1_BODY_CLOSE, ALL, 0},
+    {"docker stream without length", B_RES, RES(200, "Content-Type: application/vnd.docker.raw-stream\r\n"),
+     "\x01\x02\x03", H1_BODY_CLOSE, ALL, 0},
+    /* tunnels: each direction to the end of the connection */
+    {"tunnel, nothing yet", B_TUNNEL, NULL, "", H1_BODY_CLOSE, 0, 0},
+    {"tunnel, a request", B_TUNNEL, NULL, NEXT_REQ, H1_BODY_CLOSE, ALL, 0},
+    {"tunnel, bytes a chunked body would refuse", B_TUNNEL, NULL, "zz\r\n\x01\x7f\r\r\n\n", H1_BODY_CLOSE, ALL, 0},
+    {"tunnel, a NUL byte first", B_TUNNEL, NULL, "\0ab", H1_BODY_CLOSE, ALL, 0},
 };
 
 /* Rows may hold NUL bytes (their names say so): measure up to the table's
@@ -568,6 +701,126 @@ static void test_chunked(void)
     }
 }
 
+/* Sets up r's body the way the proxy does, from the head parsed by the
+ * project's own parser. False when the head does not parse whole. */
+static bool body_setup(const body_row *r, h1_body *b)
+{
+    if (r->kind == B_TUNNEL) {
+        h1_body_close(b);
+        return true;
+    }
+    size_t len = strlen(r->head);
+    if (r->kind == B_REQ) {
+        h1_request req;
+        if (h1_parse_request(r->head, len, 65536, &req) != (ssize_t)len)
+            return false;
+        h1_body_request(b, &req);
+    } else {
+        h1_response res;
+        if (h1_parse_response(r->head, len, 65536, &res) != (ssize_t)len)
+            return false;
+        h1_body_response(b, &res, r->kind == B_RES_TO_HEAD);
+    }
+    return true;
+}
+
+typedef struct {
+    long consumed;
+    bool done;
+    const char *error;
+} body_out;
+
+static bool same_body_out(const body_out *a, const body_out *b)
+{
+    if (a->error || b->error)
+        return a->error && b->error && strcmp(a->error, b->error) == 0;
+    return a->consumed == b->consumed && a->done == b->done;
+}
+
+/* Feeds in[0..cuts[ncuts-1]) to a fresh body in reads ending at
+ * cuts[0..ncuts), as the proxy would: a framing error ends it (the connection
+ * closes, and how many bytes of that read were good is not said); once the
+ * body has ended, the reads left are the next message's and must give it
+ * nothing. Returns NULL, or the h1_body_feed promise a read broke. */
+static const char *body_feed(const body_row *r, const char *in, const size_t *cuts, size_t ncuts, body_out *out)
+{
+    h1_body b;
+    out->consumed = 0;
+    out->done = false;
+    out->error = NULL;
+    if (!body_setup(r, &b))
+        return "the head does not parse";
+    size_t at = 0;
+    for (size_t k = 0; k < ncuts; k++) {
+        size_t n = cuts[k] - at;
+        bool done = false;
+        ssize_t got = h1_body_feed(&b, in + at, n, &done);
+        if (got < 0) {
+            out->error = b.error;
+            return !b.error ? "an error without a reason" : out->done ? "an error after the end" : NULL;
+        }
+        if ((size_t)got > n)
+            return "more bytes than the read brought";
+        if ((size_t)got < n && !done)
+            return "bytes left over before the end";
+        if (out->done && (got != 0 || !done))
+            return "bytes after the end";
+        if (done && b.mode == H1_BODY_CLOSE)
+            return "a body to the end of the connection ended";
+        out->consumed += (long)got;
+        out->done = done;
+        at = cuts[k];
+    }
+    return NULL;
+}
+
+static void test_body(void)
+{
+    static const char *const modes[] = {"NONE", "LENGTH", "CHUNKED", "CLOSE"};
+    for (size_t i = 0; i < sizeof(body_rows) / sizeof(body_rows[0]); i++) {
+        const body_row *r = &body_rows[i];
+        size_t len = literal_len(r->name, r->in);
+        size_t cuts[256];
+        if (len >= sizeof(cuts) / sizeof(cuts[0])) {
+            CHECK(false, "%s: input too long for the test", r->name);
+            continue;
+        }
+        h1_body b;
+        bool parsed = body_setup(r, &b);
+        CHECK(parsed && b.mode == (h1_body_mode)r->mode, "%s: %s, mode %s, not %s", r->name,
+              parsed ? "parsed" : "the head does not parse", modes[b.mode & 3], modes[r->mode]);
+        if (!parsed)
+            continue;
+
+        body_out whole, want = {r->consumed == ALL ? (long)len : r->consumed, r->done, r->error};
+        cuts[0] = len;
+        const char *why = body_feed(r, r->in, cuts, 1, &whole);
+        CHECK(!why && same_body_out(&whole, &want), "%s: consumed %ld done %d error %s%s%s", r->name, whole.consumed,
+              whole.done, whole.error ? whole.error : "none", why ? ": " : "", why ? why : "");
+
+        /* Two reads, cut at every point (an empty first or last read included). */
+        size_t split = 0;
+        body_out part = {0};
+        for (; split <= len; split++) {
+            cuts[0] = split;
+            cuts[1] = len;
+            if ((why = body_feed(r, r->in, cuts, 2, &part)) || !same_body_out(&part, &whole))
+                break;
+        }
+        CHECK(split > len, "%s: cut at %zu: consumed %ld done %d error %s%s%s", r->name, split, part.consumed,
+              part.done, part.error ? part.error : "none", why ? ": " : "", why ? why : "");
+
+        /* A read per byte (one empty read when there are none). */
+        size_t ncuts = 0;
+        do
+            cuts[ncuts] = ncuts + (len > 0);
+        while (++ncuts < len);
+        why = body_feed(r, r->in, cuts, ncuts, &part);
+        CHECK(!why && same_body_out(&part, &whole), "%s (byte by byte): consumed %ld done %d error %s%s%s", r->name,
+              part.consumed, part.done, part.error ? part.error : "none", why ? ": " : "", why ? why : "");
+    }
+}
+
 int main(void)
 {
     test_requests();
@@ -576,5 +829,6 @@ int main(void)
     test_limits();
     test_responses();
     test_chunked();
+    test_body();
     return unit_summary("test_http1");
 }
