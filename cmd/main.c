@@ -72,7 +72,9 @@ static int cmd_rules(const rules_set *r)
     printf("%-18s %-5s %-8s %s\n", "VARIABLE", "VALUE", "SOURCE", "GRANTS");
     for (int i = 0; i < RV_COUNT; i++)
         printf("%-18s %-5d %-8s %s\n", rules_var_name(i), (r->granted & RBIT(i)) ? 1 : 0,
-               (r->explicit_ & RBIT(i)) ? "env" : "default", rules_var_what(i));
+               (r->explicit_ & RBIT(i)) ? "env" : (r->preset_ & RBIT(i)) ? "preset" : "default", rules_var_what(i));
+    if (r->preset >= 0)
+        printf("PRESET             %s (%s)\n", rules_preset_name(r->preset), rules_preset_what(r->preset));
     printf("API_KEY            %s\n", r->api_key ? "set (sent upstream as X-Api-Key)" : "unset");
     if (r->min_api[0] || r->min_api[1])
         printf("SOCKET_PROXY_MIN_API_VERSION %u.%u (requests for older API versions get 400)\n", r->min_api[0], r->min_api[1]);
@@ -172,7 +174,8 @@ int main(int argc, char **argv)
     char err[512];
     config cfg;
     rules_set rules;
-    if (config_load(&cfg, env, err, sizeof(err)) < 0 || rules_compile(&rules, env, err, sizeof(err)) < 0 ||
+    rules_source src = {.get = env, .preset = getenv("SOCKET_PROXY_PRESET"), .preset_var = "SOCKET_PROXY_PRESET"};
+    if (config_load(&cfg, env, err, sizeof(err)) < 0 || rules_compile_source(&rules, &src, err, sizeof(err)) < 0 ||
         check_api_key(&cfg, &rules, err, sizeof(err)) < 0) {
         fprintf(stderr, "socket-proxy: configuration error: %s\n", err);
         return 2;

@@ -260,7 +260,7 @@ static void access_log(conn *c, const char *rule_override)
     if (rule_override) {
         snprintf(rule, sizeof(rule), "%s", rule_override);
     } else {
-        rules_verdict v = {.need = c->need, .need_alt = c->need_alt, .why = "no variable grants it"};
+        rules_verdict v = {.need = c->need, .need_alt = c->need_alt, .why = "no variable grants it", .prefix = c->rules->prefix};
         rules_need_text(&v, rule, sizeof(rule));
     }
     log_access_entry e = {

@@ -34,26 +34,57 @@ int rules_parse_bool(const char *v)
     return -1;
 }
 
-int rules_compile(rules_set *r, const char *(*get)(const char *name), char *err, size_t errlen)
+/* The value of variable `name` in src: the environment's, else the
+ * preset's (1 or 0), else NULL. An empty value counts as unset. */
+static const char *source_value(const rules_source *src, int var, const char *name, rules_set *r)
+{
+    const char *v = src->get(name);
+    if (v && !*v) {
+        r->empty_ |= RBIT(var);
+        v = NULL;
+    }
+    if (v) {
+        r->explicit_ |= RBIT(var);
+        return v;
+    }
+    int p = r->preset >= 0 ? rules_preset_value(r->preset, var) : -1;
+    if (p < 0)
+        return NULL;
+    r->preset_ |= RBIT(var);
+    return p ? "1" : "0";
+}
+
+static int set_preset(rules_set *r, const rules_source *src, char *err, size_t errlen)
+{
+    r->preset = -1;
+    if (!src->preset || !*src->preset)
+        return 0;
+    r->preset = rules_preset_find(src->preset);
+    if (r->preset >= 0)
+        return 0;
+    char list[512];
+    rules_preset_list(list, sizeof(list));
+    snprintf(err, errlen, "%s=\"%s\" is not a preset: use one of %s", src->preset_var ? src->preset_var : "PRESET",
+             src->preset, list);
+    return -1;
+}
+
+int rules_compile_source(rules_set *r, const rules_source *src, char *err, size_t errlen)
 {
     memset(r, 0, sizeof(*r));
+    snprintf(r->prefix, sizeof(r->prefix), "%s", src->prefix ? src->prefix : "");
+    if (set_preset(r, src, err, errlen) < 0)
+        return -1;
     int tri[RV_COUNT];
+    char name[96];
     for (int i = 0; i < RV_COUNT; i++) {
-        const char *v = get(vars[i].name);
-        tri[i] = vars[i].def;
-        if (v && !*v) {
-            r->empty_ |= RBIT(i);
-            v = NULL;
-        }
-        if (v) {
-            int b = rules_parse_bool(v);
-            if (b < 0) {
-                snprintf(err, errlen, "%s=\"%s\" is not a boolean: use 1, true, yes, on to grant or 0, false, no, off to deny",
-                         vars[i].name, v);
-                return -1;
-            }
-            tri[i] = b;
-            r->explicit_ |= RBIT(i);
+        snprintf(name, sizeof(name), "%s%s", r->prefix, vars[i].name);
+        const char *v = source_value(src, i, name, r);
+        tri[i] = v ? rules_parse_bool(v) : vars[i].def;
+        if (v && tri[i] < 0) {
+            snprintf(err, errlen, "%s=\"%s\" is not a boolean: use 1, true, yes, on to grant or 0, false, no, off to deny",
+                     name, v);
+            return -1;
         }
     }
     for (int i = 0; i < RV_COUNT; i++) {
@@ -61,15 +92,22 @@ int rules_compile(rules_set *r, const char *(*get)(const char *name), char *err,
         if (b)
             r->granted |= RBIT(i);
     }
-    const char *key = get("API_KEY");
+    snprintf(name, sizeof(name), "%sAPI_KEY", r->prefix);
+    const char *key = src->get(name);
     r->api_key = key && *key ? key : NULL;
     if (r->api_key)
         for (const char *p = r->api_key; *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-                snprintf(err, errlen, "API_KEY holds a control character: use printable characters only");
+                snprintf(err, errlen, "%s holds a control character: use printable characters only", name);
                 return -1;
             }
     return 0;
+}
+
+int rules_compile(rules_set *r, const char *(*get)(const char *name), char *err, size_t errlen)
+{
+    rules_source src = {.get = get};
+    return rules_compile_source(r, &src, err, errlen);
 }
 
 /* ---- look-alike warnings ---- */
@@ -386,6 +424,7 @@ void rules_decide(const rules_set *r, const char *method, size_t mlen, const cha
                   char *buf, size_t buflen, rules_verdict *v)
 {
     memset(v, 0, sizeof(*v));
+    v->prefix = r->prefix[0] ? r->prefix : NULL;
     long n = path_normalize(target, tlen, buf, buflen, &v->why);
     if (n < 0) {
         v->status = RULES_BAD;
@@ -445,7 +484,7 @@ void rules_decide(const rules_set *r, const char *method, size_t mlen, const cha
     set_verdict(v, r, rd);
 }
 
-static size_t mask_text(rules_mask m, char *out, size_t cap)
+static size_t mask_text(rules_mask m, const char *prefix, char *out, size_t cap)
 {
     size_t n = 0;
     int count = 0, total = __builtin_popcountll(m);
@@ -454,7 +493,7 @@ static size_t mask_text(rules_mask m, char *out, size_t cap)
             continue;
         count++;
         const char *sep = count == 1 ? "" : (count == total ? " and " : ", ");
-        int w = snprintf(out + n, cap > n ? cap - n : 0, "%s%s=1", sep, vars[i].name);
+        int w = snprintf(out + n, cap > n ? cap - n : 0, "%s%s%s=1", sep, prefix ? prefix : "", vars[i].name);
         n += w > 0 ? (size_t)w : 0;
     }
     return n < cap ? n : (cap ? cap - 1 : 0);
@@ -469,11 +508,11 @@ size_t rules_need_text(const rules_verdict *v, char *out, size_t cap)
         int w = snprintf(out, cap, "%s", v->why ? v->why : "");
         return w < 0 ? 0 : ((size_t)w < cap ? (size_t)w : cap - 1);
     }
-    size_t n = mask_text(v->need, out, cap);
+    size_t n = mask_text(v->need, v->prefix, out, cap);
     if (v->need_alt && n + 6 < cap) {
         memcpy(out + n, ", or ", 6);
         n += 5;
-        n += mask_text(v->need_alt, out + n, cap - n);
+        n += mask_text(v->need_alt, v->prefix, out + n, cap - n);
     }
     return n;
 }

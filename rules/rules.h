@@ -77,6 +77,9 @@ typedef struct rules_set {
     rules_mask granted;   /* effective value of every variable */
     rules_mask explicit_; /* variables the environment set */
     rules_mask empty_;    /* variables set but empty: read as unset, so the default applies */
+    rules_mask preset_;   /* variables whose value the preset gave */
+    int preset;           /* the preset (rules_preset_find), or -1 */
+    char prefix[40];      /* "" or a profile's "TRAEFIK__": variables are named with it */
     const char *api_key;  /* API_KEY: added as X-Api-Key upstream; NULL when unset */
     unsigned min_api[2];  /* SOCKET_PROXY_MIN_API_VERSION (major, minor); 0.0: no floor */
     char min_api_why[160];
@@ -87,6 +90,30 @@ typedef struct rules_set {
  * (compose writes POST=${POST:-}): the default applies and the variable's bit
  * goes to r->empty_, for the caller to tell the user. */
 int rules_compile(rules_set *r, const char *(*get)(const char *name), char *err, size_t errlen);
+
+/* Where a rule set's variables come from: rules_compile reads the plain
+ * names with no preset; a profile reads its own prefixed names. */
+typedef struct rules_source {
+    const char *(*get)(const char *name); /* getenv-like */
+    const char *prefix;                   /* prepended to every name; NULL or "" for none */
+    const char *preset;                   /* NULL, or a preset whose values replace the built-in defaults */
+    const char *preset_var;               /* the variable that named the preset, for errors */
+} rules_source;
+
+/* rules_compile from src. An unknown preset is an error naming preset_var
+ * and listing the presets. */
+int rules_compile_source(rules_set *r, const rules_source *src, char *err, size_t errlen);
+
+/* Presets (rules/presets.c): the variables an application needs, as
+ * defaults. Each is backed by a replay of the application's own calls. */
+int rules_preset_count(void);
+int rules_preset_find(const char *name);   /* its index, or -1 */
+const char *rules_preset_name(int preset);
+const char *rules_preset_what(int preset); /* one line: who it is for */
+/* The preset's value for var: 1, 0, or -1 when it leaves the default. */
+int rules_preset_value(int preset, int var);
+/* "traefik, traefik-swarm, ..." */
+size_t rules_preset_list(char *out, size_t cap);
 
 /* Requests whose path carries a /vX.Y prefix below major.minor are refused
  * with 400 (0, 0: no floor). rules_compile sets no floor. */
@@ -118,6 +145,7 @@ typedef struct rules_verdict {
                            * grants: NULL need and why = "no variable grants it" */
     const char *path;     /* the decided path, version prefix removed (points into buf) */
     size_t path_len;
+    const char *prefix;   /* the rule set's variable prefix (NULL: none), for rules_need_text */
 } rules_verdict;
 
 /* Decides one request. buf (at least tlen + 1 bytes) receives the normalised
@@ -126,7 +154,8 @@ void rules_decide(const rules_set *r, const char *method, size_t mlen, const cha
                   char *buf, size_t buflen, rules_verdict *v);
 
 /* "CONTAINERS=1 and POST=1", "ALLOW_START=1, or CONTAINERS=1 and POST=1",
- * or "no variable grants it". Returns the length written. */
+ * or "no variable grants it"; a profile's names carry its prefix
+ * ("WATCHTOWER__POST=1"). Returns the length written. */
 size_t rules_need_text(const rules_verdict *v, char *out, size_t cap);
 
 /* The variable's name and default (-1: follows CONTAINERS). */

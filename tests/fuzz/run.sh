@@ -13,7 +13,7 @@ out=build/fuzz
 mkdir -p "$out"
 declare -A srcs=(
     [request]="core/http1.c" [response]="core/http1.c" [body]="core/http1.c"
-    [rules]="rules/rules.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/path.c core/config.c core/log.c"
+    [rules]="rules/rules.c rules/presets.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/presets.c rules/path.c core/config.c core/log.c"
 )
 for t in "${targets[@]}"; do
     extra=""
