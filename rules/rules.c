@@ -145,43 +145,98 @@ static void closest(const char *name, size_t n, const char *k, bool suffix_ok, c
     }
 }
 
-void rules_lint_env(char *const *env, const char *const *extra_names, void (*warn)(void *ctx, const char *line),
-                    void *ctx)
+static bool in_list(const char *name, const char *const *list)
 {
-    static const char *const none[] = {NULL};
-    if (!extra_names)
-        extra_names = none;
+    for (; list && *list; list++)
+        if (strcmp(name, *list) == 0)
+            return true;
+    return false;
+}
+
+/* One of ours: a rules variable, API_KEY, or one of extra. */
+static bool ours(const char *name, const char *const *extra)
+{
+    for (int i = 0; i < RV_COUNT; i++)
+        if (strcmp(name, vars[i].name) == 0)
+            return true;
+    return strcmp(name, "API_KEY") == 0 || in_list(name, extra);
+}
+
+/* Our name closest to name, if it is close enough to be a typo. */
+static const char *look_alike(const char *name, const char *const *extra)
+{
+    size_t n = strlen(name), best_d = 99;
+    const char *best = NULL;
+    for (int i = 0; i < RV_COUNT; i++)
+        closest(name, n, vars[i].name, true, &best, &best_d);
+    closest(name, n, "API_KEY", false, &best, &best_d);
+    for (const char *const *o = extra; o && *o; o++)
+        closest(name, n, *o, false, &best, &best_d);
+    return best && best_d <= (n >= 6 ? 2u : 1u) ? best : NULL;
+}
+
+/* A profile's variable PREFIX__NAME: the name is checked against the
+ * profile's variables, and a prefix no profile has is reported when the name
+ * is one of them (TRAFIK__CONTAINERS=1 for profile traefik). */
+static void lint_profile_var(const char *name, size_t cut, const char *value, const rules_lint_opts *l, char *line,
+                             size_t cap, bool *said)
+{
+    char prefix[64];
+    const char *rest = name + cut;
+    snprintf(prefix, sizeof(prefix), "%.*s", (int)cut, name);
+    if (in_list(prefix, l->profile_prefixes)) {
+        if (ours(rest, l->profile_names) || (rules_parse_bool(value) < 0 && strncmp(rest, "SOCKET_PROXY_", 13) != 0))
+            return;
+        const char *best = look_alike(rest, l->profile_names);
+        if (best) {
+            snprintf(line, cap, "%s is not a socket-proxy variable and is ignored; did you mean %s%s?", name, prefix, best);
+            *said = true;
+        }
+        return;
+    }
+    if (!ours(rest, l->profile_names))
+        return;
+    for (char *p = prefix; *p; p++)
+        *p = *p == '_' ? '-' : (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    prefix[cut - 2] = '\0';
+    snprintf(line, cap, "%s is ignored: no profile %s (SOCKET_PROXY_PROFILES=%s)", name, prefix,
+             l->profiles_text && *l->profiles_text ? l->profiles_text : "");
+    *said = true;
+}
+
+void rules_lint(char *const *env, const rules_lint_opts *l, void (*warn)(void *ctx, const char *line), void *ctx)
+{
     for (; env && *env; env++) {
         const char *eq = strchr(*env, '=');
-        char name[64];
+        char name[128], line[400];
         size_t n = eq ? (size_t)(eq - *env) : 0;
         if (!eq || n == 0 || n >= sizeof(name))
             continue;
         memcpy(name, *env, n);
         name[n] = '\0';
-        /* Other programs' variables rarely hold a boolean; SOCKET_PROXY_ is our prefix. */
-        if (rules_parse_bool(eq + 1) < 0 && strncmp(name, "SOCKET_PROXY_", 13) != 0)
-            continue;
-        bool ours = strcmp(name, "API_KEY") == 0;
-        for (int i = 0; i < RV_COUNT && !ours; i++)
-            ours = strcmp(name, vars[i].name) == 0;
-        for (const char *const *o = extra_names; *o && !ours; o++)
-            ours = strcmp(name, *o) == 0;
-        if (ours)
-            continue;
-        const char *best = NULL;
-        size_t best_d = 99;
-        for (int i = 0; i < RV_COUNT; i++)
-            closest(name, n, vars[i].name, true, &best, &best_d);
-        closest(name, n, "API_KEY", false, &best, &best_d);
-        for (const char *const *o = extra_names; *o; o++)
-            closest(name, n, *o, false, &best, &best_d);
-        if (best && best_d <= (n >= 6 ? 2u : 1u)) {
-            char line[256];
-            snprintf(line, sizeof(line), "%s is not a socket-proxy variable and is ignored; did you mean %s?", name, best);
-            warn(ctx, line);
+        const char *cut = strstr(name, "__");
+        bool said = false;
+        if (cut && cut > name && cut[2]) {
+            lint_profile_var(name, (size_t)(cut - name) + 2, eq + 1, l, line, sizeof(line), &said);
+        } else if (!ours(name, l->extra_names) &&
+                   /* Other programs' variables rarely hold a boolean; SOCKET_PROXY_ is our prefix. */
+                   (rules_parse_bool(eq + 1) >= 0 || strncmp(name, "SOCKET_PROXY_", 13) == 0)) {
+            const char *best = look_alike(name, l->extra_names);
+            if (best)
+                snprintf(line, sizeof(line), "%s is not a socket-proxy variable and is ignored; did you mean %s?", name,
+                         best);
+            said = best != NULL;
         }
+        if (said)
+            warn(ctx, line);
     }
+}
+
+void rules_lint_env(char *const *env, const char *const *extra_names, void (*warn)(void *ctx, const char *line),
+                    void *ctx)
+{
+    rules_lint_opts l = {.extra_names = extra_names};
+    rules_lint(env, &l, warn, ctx);
 }
 
 /* ---- the decision ---- */

@@ -126,6 +126,19 @@ void rules_set_min_api(rules_set *r, unsigned major, unsigned minor);
 void rules_lint_env(char *const *environ_, const char *const *extra_names, void (*warn)(void *ctx, const char *line),
                     void *ctx);
 
+/* rules_lint_env with profiles: a name PREFIX__NAME whose prefix is a
+ * profile's is checked against the rules variables, API_KEY and
+ * profile_names (TRAEFIK__CONTAINER=1 -> "did you mean TRAEFIK__CONTAINERS?");
+ * one whose prefix is no profile's, but whose NAME is one of those, is
+ * reported as naming a profile that does not exist. */
+typedef struct rules_lint_opts {
+    const char *const *extra_names;      /* the server's variables (NULL-terminated, may be NULL) */
+    const char *const *profile_prefixes; /* "TRAEFIK__", ... (NULL-terminated, may be NULL) */
+    const char *const *profile_names;    /* the server variables a profile may set, without prefix */
+    const char *profiles_text;           /* SOCKET_PROXY_PROFILES as given, for the message */
+} rules_lint_opts;
+void rules_lint(char *const *environ_, const rules_lint_opts *l, void (*warn)(void *ctx, const char *line), void *ctx);
+
 /* Parses a boolean value: 1 for 1/true/yes/on, 0 for 0/false/no/off
  * (case-insensitive), -1 for anything else. */
 int rules_parse_bool(const char *value);
