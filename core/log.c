@@ -119,6 +119,8 @@ void log_access(const log_access_entry *e)
         cJSON_AddStringToObject(o, "time", ts);
         cJSON_AddStringToObject(o, "level", "info");
         cJSON_AddStringToObject(o, "client", e->client);
+        if (e->profile)
+            cJSON_AddStringToObject(o, "profile", e->profile);
         cJSON_AddStringToObject(o, "method", e->method);
         cJSON_AddStringToObject(o, "target", e->target);
         cJSON_AddStringToObject(o, "decision", e->decision);
@@ -132,7 +134,8 @@ void log_access(const log_access_entry *e)
     char line[1200 + 4 * 256], method[4 * 16], target[4 * 256 + 4];
     escape(method, sizeof(method), e->method);
     escape(target, sizeof(target), e->target);
-    int n = snprintf(line, sizeof(line), "%s %s \"%s %s\" %s (%s) %d %llu %.3fms\n", ts, e->client, method, target,
+    int n = snprintf(line, sizeof(line), "%s %s%s%s%s \"%s %s\" %s (%s) %d %llu %.3fms\n", ts, e->client,
+                     e->profile ? " [" : "", e->profile ? e->profile : "", e->profile ? "]" : "", method, target,
                      e->decision, e->rule, e->status, (unsigned long long)e->bytes, e->ms);
     emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
