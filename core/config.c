@@ -168,55 +168,64 @@ static int parse_listen(const char *s, size_t n, config_listen *l)
     return 0;
 }
 
-
-int config_load(config *c, const char *(*get)(const char *name), char *err, size_t errlen)
+/* Unix listener: $SOCKET_PROXY_VOLUME/docker.sock; empty: off. */
+static int load_volume(config *c, const char *(*get)(const char *), char *err, size_t errlen)
 {
-    memset(c, 0, sizeof(*c));
-    const char *v;
-
-    /* Unix listener: $SOCKET_PROXY_VOLUME/docker.sock; empty: off. */
-    v = get(config_var_names[CV_SOCKET_PROXY_VOLUME]);
+    const char *v = get(config_var_names[CV_SOCKET_PROXY_VOLUME]);
     if (v && !*v) {
         c->empty_ |= CBIT(CV_SOCKET_PROXY_VOLUME);
-    } else {
-        v = v ? v : defaults[CV_SOCKET_PROXY_VOLUME];
-        if (*v != '/' || strlen(v) + sizeof("/docker.sock") > sizeof(c->unix_path))
-            return fail(err, errlen, CV_SOCKET_PROXY_VOLUME, v,
-                        "use an absolute directory path of at most 95 bytes, or empty for no Unix socket");
-        snprintf(c->volume, sizeof(c->volume), "%s", v);
-        snprintf(c->unix_path, sizeof(c->unix_path), "%s/docker.sock", v);
+        return 0;
     }
+    v = v ? v : defaults[CV_SOCKET_PROXY_VOLUME];
+    if (*v != '/' || strlen(v) + sizeof("/docker.sock") > sizeof(c->unix_path))
+        return fail(err, errlen, CV_SOCKET_PROXY_VOLUME, v,
+                    "use an absolute directory path of at most 95 bytes, or empty for no Unix socket");
+    snprintf(c->volume, sizeof(c->volume), "%s", v);
+    snprintf(c->unix_path, sizeof(c->unix_path), "%s/docker.sock", v);
+    return 0;
+}
 
-    /* TCP listeners. */
+/* SOCKET_PROXY_LISTEN's list v, comma-separated, blanks around the commas. */
+static int parse_listen_list(config *c, const char *v, char *err, size_t errlen)
+{
+    const char *p = v;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        while (n && *p == ' ')
+            p++, n--;
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (c->nlisten == CONFIG_MAX_LISTEN || parse_listen(p, n, &c->listen[c->nlisten]) < 0)
+            return fail(err, errlen, CV_SOCKET_PROXY_LISTEN, v,
+                        "use off or a comma-separated list of numeric addresses with ports, "
+                        "such as 127.0.0.1:2375,[::1]:2375 (at most 8)");
+        c->nlisten++;
+        p += n;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return 0;
+}
+
+/* TCP listeners: SOCKET_PROXY_LISTEN's, or PORT on [::] (0.0.0.0 with
+ * DISABLE_IPV6); then, with the volume's result, that something listens. */
+static int load_listeners(config *c, const char *(*get)(const char *), char *err, size_t errlen)
+{
     unsigned long port;
     bool no_v6 = false;
     if (get_uint(c, get, CV_PORT, 1, 65535, 10, &port, err, errlen, "use a port number from 1 to 65535") < 0 ||
         get_bool(c, get, CV_DISABLE_IPV6, &no_v6, err, errlen) < 0)
         return -1;
-    v = get(config_var_names[CV_SOCKET_PROXY_LISTEN]);
+    const char *v = get(config_var_names[CV_SOCKET_PROXY_LISTEN]);
     if (v && !*v) {
         /* Fail closed: empty is off, as for the volume, never every interface. */
         c->empty_ |= CBIT(CV_SOCKET_PROXY_LISTEN);
     } else if (v && strcasecmp(v, "off") == 0) {
         c->nlisten = 0;
     } else if (v) {
-        const char *p = v;
-        while (*p) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma ? (size_t)(comma - p) : strlen(p);
-            while (n && *p == ' ')
-                p++, n--;
-            while (n && p[n - 1] == ' ')
-                n--;
-            if (c->nlisten == CONFIG_MAX_LISTEN || parse_listen(p, n, &c->listen[c->nlisten]) < 0)
-                return fail(err, errlen, CV_SOCKET_PROXY_LISTEN, v,
-                            "use off or a comma-separated list of numeric addresses with ports, "
-                            "such as 127.0.0.1:2375,[::1]:2375 (at most 8)");
-            c->nlisten++;
-            p += n;
-            while (*p == ',' || *p == ' ')
-                p++;
-        }
+        if (parse_listen_list(c, v, err, errlen) < 0)
+            return -1;
     } else {
         config_listen *l = &c->listen[c->nlisten++];
         l->port = (int)port;
@@ -226,8 +235,12 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
     }
     if (!c->unix_path[0] && c->nlisten == 0)
         return fail(err, errlen, CV_SOCKET_PROXY_LISTEN, v ? v : "", "nothing to listen on: SOCKET_PROXY_VOLUME is empty too");
+    return 0;
+}
 
-    /* Upstream: Tecnativa's SOCKET_PATH or 11notes' SOCKET_PROXY_DOCKER_SOCKET. */
+/* Upstream: Tecnativa's SOCKET_PATH or 11notes' SOCKET_PROXY_DOCKER_SOCKET. */
+static int load_upstream(config *c, const char *(*get)(const char *), char *err, size_t errlen)
+{
     const char *up = env_value(c, get, CV_SOCKET_PROXY_DOCKER_SOCKET);
     const char *up2 = env_value(c, get, CV_SOCKET_PATH);
     if (up && up2 && strcmp(up, up2) != 0) {
@@ -246,19 +259,28 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
         snprintf(c->upstream, sizeof(c->upstream), "%s",
                  stat(def, &st) != 0 && stat("/run/docker.sock", &st) == 0 ? "/run/docker.sock" : def);
     }
+    return 0;
+}
 
+static int load_timeouts(config *c, const char *(*get)(const char *), char *err, size_t errlen)
+{
     if (get_duration(c, get, CV_SOCKET_PROXY_TIMEOUT, false, &c->dial_timeout_ms, err, errlen) < 0 ||
         get_duration(c, get, CV_SOCKET_PROXY_HEAD_TIMEOUT, false, &c->head_timeout_ms, err, errlen) < 0 ||
         get_duration(c, get, CV_SOCKET_PROXY_IDLE_TIMEOUT, true, &c->idle_timeout_ms, err, errlen) < 0 ||
         get_duration(c, get, CV_SOCKET_PROXY_SHUTDOWN_GRACE, true, &c->shutdown_grace_ms, err, errlen) < 0)
         return -1;
+    return 0;
+}
 
+/* The head size limit, the API version floor, connections per client. */
+static int load_limits(config *c, const char *(*get)(const char *), char *err, size_t errlen)
+{
     unsigned long n;
     if (get_uint(c, get, CV_SOCKET_PROXY_MAX_HEAD, 1024, 1 << 20, 10, &n, err, errlen,
                  "use a byte count from 1024 to 1048576") < 0)
         return -1;
     c->max_head = n;
-    v = value_of(c, get, CV_SOCKET_PROXY_MIN_API_VERSION);
+    const char *v = value_of(c, get, CV_SOCKET_PROXY_MIN_API_VERSION);
     if (parse_api_version(v, &c->min_api_major, &c->min_api_minor) < 0)
         return fail(err, errlen, CV_SOCKET_PROXY_MIN_API_VERSION, v,
                     "use an API version X.Y such as 1.24 or 1.41 (digits, one dot), or 0 or off for no floor");
@@ -266,6 +288,13 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
                  "use a connection count from 1 to 1000000, or 0 for no limit") < 0)
         return -1;
     c->max_client_conns = n;
+    return 0;
+}
+
+/* The user and group to switch to after binding, and the socket's mode. */
+static int load_identity(config *c, const char *(*get)(const char *), char *err, size_t errlen)
+{
+    unsigned long n;
     if (get_uint(c, get, CV_SOCKET_PROXY_UID, 0, 0x7fffffff, 10, &n, err, errlen, "use a numeric user id (0 keeps root)") < 0)
         return -1;
     c->uid = (uid_t)n;
@@ -275,12 +304,16 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
     if (get_uint(c, get, CV_SOCKET_PROXY_SOCKET_MODE, 0, 0777, 8, &n, err, errlen, "use an octal mode such as 0660") < 0)
         return -1;
     c->socket_mode = (mode_t)n;
+    return 0;
+}
 
-    /* Logging: Tecnativa's syslog names, plus warn/error; 11notes' DEBUG=true wins. */
+/* Logging: Tecnativa's syslog names, plus warn/error; 11notes' DEBUG=true wins. */
+static int load_logging(config *c, const char *(*get)(const char *), char *err, size_t errlen)
+{
     bool debug = false;
     if (get_bool(c, get, CV_DEBUG, &debug, err, errlen) < 0)
         return -1;
-    v = value_of(c, get, CV_LOG_LEVEL);
+    const char *v = value_of(c, get, CV_LOG_LEVEL);
     int lvl = -1;
     for (int i = 0; i < 8; i++)
         if (strcasecmp(v, log_level_names[i]) == 0)
@@ -297,5 +330,20 @@ int config_load(config *c, const char *(*get)(const char *name), char *err, size
         c->log_json = true;
     else if (strcasecmp(v, "text") != 0)
         return fail(err, errlen, CV_LOG_FORMAT, v, "use text or json");
+    return 0;
+}
+
+/* The groups in the order they are read: the first mistake is the one
+ * reported, and the listeners' check needs the volume's result. */
+static int (*const load_steps[])(config *c, const char *(*get)(const char *), char *err, size_t errlen) = {
+    load_volume, load_listeners, load_upstream, load_timeouts, load_limits, load_identity, load_logging,
+};
+
+int config_load(config *c, const char *(*get)(const char *name), char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < sizeof(load_steps) / sizeof(load_steps[0]); i++)
+        if (load_steps[i](c, get, err, errlen) < 0)
+            return -1;
     return 0;
 }

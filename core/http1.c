@@ -124,11 +124,9 @@ static const char *const known_methods[] = {
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", NULL,
 };
 
-/* Request line, possibly partial: returns its length with CRLF, 0 when more
- * bytes are needed, -1 on error (req->status/error set). Only the target can
- * be long (the method is at most 32 bytes, the version 10): *target_seen
- * (0 at first) is where its check stopped, and where the next call resumes. */
-static ssize_t parse_request_line(const char *buf, size_t len, h1_request *req, size_t *target_seen)
+/* The method and the SP after it. Returns the method's length, 0 when more
+ * bytes are needed, -1 on error. */
+static ssize_t request_method(const char *buf, size_t len, h1_request *req)
 {
     size_t i = 0;
     while (i < len && i <= 32 && is_tchar((unsigned char)buf[i]))
@@ -150,8 +148,15 @@ static ssize_t parse_request_line(const char *buf, size_t len, h1_request *req, 
             known = true;
     if (!known)
         return req_fail(req, 501, "unsupported method");
+    return (ssize_t)i;
+}
 
-    size_t t = ++i;
+/* The target starting at buf[t] and the SP after it. Returns the offset of
+ * that SP, 0 when more bytes are needed, -1 on error. The check resumes at
+ * *target_seen and leaves it where it stopped. */
+static ssize_t request_target(const char *buf, size_t len, size_t t, h1_request *req, size_t *target_seen)
+{
+    size_t i = t;
     if (*target_seen > i)
         i = *target_seen;
     while (i < len && (unsigned char)buf[i] > 0x20 && (unsigned char)buf[i] < 0x7f) {
@@ -170,8 +175,13 @@ static ssize_t parse_request_line(const char *buf, size_t len, h1_request *req, 
         return req_fail(req, 400, "invalid byte in request target");
     req->target.p = buf + t;
     req->target.n = i - t;
+    return (ssize_t)i;
+}
 
-    i++;
+/* "HTTP/1.0" or "HTTP/1.1" starting at buf[i], then CRLF. Returns the length
+ * of the whole line, 0 when more bytes are needed, -1 on error. */
+static ssize_t request_version(const char *buf, size_t len, size_t i, h1_request *req)
+{
     static const char proto[] = "HTTP/1.";
     for (size_t k = 0; k < 7; k++, i++) {
         if (i == len)
@@ -193,6 +203,21 @@ static ssize_t parse_request_line(const char *buf, size_t len, h1_request *req, 
     if (buf[i] != '\r' || buf[i + 1] != '\n')
         return req_fail(req, 400, "malformed request line");
     return (ssize_t)(i + 2);
+}
+
+/* Request line, possibly partial: returns its length with CRLF, 0 when more
+ * bytes are needed, -1 on error (req->status/error set). Only the target can
+ * be long (the method is at most 32 bytes, the version 10): *target_seen
+ * (0 at first) is where its check stopped, and where the next call resumes. */
+static ssize_t parse_request_line(const char *buf, size_t len, h1_request *req, size_t *target_seen)
+{
+    ssize_t method = request_method(buf, len, req);
+    if (method <= 0)
+        return method;
+    ssize_t sp = request_target(buf, len, (size_t)method + 1, req, target_seen);
+    if (sp <= 0)
+        return sp;
+    return request_version(buf, len, (size_t)sp + 1, req);
 }
 
 /* One header line starting at p (within a complete head). Returns the line
@@ -235,6 +260,53 @@ static ssize_t parse_field(const char *p, const char *end, h1_str *name, h1_str 
     return (ssize_t)(q + 2 - p);
 }
 
+/* The header fields of a complete request head, from p (after the request
+ * line) to end (after the blank line). Returns 0, or H1_ERROR with
+ * req->status/error set. *keep_alive: a Connection field says keep-alive. */
+static ssize_t request_fields(const char *p, const char *end, h1_request *req, bool *keep_alive)
+{
+    const char *why = NULL;
+    bool has_te = false;
+    int nfields = 0;
+    while (p < end - 2) {
+        h1_str name, value;
+        ssize_t n = parse_field(p, end, &name, &value, &why);
+        if (n < 0)
+            return req_fail(req, 400, why);
+        p += n;
+        if (++nfields > H1_MAX_HEADERS)
+            return req_fail(req, 431, "too many header fields");
+
+        if (h1_token_eq(name.p, name.n, "content-length")) {
+            if (req->content_length >= 0)
+                return req_fail(req, 400, "duplicate Content-Length");
+            req->content_length = parse_length(value.p, value.n);
+            if (req->content_length < 0)
+                return req_fail(req, 400, "invalid Content-Length");
+        } else if (h1_token_eq(name.p, name.n, "transfer-encoding")) {
+            if (has_te)
+                return req_fail(req, 400, "duplicate Transfer-Encoding");
+            has_te = true;
+            if (!h1_token_eq(value.p, value.n, "chunked"))
+                return req_fail(req, 400, "Transfer-Encoding other than chunked");
+            req->chunked = true;
+        } else if (h1_token_eq(name.p, name.n, "connection")) {
+            if (list_has(value.p, value.n, "close"))
+                req->conn_close = true;
+            if (list_has(value.p, value.n, "keep-alive"))
+                *keep_alive = true;
+        } else if (h1_token_eq(name.p, name.n, "host")) {
+            if (req->host.p)
+                return req_fail(req, 400, "duplicate Host");
+            req->host = value;
+        } else if (h1_token_eq(name.p, name.n, "expect")) {
+            if (!h1_token_eq(value.p, value.n, "100-continue"))
+                return req_fail(req, 417, "unsupported Expect");
+        }
+    }
+    return 0;
+}
+
 void h1_progress_init(h1_progress *prog)
 {
     memset(prog, 0, sizeof(*prog));
@@ -274,46 +346,9 @@ ssize_t h1_parse_request_resume(const char *buf, size_t len, size_t max_head, h1
         return H1_INCOMPLETE;
     }
 
-    const char *end = buf + head;
-    const char *p = buf + line;
-    bool keep_alive = false, has_te = false;
-    int nfields = 0;
-    while (p < end - 2) {
-        h1_str name, value;
-        ssize_t n = parse_field(p, end, &name, &value, &why);
-        if (n < 0)
-            return req_fail(req, 400, why);
-        p += n;
-        if (++nfields > H1_MAX_HEADERS)
-            return req_fail(req, 431, "too many header fields");
-
-        if (h1_token_eq(name.p, name.n, "content-length")) {
-            if (req->content_length >= 0)
-                return req_fail(req, 400, "duplicate Content-Length");
-            req->content_length = parse_length(value.p, value.n);
-            if (req->content_length < 0)
-                return req_fail(req, 400, "invalid Content-Length");
-        } else if (h1_token_eq(name.p, name.n, "transfer-encoding")) {
-            if (has_te)
-                return req_fail(req, 400, "duplicate Transfer-Encoding");
-            has_te = true;
-            if (!h1_token_eq(value.p, value.n, "chunked"))
-                return req_fail(req, 400, "Transfer-Encoding other than chunked");
-            req->chunked = true;
-        } else if (h1_token_eq(name.p, name.n, "connection")) {
-            if (list_has(value.p, value.n, "close"))
-                req->conn_close = true;
-            if (list_has(value.p, value.n, "keep-alive"))
-                keep_alive = true;
-        } else if (h1_token_eq(name.p, name.n, "host")) {
-            if (req->host.p)
-                return req_fail(req, 400, "duplicate Host");
-            req->host = value;
-        } else if (h1_token_eq(name.p, name.n, "expect")) {
-            if (!h1_token_eq(value.p, value.n, "100-continue"))
-                return req_fail(req, 417, "unsupported Expect");
-        }
-    }
+    bool keep_alive = false;
+    if (request_fields(buf + line, buf + head, req, &keep_alive) < 0)
+        return H1_ERROR;
     if (req->chunked && req->content_length >= 0)
         return req_fail(req, 400, "both Content-Length and Transfer-Encoding");
     if (req->chunked && req->minor == 0)
@@ -325,36 +360,12 @@ ssize_t h1_parse_request_resume(const char *buf, size_t len, size_t max_head, h1
     return head;
 }
 
-ssize_t h1_parse_response(const char *buf, size_t len, size_t max_head, h1_response *res)
+/* The header fields of a complete response head, from p (after the status
+ * line) to end (after the blank line). Returns 0, or H1_ERROR with
+ * res->error set. */
+static ssize_t response_fields(const char *p, const char *end, h1_response *res)
 {
-    memset(res, 0, sizeof(*res));
-    res->content_length = -1;
-    size_t scan = len < max_head ? len : max_head;
     const char *why = NULL;
-    size_t line = 0, seen = 0;
-    ssize_t head = find_head_end(buf, scan, &line, &seen, &why);
-    if (head < 0) {
-        res->error = why;
-        return H1_ERROR;
-    }
-    if (head == 0) {
-        if (len >= max_head) {
-            res->error = "response head too large";
-            return H1_ERROR;
-        }
-        return H1_INCOMPLETE;
-    }
-    /* "HTTP/1.x DDD" then SP reason or CRLF */
-    if (head < 16 || memcmp(buf, "HTTP/1.", 7) != 0 || (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' ||
-        buf[9] < '1' || buf[9] > '9' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9' ||
-        (buf[12] != ' ' && buf[12] != '\r')) {
-        res->error = "malformed status line";
-        return H1_ERROR;
-    }
-    res->minor = buf[7] - '0';
-    res->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
-    const char *end = buf + head;
-    const char *p = memchr(buf, '\n', (size_t)head) + 1;
     bool has_te = false;
     int nfields = 0;
     while (p < end - 2) {
@@ -392,6 +403,40 @@ ssize_t h1_parse_response(const char *buf, size_t len, size_t max_head, h1_respo
                 res->docker_stream = true;
         }
     }
+    return 0;
+}
+
+ssize_t h1_parse_response(const char *buf, size_t len, size_t max_head, h1_response *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->content_length = -1;
+    size_t scan = len < max_head ? len : max_head;
+    const char *why = NULL;
+    size_t line = 0, seen = 0;
+    ssize_t head = find_head_end(buf, scan, &line, &seen, &why);
+    if (head < 0) {
+        res->error = why;
+        return H1_ERROR;
+    }
+    if (head == 0) {
+        if (len >= max_head) {
+            res->error = "response head too large";
+            return H1_ERROR;
+        }
+        return H1_INCOMPLETE;
+    }
+    /* "HTTP/1.x DDD" then SP reason or CRLF */
+    if (head < 16 || memcmp(buf, "HTTP/1.", 7) != 0 || (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' ||
+        buf[9] < '1' || buf[9] > '9' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9' ||
+        (buf[12] != ' ' && buf[12] != '\r')) {
+        res->error = "malformed status line";
+        return H1_ERROR;
+    }
+    res->minor = buf[7] - '0';
+    res->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+    const char *p = memchr(buf, '\n', (size_t)head) + 1;
+    if (response_fields(p, buf + head, res) < 0)
+        return H1_ERROR;
     if (res->chunked && res->content_length >= 0) {
         res->error = "both Content-Length and Transfer-Encoding in response";
         return H1_ERROR;
@@ -431,12 +476,14 @@ static ssize_t chunk_fail(h1_chunked *c, const char *why)
     return -1;
 }
 
-ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done)
+/* The chunk-size line: hex digits, an extension (responses only), CRLF.
+ * Consumes bytes of p[0..len) while in CH_SIZE_FIRST .. CH_SIZE_LF, up to the
+ * LF that ends the line; -1 on error. */
+static inline ssize_t chunk_size_line(h1_chunked *c, const char *p, size_t len)
 {
     size_t i = 0;
-    *done = c->state == CH_DONE;
-    while (i < len && c->state != CH_DONE) {
-        unsigned char ch = (unsigned char)p[i];
+    while (i < len) {
+        unsigned char ch = (unsigned char)p[i++];
         switch (c->state) {
         case CH_SIZE_FIRST:
         case CH_SIZE: {
@@ -453,7 +500,6 @@ ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done)
             } else {
                 return chunk_fail(c, ch == ';' ? "chunk extension" : "invalid chunk size");
             }
-            i++;
             break;
         }
         case CH_EXT:
@@ -461,15 +507,25 @@ ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done)
                 c->state = CH_SIZE_LF;
             else if (!is_vchar_or_ws(ch))
                 return chunk_fail(c, "invalid chunk extension");
-            i++;
             break;
         case CH_SIZE_LF:
             if (ch != '\n')
                 return chunk_fail(c, "bare CR after chunk size");
             c->digits = 0;
             c->state = c->size ? CH_DATA : CH_TRAILER_START;
-            i++;
-            break;
+            return (ssize_t)i;
+        }
+    }
+    return (ssize_t)i;
+}
+
+/* A chunk's data, taken whole, and the CRLF after it: CH_DATA .. CH_DATA_LF,
+ * up to that LF; -1 on error. */
+static inline ssize_t chunk_data(h1_chunked *c, const char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        switch (c->state) {
         case CH_DATA: {
             size_t n = len - i;
             if ((uint64_t)n > c->size)
@@ -481,17 +537,28 @@ ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done)
             break;
         }
         case CH_DATA_CR:
-            if (ch != '\r')
+            if (p[i++] != '\r')
                 return chunk_fail(c, "chunk data longer than its size");
             c->state = CH_DATA_LF;
-            i++;
             break;
         case CH_DATA_LF:
-            if (ch != '\n')
+            if (p[i++] != '\n')
                 return chunk_fail(c, "bare CR after chunk data");
             c->state = CH_SIZE_FIRST;
-            i++;
-            break;
+            return (ssize_t)i;
+        }
+    }
+    return (ssize_t)i;
+}
+
+/* After the last chunk: trailer fields (never in a request) and the final
+ * CRLF, CH_TRAILER_START .. CH_END_LF, up to CH_DONE; -1 on error. */
+static inline ssize_t chunk_trailers(h1_chunked *c, const char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len && c->state != CH_DONE) {
+        unsigned char ch = (unsigned char)p[i++];
+        switch (c->state) {
         case CH_TRAILER_START:
             if (ch == '\r') {
                 c->state = CH_END_LF;
@@ -502,7 +569,6 @@ ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done)
             } else {
                 c->state = CH_TRAILER_LINE;
             }
-            i++;
             break;
         case CH_TRAILER_LINE:
             if (++c->trailer_bytes > MAX_TRAILER_BYTES)
@@ -511,21 +577,49 @@ ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done)
                 c->state = CH_TRAILER_LF;
             else if (!is_vchar_or_ws(ch))
                 return chunk_fail(c, "control byte in trailer");
-            i++;
             break;
         case CH_TRAILER_LF:
             if (ch != '\n')
                 return chunk_fail(c, "bare CR in trailer");
             c->state = CH_TRAILER_START;
-            i++;
             break;
         case CH_END_LF:
             if (ch != '\n')
                 return chunk_fail(c, "bare CR at end of chunked body");
             c->state = CH_DONE;
-            i++;
             break;
         }
+    }
+    return (ssize_t)i;
+}
+
+/* Hands the bytes to the part of the body the state is in: a size line, a
+ * chunk's data, or the trailers after the last chunk. */
+ssize_t h1_chunked_feed(h1_chunked *c, const char *p, size_t len, bool *done)
+{
+    size_t i = 0;
+    *done = c->state == CH_DONE;
+    while (i < len && c->state != CH_DONE) {
+        ssize_t n;
+        switch (c->state) {
+        case CH_SIZE_FIRST:
+        case CH_SIZE:
+        case CH_EXT:
+        case CH_SIZE_LF:
+            n = chunk_size_line(c, p + i, len - i);
+            break;
+        case CH_DATA:
+        case CH_DATA_CR:
+        case CH_DATA_LF:
+            n = chunk_data(c, p + i, len - i);
+            break;
+        default:
+            n = chunk_trailers(c, p + i, len - i);
+            break;
+        }
+        if (n < 0)
+            return -1;
+        i += (size_t)n;
     }
     *done = c->state == CH_DONE;
     return (ssize_t)i;

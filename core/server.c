@@ -113,11 +113,9 @@ static void on_signal(uv_signal_t *h, int signum)
     stop_if_done(s);
 }
 
-static int bind_unix(server *s, char *err, size_t errlen)
+/* mkdir -p: the volume's parents may be missing too (a bare image). */
+static int make_volume(const config *cfg, char *err, size_t errlen)
 {
-    const config *cfg = s->cfg;
-    struct stat st;
-    /* mkdir -p: the volume's parents may be missing too (a bare image). */
     char dir[sizeof(cfg->volume)];
     snprintf(dir, sizeof(dir), "%s", cfg->volume);
     for (char *p = dir + 1; *p; p++) {
@@ -131,23 +129,67 @@ static int bind_unix(server *s, char *err, size_t errlen)
         snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: cannot create the directory: %s", cfg->volume, strerror(errno));
         return -1;
     }
-    if (lstat(cfg->unix_path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: %s exists and is not a socket", cfg->volume, cfg->unix_path);
-            return -1;
-        }
-        /* Stale, from an earlier run, unless something still answers on it. */
-        int fd = sys_unix_connect(cfg->unix_path);
-        bool live = fd >= 0 || fd == -EAGAIN;
-        if (fd >= 0)
-            close(fd);
-        if (live) {
-            snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: another process is listening on %s", cfg->volume,
-                     cfg->unix_path);
-            return -1;
-        }
-        unlink(cfg->unix_path);
+    return 0;
+}
+
+/* Clears the socket path: a leftover socket is removed; anything else there,
+ * or a socket that something still listens on, is an error. */
+static int clear_stale_socket(const config *cfg, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(cfg->unix_path, &st) != 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: %s exists and is not a socket", cfg->volume, cfg->unix_path);
+        return -1;
     }
+    /* Stale, from an earlier run, unless something still answers on it. */
+    int fd = sys_unix_connect(cfg->unix_path);
+    bool live = fd >= 0 || fd == -EAGAIN;
+    if (fd >= 0)
+        close(fd);
+    if (live) {
+        snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: another process is listening on %s", cfg->volume,
+                 cfg->unix_path);
+        return -1;
+    }
+    unlink(cfg->unix_path);
+    return 0;
+}
+
+/* Binds the pipe at path with the configured mode (through the umask) and,
+ * as root, gives it to the configured owner. Returns 0 or a libuv error. */
+static int bind_owned(uv_pipe_t *h, const config *cfg, const char *path)
+{
+    mode_t old_umask = umask(~cfg->socket_mode & 0777);
+    int r = uv_pipe_bind(h, path);
+    umask(old_umask);
+    if (r == 0 && geteuid() == 0 && lchown(path, cfg->uid, cfg->gid) != 0)
+        r = uv_translate_sys_error(errno);
+    return r;
+}
+
+/* The error line for libuv error r from binding, listening or renaming. */
+static void unix_listen_error(const config *cfg, int r, char *err, size_t errlen)
+{
+    struct stat dst;
+    if (r == UV_EACCES && geteuid() != 0 && stat(cfg->volume, &dst) == 0)
+        snprintf(err, errlen,
+                 "SOCKET_PROXY_VOLUME=%s: cannot create %s as uid %u: the directory belongs to uid %u with mode "
+                 "%04o; start the container as root (the proxy drops to SOCKET_PROXY_UID itself) or give the "
+                 "directory to uid %u",
+                 cfg->volume, cfg->unix_path, (unsigned)geteuid(), (unsigned)dst.st_uid,
+                 (unsigned)(dst.st_mode & 07777), (unsigned)geteuid());
+    else
+        snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: cannot listen on %s: %s", cfg->volume, cfg->unix_path,
+                 uv_strerror(r));
+}
+
+static int bind_unix(server *s, char *err, size_t errlen)
+{
+    const config *cfg = s->cfg;
+    if (make_volume(cfg, err, errlen) < 0 || clear_stale_socket(cfg, err, errlen) < 0)
+        return -1;
     listener *l = &s->listeners[s->nlisteners];
     uv_pipe_init(s->loop, &l->h.pipe, 0);
     l->is_unix = true;
@@ -163,27 +205,13 @@ static int bind_unix(server *s, char *err, size_t errlen)
     memcpy(tmp, cfg->volume, vl);
     memcpy(tmp + vl, "/.sock-new", sizeof("/.sock-new"));
     unlink(tmp); /* left by a start that failed */
-    mode_t old_umask = umask(~cfg->socket_mode & 0777);
-    int r = uv_pipe_bind(&l->h.pipe, tmp);
-    umask(old_umask);
-    if (r == 0 && geteuid() == 0 && lchown(tmp, cfg->uid, cfg->gid) != 0)
-        r = uv_translate_sys_error(errno);
+    int r = bind_owned(&l->h.pipe, cfg, tmp);
     if (r == 0)
         r = uv_listen(&l->h.stream, 511, on_connection);
     if (r == 0 && rename(tmp, cfg->unix_path) != 0)
         r = uv_translate_sys_error(errno);
     if (r < 0) {
-        struct stat dst;
-        if (r == UV_EACCES && geteuid() != 0 && stat(cfg->volume, &dst) == 0)
-            snprintf(err, errlen,
-                     "SOCKET_PROXY_VOLUME=%s: cannot create %s as uid %u: the directory belongs to uid %u with mode "
-                     "%04o; start the container as root (the proxy drops to SOCKET_PROXY_UID itself) or give the "
-                     "directory to uid %u",
-                     cfg->volume, cfg->unix_path, (unsigned)geteuid(), (unsigned)dst.st_uid,
-                     (unsigned)(dst.st_mode & 07777), (unsigned)geteuid());
-        else
-            snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: cannot listen on %s: %s", cfg->volume, cfg->unix_path,
-                     uv_strerror(r));
+        unix_listen_error(cfg, r, err, errlen);
         uv_close((uv_handle_t *)&l->h, NULL);
         return -1;
     }
@@ -240,74 +268,99 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* The loop and the server's own state; signals and listeners come later.
+ * -1 when the loop cannot start (nothing to undo then). */
+static int server_init(server *s, uv_loop_t *loop, const config *cfg)
+{
+    memset(s, 0, sizeof(*s));
+    signal(SIGPIPE, SIG_IGN);
+    size_t nofile = sys_raise_nofile();
+    if (uv_loop_init(loop) != 0)
+        return -1;
+    s->loop = loop;
+    s->cfg = cfg;
+    s->buf_size = cfg->max_head > 65536 ? cfg->max_head : 65536;
+    s->buf_free[0] = calloc(BUF_FREE_MAX, sizeof(void *));
+    s->buf_free[1] = calloc(BUF_FREE_MAX, sizeof(void *));
+    /* Each client needs an upstream descriptor too; keep a few for the loop. */
+    s->max_conns = nofile > 64 ? (nofile - 32) / 2 : 16;
+    return 0;
+}
+
+/* Binds every listener, then drops privileges. -1 with err set. */
+static int open_listeners(server *s, const rules_set *rules, char *err, size_t errlen)
+{
+    const config *cfg = s->cfg;
+    /* Started unprivileged, the Docker socket's permissions are the likely
+     * problem: say so before anything else can fail. */
+    if (geteuid() != 0 && sys_check_upstream(cfg, err, errlen) < 0)
+        return -1;
+    if (cfg->unix_path[0] && bind_unix(s, err, errlen) < 0)
+        return -1;
+    for (int i = 0; i < cfg->nlisten; i++)
+        if (bind_tcp(s, &cfg->listen[i], err, errlen) < 0)
+            return -1;
+    for (int i = 0; i < s->nlisteners; i++) {
+        s->listeners[i].srv = s;
+        s->listeners[i].rules = rules;
+        s->listeners[i].h.stream.data = &s->listeners[i];
+    }
+    if (sys_drop_privileges(cfg, err, errlen) < 0 || sys_check_upstream(cfg, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* SIGTERM and SIGINT start the shutdown; SIGCHLD reaps. */
+static void start_signals(server *s)
+{
+    uv_signal_init(s->loop, &s->sig_term);
+    uv_signal_init(s->loop, &s->sig_int);
+    uv_signal_init(s->loop, &s->sig_chld);
+    s->sig_term.data = s->sig_int.data = s->sig_chld.data = s;
+    uv_signal_start(&s->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&s->sig_int, on_signal, SIGINT);
+    uv_signal_start(&s->sig_chld, on_signal, SIGCHLD);
+    uv_unref((uv_handle_t *)&s->sig_chld);
+    uv_timer_init(s->loop, &s->grace);
+    s->grace.data = s;
+}
+
+/* Closes everything still open, lets the loop finish the closes, frees. */
+static void server_free(server *s)
+{
+    close_listeners(s);
+    proxy_close_all(s);
+    uv_walk(s->loop, close_walk, NULL);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(s->loop);
+    clients_clear(&s->clients);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < s->buf_nfree[k]; i++)
+            free(s->buf_free[k][i]);
+        free(s->buf_free[k]);
+    }
+}
+
 int server_run(const config *cfg, const rules_set *rules)
 {
     server s;
-    memset(&s, 0, sizeof(s));
     uv_loop_t loop;
     char err[512];
     int rc = 1;
 
-    signal(SIGPIPE, SIG_IGN);
-    size_t nofile = sys_raise_nofile();
-    if (uv_loop_init(&loop) != 0) {
+    if (server_init(&s, &loop, cfg) < 0) {
         log_msg(LOG_CRIT, "cannot start the event loop");
         return 1;
     }
-    s.loop = &loop;
-    s.cfg = cfg;
-    s.buf_size = cfg->max_head > 65536 ? cfg->max_head : 65536;
-    s.buf_free[0] = calloc(BUF_FREE_MAX, sizeof(void *));
-    s.buf_free[1] = calloc(BUF_FREE_MAX, sizeof(void *));
-    /* Each client needs an upstream descriptor too; keep a few for the loop. */
-    s.max_conns = nofile > 64 ? (nofile - 32) / 2 : 16;
-
-    /* Started unprivileged, the Docker socket's permissions are the likely
-     * problem: say so before anything else can fail. */
-    if (geteuid() != 0 && sys_check_upstream(cfg, err, sizeof(err)) < 0)
-        goto fail;
-    if (cfg->unix_path[0] && bind_unix(&s, err, sizeof(err)) < 0)
-        goto fail;
-    for (int i = 0; i < cfg->nlisten; i++)
-        if (bind_tcp(&s, &cfg->listen[i], err, sizeof(err)) < 0)
-            goto fail;
-    for (int i = 0; i < s.nlisteners; i++) {
-        s.listeners[i].srv = &s;
-        s.listeners[i].rules = rules;
-        s.listeners[i].h.stream.data = &s.listeners[i];
+    if (open_listeners(&s, rules, err, sizeof(err)) < 0) {
+        log_msg(LOG_CRIT, "%s", err);
+    } else {
+        start_signals(&s);
+        log_msg(LOG_INFO, "forwarding to unix:%s; up to %zu connections", cfg->upstream, s.max_conns);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        rc = 0;
+        log_msg(LOG_NOTICE, "stopped");
     }
-    if (sys_drop_privileges(cfg, err, sizeof(err)) < 0 || sys_check_upstream(cfg, err, sizeof(err)) < 0)
-        goto fail;
-
-    uv_signal_init(&loop, &s.sig_term);
-    uv_signal_init(&loop, &s.sig_int);
-    uv_signal_init(&loop, &s.sig_chld);
-    s.sig_term.data = s.sig_int.data = s.sig_chld.data = &s;
-    uv_signal_start(&s.sig_term, on_signal, SIGTERM);
-    uv_signal_start(&s.sig_int, on_signal, SIGINT);
-    uv_signal_start(&s.sig_chld, on_signal, SIGCHLD);
-    uv_unref((uv_handle_t *)&s.sig_chld);
-    uv_timer_init(&loop, &s.grace);
-    s.grace.data = &s;
-
-    log_msg(LOG_INFO, "forwarding to unix:%s; up to %zu connections", cfg->upstream, s.max_conns);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    rc = 0;
-    log_msg(LOG_NOTICE, "stopped");
-    goto out;
-fail:
-    log_msg(LOG_CRIT, "%s", err);
-out:
-    close_listeners(&s);
-    proxy_close_all(&s);
-    uv_walk(&loop, close_walk, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    clients_clear(&s.clients);
-    for (int k = 0; k < 2; k++) {
-        for (size_t i = 0; i < s.buf_nfree[k]; i++)
-            free(s.buf_free[k][i]);
-        free(s.buf_free[k]);
-    }
+    server_free(&s);
     return rc;
 }
