@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/profiles.h"
 #include "core/server.h"
 #include "health/health.h"
 #include "rules/rules.h"
@@ -30,16 +31,38 @@ static void warn_line(void *ctx, const char *line) { log_msg(LOG_WARNING, "%s", 
 
 static int usage(FILE *f)
 {
-    fprintf(f, "usage: socket-proxy [healthcheck [--timeout D] [--socket PATH | --url tcp://HOST:PORT]\n"
-               "                    | check METHOD TARGET | rules | vars | version | help]\n"
+    fprintf(f, "usage: socket-proxy [healthcheck [--timeout D] [--socket PATH | --url tcp://HOST:PORT | --profile NAME]\n"
+               "                    | check [--profile NAME] METHOD TARGET | rules | vars | version | help]\n"
                "Configuration is read from the environment; see the README.\n");
     return f == stdout ? 0 : 2;
 }
 
-static int cmd_check(const rules_set *r, int argc, char **argv)
+/* `check [--profile NAME] METHOD TARGET`: the profile's rules, else the default's. */
+static const rules_set *check_profile(const profiles *ps, int *argc, char ***argv)
 {
+    const char *name = NULL;
+    if (*argc >= 2 && strcmp((*argv)[0], "--profile") == 0) {
+        name = (*argv)[1];
+        *argc -= 2;
+        *argv += 2;
+    } else if (*argc >= 1 && strncmp((*argv)[0], "--profile=", 10) == 0) {
+        name = (*argv)[0] + 10;
+        (*argc)--;
+        (*argv)++;
+    }
+    const profile *p = profiles_find(ps, name);
+    if (!p)
+        fprintf(stderr, "socket-proxy: check: no profile %s (SOCKET_PROXY_PROFILES=%s)\n", name, ps->names_text);
+    return p ? &p->rules : NULL;
+}
+
+static int cmd_check(const profiles *ps, int argc, char **argv)
+{
+    const rules_set *r = check_profile(ps, &argc, &argv);
+    if (!r)
+        return 2;
     if (argc != 2) {
-        fprintf(stderr, "usage: socket-proxy check METHOD TARGET   (e.g. check POST /v1.41/containers/create)\n");
+        fprintf(stderr, "usage: socket-proxy check [--profile NAME] METHOD TARGET   (e.g. check POST /v1.41/containers/create)\n");
         return 2;
     }
     const char *m = argv[0], *t = argv[1];
@@ -60,15 +83,54 @@ static int cmd_check(const rules_set *r, int argc, char **argv)
         rules_mask all = v.need | v.need_alt;
         for (int i = 0; i < RV_COUNT; i++)
             if (all & RBIT(i))
-                printf("  %-16s = %d (%s)\n", rules_var_name(i), (r->granted & RBIT(i)) ? 1 : 0,
-                       (r->explicit_ & RBIT(i)) ? "set" : "default");
+                printf("  %s%-16s = %d (%s)\n", r->prefix, rules_var_name(i), (r->granted & RBIT(i)) ? 1 : 0,
+                       (r->explicit_ & RBIT(i)) ? "set" : (r->preset_ & RBIT(i)) ? "preset" : "default");
     }
     free(buf);
     return v.status == RULES_ALLOW ? 0 : 1;
 }
 
-static int cmd_rules(const rules_set *r)
+/* With profiles: a column per profile, "1" or "0" marked * when the
+ * environment set it and + when its preset did. */
+static int cmd_rules_profiles(const profiles *ps)
 {
+    printf("%-18s", "VARIABLE");
+    for (int j = 0; j < ps->n; j++)
+        printf(" %-12.12s", ps->p[j].name[0] ? ps->p[j].name : "default");
+    printf(" GRANTS\n");
+    for (int i = 0; i < RV_COUNT; i++) {
+        printf("%-18s", rules_var_name(i));
+        for (int j = 0; j < ps->n; j++) {
+            const rules_set *r = &ps->p[j].rules;
+            printf(" %d%-11s", (r->granted & RBIT(i)) ? 1 : 0,
+                   (r->explicit_ & RBIT(i)) ? "*" : (r->preset_ & RBIT(i)) ? "+" : "");
+        }
+        printf(" %s\n", rules_var_what(i));
+    }
+    printf("%-18s", "PRESET");
+    for (int j = 0; j < ps->n; j++)
+        printf(" %-12.12s", ps->p[j].rules.preset >= 0 ? rules_preset_name(ps->p[j].rules.preset) : "-");
+    printf("\n%-18s", "API_KEY");
+    for (int j = 0; j < ps->n; j++)
+        printf(" %-12s", ps->p[j].rules.api_key ? "set" : "unset");
+    printf("\n(* set by the environment, + by the preset; profile NAME reads NAME__VARIABLE)\n");
+    for (int j = 0; j < ps->n; j++) {
+        const profile *p = &ps->p[j];
+        printf("%s: socket %s", p->name[0] ? p->name : "default", p->unix_path[0] ? p->unix_path : "none");
+        for (int k = 0; k < p->nlisten; k++) {
+            char at[80];
+            printf(", tcp:%s", log_hostport(at, sizeof(at), p->listen[k].host, p->listen[k].port));
+        }
+        printf("\n");
+    }
+    return 0;
+}
+
+static int cmd_rules(const profiles *ps)
+{
+    if (ps->n > 1)
+        return cmd_rules_profiles(ps);
+    const rules_set *r = &ps->p[0].rules;
     printf("%-18s %-5s %-8s %s\n", "VARIABLE", "VALUE", "SOURCE", "GRANTS");
     for (int i = 0; i < RV_COUNT; i++)
         printf("%-18s %-5d %-8s %s\n", rules_var_name(i), (r->granted & RBIT(i)) ? 1 : 0,
@@ -101,6 +163,18 @@ static int cmd_vars(void)
     printf("API_KEY=unset\n");
     for (int i = 0; i < CV_COUNT; i++)
         printf("%s=%s\n", config_var_names[i], config_var_default(i));
+    /* The per-profile forms, after a comment line: what a profile NAME reads
+     * (a named profile inherits none of the unprefixed values). */
+    printf("# per profile NAME in SOCKET_PROXY_PROFILES:\n");
+    for (int i = 0; i < RV_COUNT; i++)
+        printf("NAME__%s=%s\n", rules_var_name(i), rules_default_text(i));
+    printf("NAME__API_KEY=unset\n");
+    static const char *const profile_defaults[] = {
+        "$SOCKET_PROXY_VOLUME/name", "off", "$SOCKET_PROXY_UID", "$SOCKET_PROXY_GID", "$SOCKET_PROXY_SOCKET_MODE",
+        "", "", "", "",
+    };
+    for (int i = 0; profile_var_names[i]; i++)
+        printf("NAME__%s=%s\n", profile_var_names[i], profile_defaults[i]);
     /* the defaults must load as they are printed */
     config c;
     char err[256];
@@ -131,32 +205,46 @@ static void log_empty(const config *c, const rules_set *r)
     }
 }
 
-/* The proxy adds "X-Api-Key: <key>\r\n" to every forwarded head: a key that
- * cannot fit in the head limit is refused now rather than cut later. */
-static int check_api_key(const config *c, const rules_set *r, char *err, size_t errlen)
+/* The start-up lines: what each profile grants, where, and to whom. */
+static void log_granted(const profiles *ps)
 {
-    static const char line[] = "X-Api-Key: \r\n";
-    size_t n = r->api_key ? strlen(r->api_key) : 0;
-    if (r->api_key && sizeof(line) - 1 + n > c->max_head) {
-        snprintf(err, errlen,
-                 "API_KEY is %zu bytes: its X-Api-Key header line would not fit in SOCKET_PROXY_MAX_HEAD (%zu bytes): "
-                 "use a key of at most %zu bytes or raise SOCKET_PROXY_MAX_HEAD",
-                 n, c->max_head, c->max_head - (sizeof(line) - 1));
-        return -1;
+    for (int j = 0; j < ps->n; j++) {
+        const profile *p = &ps->p[j];
+        const rules_set *r = &p->rules;
+        char line[1024], from[512] = "";
+        size_t n = 0;
+        for (int i = 0; i < RV_COUNT; i++)
+            if ((r->granted & RBIT(i)) && n < sizeof(line) - 40)
+                n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", n ? " " : "", rules_var_name(i));
+        line[n] = '\0';
+        if (p->allow_from) {
+            size_t k = (size_t)snprintf(from, sizeof(from), "; admits tcp from ");
+            admit_from_text(p->allow_from, from + k, sizeof(from) - k);
+        }
+        const char *preset = r->preset >= 0 ? rules_preset_name(r->preset) : NULL;
+        if (j == 0)
+            log_msg(LOG_INFO, "socket-proxy %s: granted: %s%s%s%s%s", SOCKET_PROXY_VERSION, n ? line : "(nothing)",
+                    preset ? "; preset " : "", preset ? preset : "", r->api_key ? "; API_KEY set" : "", from);
+        else
+            log_msg(LOG_INFO, "profile %s: %s%s; granted: %s%s%s%s%s", p->name, p->unix_path[0] ? "unix:" : "no socket",
+                    p->unix_path, n ? line : "(nothing)", preset ? "; preset " : "", preset ? preset : "",
+                    r->api_key ? "; API_KEY set" : "", from);
     }
-    return 0;
 }
 
-static void log_granted(const rules_set *r)
+/* Look-alike warnings, profile variables included. */
+static void lint(const profiles *ps)
 {
-    char line[1024];
-    size_t n = 0;
-    for (int i = 0; i < RV_COUNT; i++)
-        if ((r->granted & RBIT(i)) && n < sizeof(line) - 40)
-            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", n ? " " : "", rules_var_name(i));
-    line[n] = '\0';
-    log_msg(LOG_INFO, "socket-proxy %s: granted: %s%s", SOCKET_PROXY_VERSION, n ? line : "(nothing)",
-            r->api_key ? "; API_KEY set" : "");
+    const char *prefixes[PROFILES_MAX + 1];
+    int k = 0;
+    for (int i = 1; i < ps->n; i++)
+        prefixes[k++] = ps->p[i].prefix;
+    prefixes[k] = NULL;
+    rules_lint_opts l = {.extra_names = config_var_names,
+                         .profile_prefixes = prefixes,
+                         .profile_names = profile_var_names,
+                         .profiles_text = ps->names_text};
+    rules_lint(environ, &l, warn_line, NULL);
 }
 
 int main(int argc, char **argv)
@@ -173,27 +261,28 @@ int main(int argc, char **argv)
 
     char err[512];
     config cfg;
-    rules_set rules;
-    rules_source src = {.get = env, .preset = getenv("SOCKET_PROXY_PRESET"), .preset_var = "SOCKET_PROXY_PRESET"};
-    if (config_load(&cfg, env, err, sizeof(err)) < 0 || rules_compile_source(&rules, &src, err, sizeof(err)) < 0 ||
-        check_api_key(&cfg, &rules, err, sizeof(err)) < 0) {
+    profiles ps;
+    if (config_load(&cfg, env, err, sizeof(err)) < 0 || profiles_load(&ps, &cfg, env, err, sizeof(err)) < 0) {
         fprintf(stderr, "socket-proxy: configuration error: %s\n", err);
         return 2;
     }
-    rules_set_min_api(&rules, cfg.min_api_major, cfg.min_api_minor);
     log_setup(cfg.log_level, cfg.log_json);
 
-    if (strcmp(cmd, "healthcheck") == 0)
-        return health_main(&cfg, argc - 1, argv + 1);
-    if (strcmp(cmd, "check") == 0)
-        return cmd_check(&rules, argc - 2, argv + 2);
-    if (strcmp(cmd, "rules") == 0)
-        return cmd_rules(&rules);
-    if (strcmp(cmd, "serve") != 0)
-        return usage(stderr);
-
-    rules_lint_env(environ, config_var_names, warn_line, NULL);
-    log_empty(&cfg, &rules);
-    log_granted(&rules);
-    return server_run(&cfg, &rules);
+    int rc;
+    if (strcmp(cmd, "healthcheck") == 0) {
+        rc = health_main(&ps, argc - 1, argv + 1);
+    } else if (strcmp(cmd, "check") == 0) {
+        rc = cmd_check(&ps, argc - 2, argv + 2);
+    } else if (strcmp(cmd, "rules") == 0) {
+        rc = cmd_rules(&ps);
+    } else if (strcmp(cmd, "serve") != 0) {
+        rc = usage(stderr);
+    } else {
+        lint(&ps);
+        log_empty(&cfg, &ps.p[0].rules);
+        log_granted(&ps);
+        return server_run(&cfg, &ps);
+    }
+    profiles_free(&ps);
+    return rc;
 }

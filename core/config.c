@@ -53,10 +53,15 @@ static const char *const defaults[CV_COUNT] = {
 
 const char *config_var_default(int var) { return var >= 0 && var < CV_COUNT ? defaults[var] : NULL; }
 
+int config_fail(char *err, size_t errlen, const char *name, const char *value, const char *accepted)
+{
+    snprintf(err, errlen, "%s=\"%s\" is invalid: %s", name, value, accepted);
+    return -1;
+}
+
 static int fail(char *err, size_t errlen, int var, const char *value, const char *accepted)
 {
-    snprintf(err, errlen, "%s=\"%s\" is invalid: %s", config_var_names[var], value, accepted);
-    return -1;
+    return config_fail(err, errlen, config_var_names[var], value, accepted);
 }
 
 /* The environment's value, NULL when unset; an empty value reads as unset
@@ -91,18 +96,23 @@ static int get_duration(config *c, const char *(*get)(const char *), int var, bo
     return 0;
 }
 
-static int get_uint(config *c, const char *(*get)(const char *), int var, unsigned long min, unsigned long max,
-                    int base, unsigned long *out, char *err, size_t errlen, const char *accepted)
+int config_parse_uint(const char *name, const char *v, unsigned long min, unsigned long max, int base,
+                      unsigned long *out, char *err, size_t errlen, const char *accepted)
 {
-    const char *v = value_of(c, get, var);
     char *end;
     errno = 0;
     unsigned long n = strtoul(v, &end, base);
     /* strtoul would skip blanks and take a sign */
     if (*v < '0' || *v > '9' || *end || errno || n < min || n > max)
-        return fail(err, errlen, var, v, accepted);
+        return config_fail(err, errlen, name, v, accepted);
     *out = n;
     return 0;
+}
+
+static int get_uint(config *c, const char *(*get)(const char *), int var, unsigned long min, unsigned long max,
+                    int base, unsigned long *out, char *err, size_t errlen, const char *accepted)
+{
+    return config_parse_uint(config_var_names[var], value_of(c, get, var), min, max, base, out, err, errlen, accepted);
 }
 
 static int get_bool(config *c, const char *(*get)(const char *), int var, bool *out, char *err, size_t errlen)
@@ -177,16 +187,21 @@ static int load_volume(config *c, const char *(*get)(const char *), char *err, s
         return 0;
     }
     v = v ? v : defaults[CV_SOCKET_PROXY_VOLUME];
-    if (*v != '/' || strlen(v) + sizeof("/docker.sock") > sizeof(c->unix_path))
-        return fail(err, errlen, CV_SOCKET_PROXY_VOLUME, v,
-                    "use an absolute directory path of at most 95 bytes, or empty for no Unix socket");
-    snprintf(c->volume, sizeof(c->volume), "%s", v);
-    snprintf(c->unix_path, sizeof(c->unix_path), "%s/docker.sock", v);
+    return config_parse_volume(config_var_names[CV_SOCKET_PROXY_VOLUME], v, c->volume, c->unix_path, err, errlen);
+}
+
+int config_parse_volume(const char *name, const char *v, char *volume, char *unix_path, char *err, size_t errlen)
+{
+    if (*v != '/' || strlen(v) + sizeof("/docker.sock") > 108)
+        return config_fail(err, errlen, name, v,
+                           "use an absolute directory path of at most 95 bytes, or empty for no Unix socket");
+    snprintf(volume, 108, "%s", v);
+    snprintf(unix_path, 108, "%s/docker.sock", v);
     return 0;
 }
 
 /* SOCKET_PROXY_LISTEN's list v, comma-separated, blanks around the commas. */
-static int parse_listen_list(config *c, const char *v, char *err, size_t errlen)
+int config_parse_listen_list(const char *name, const char *v, config_listen *out, int *nout, char *err, size_t errlen)
 {
     const char *p = v;
     while (*p) {
@@ -196,11 +211,11 @@ static int parse_listen_list(config *c, const char *v, char *err, size_t errlen)
             p++, n--;
         while (n && p[n - 1] == ' ')
             n--;
-        if (c->nlisten == CONFIG_MAX_LISTEN || parse_listen(p, n, &c->listen[c->nlisten]) < 0)
-            return fail(err, errlen, CV_SOCKET_PROXY_LISTEN, v,
-                        "use off or a comma-separated list of numeric addresses with ports, "
-                        "such as 127.0.0.1:2375,[::1]:2375 (at most 8)");
-        c->nlisten++;
+        if (*nout == CONFIG_MAX_LISTEN || parse_listen(p, n, &out[*nout]) < 0)
+            return config_fail(err, errlen, name, v,
+                               "use off or a comma-separated list of numeric addresses with ports, "
+                               "such as 127.0.0.1:2375,[::1]:2375 (at most 8)");
+        (*nout)++;
         p += n;
         while (*p == ',' || *p == ' ')
             p++;
@@ -224,7 +239,7 @@ static int load_listeners(config *c, const char *(*get)(const char *), char *err
     } else if (v && strcasecmp(v, "off") == 0) {
         c->nlisten = 0;
     } else if (v) {
-        if (parse_listen_list(c, v, err, errlen) < 0)
+        if (config_parse_listen_list(config_var_names[CV_SOCKET_PROXY_LISTEN], v, c->listen, &c->nlisten, err, errlen) < 0)
             return -1;
     } else {
         config_listen *l = &c->listen[c->nlisten++];
@@ -233,7 +248,7 @@ static int load_listeners(config *c, const char *(*get)(const char *), char *err
         l->fallback_v4 = !no_v6;
         snprintf(l->host, sizeof(l->host), "%s", no_v6 ? "0.0.0.0" : "::");
     }
-    if (!c->unix_path[0] && c->nlisten == 0)
+    if (!c->unix_path[0] && c->nlisten == 0 && !c->profiles_spec)
         return fail(err, errlen, CV_SOCKET_PROXY_LISTEN, v ? v : "", "nothing to listen on: SOCKET_PROXY_VOLUME is empty too");
     return 0;
 }
@@ -333,10 +348,24 @@ static int load_logging(config *c, const char *(*get)(const char *), char *err, 
     return 0;
 }
 
+/* Profiles, the preset and admission, as given: core/profiles.c reads them.
+ * Empty is unset (no profiles, no preset, anyone). */
+static int load_profile_vars(config *c, const char *(*get)(const char *), char *err, size_t errlen)
+{
+    const char **out[] = {&c->profiles_spec, &c->preset, &c->allow_from, &c->peer_uids, &c->peer_gids};
+    int vars[] = {CV_SOCKET_PROXY_PROFILES, CV_SOCKET_PROXY_PRESET, CV_SOCKET_PROXY_ALLOW_FROM,
+                  CV_SOCKET_PROXY_PEER_UIDS, CV_SOCKET_PROXY_PEER_GIDS};
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = get(config_var_names[vars[i]]);
+        *out[i] = v && *v ? v : NULL;
+    }
+    return 0;
+}
+
 /* The groups in the order they are read: the first mistake is the one
- * reported, and the listeners' check needs the volume's result. */
+ * reported, and the listeners' check needs the volume's and the profiles'. */
 static int (*const load_steps[])(config *c, const char *(*get)(const char *), char *err, size_t errlen) = {
-    load_volume, load_listeners, load_upstream, load_timeouts, load_limits, load_identity, load_logging,
+    load_profile_vars, load_volume, load_listeners, load_upstream, load_timeouts, load_limits, load_identity, load_logging,
 };
 
 int config_load(config *c, const char *(*get)(const char *name), char *err, size_t errlen)

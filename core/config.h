@@ -31,6 +31,13 @@
       "new HostConfig, and old versions mean other things elsewhere); 0 or off lifts the floor")                     \
     X(SOCKET_PROXY_MAX_CLIENT_CONNS, "512",                                                                          \
       "connections per client (per Unix peer uid, per TCP source address); 0: no limit")                             \
+    X(SOCKET_PROXY_PROFILES, "",                                                                                     \
+      "profile names, comma-separated: each gets its own socket and rules from its NAME__ variables")               \
+    X(SOCKET_PROXY_PRESET, "", "a preset: the variables an application needs, as defaults (see Presets)")            \
+    X(SOCKET_PROXY_ALLOW_FROM, "",                                                                                   \
+      "TCP clients admitted: addresses, CIDRs and host names, comma-separated; empty: anyone")                      \
+    X(SOCKET_PROXY_PEER_UIDS, "", "Unix-socket clients admitted by uid, comma-separated; empty: anyone")             \
+    X(SOCKET_PROXY_PEER_GIDS, "", "Unix-socket clients admitted by gid, comma-separated; empty: anyone")             \
     X(SOCKET_PROXY_UID, "1000", "user to switch to after binding (0 keeps root)")                                    \
     X(SOCKET_PROXY_GID, "1000", "group to switch to after binding")                                                  \
     X(SOCKET_PROXY_SOCKET_MODE, "0660", "mode of the proxy's socket")                                                \
@@ -80,11 +87,23 @@ typedef struct config {
     int log_level;            /* syslog numbering: 0 emerg .. 7 debug */
     bool log_json;
     config_mask empty_;       /* CBIT(CV_x): set but empty, so the default applies (off for the listeners) */
+    /* Read as given (NULL when unset or empty); core/profiles.c checks them. */
+    const char *profiles_spec, *preset, *allow_from, *peer_uids, *peer_gids;
 } config;
 
 /* Reads the environment through get (getenv-like). Returns 0, or -1 with one
  * line in err naming the variable and what it accepts. */
 int config_load(config *c, const char *(*get)(const char *name), char *err, size_t errlen);
+
+/* Parsers shared with the profiles' variables (core/profiles.c): each
+ * returns 0, or -1 with one line in err naming the variable `name`. */
+int config_fail(char *err, size_t errlen, const char *name, const char *value, const char *accepted);
+int config_parse_uint(const char *name, const char *v, unsigned long min, unsigned long max, int base,
+                      unsigned long *out, char *err, size_t errlen, const char *accepted);
+/* A socket directory: volume = v, unix_path = v/docker.sock. */
+int config_parse_volume(const char *name, const char *v, char *volume, char *unix_path, char *err, size_t errlen);
+/* A comma-separated list of numeric addresses with ports. */
+int config_parse_listen_list(const char *name, const char *v, config_listen *out, int *n, char *err, size_t errlen);
 
 /* "30s", "500ms", "2m", "1h", or plain seconds. -1 on error. */
 int64_t config_parse_duration(const char *s);

@@ -32,8 +32,9 @@ typedef struct profile {
     mode_t socket_mode;
     rules_set rules;
     admit_from *allow_from;          /* TCP peers it admits; NULL: anyone */
+    char from_var[PROFILE_NAME_MAX + 48]; /* "TRAEFIK__ALLOW_FROM", for the log */
     admit_ids peers;                 /* Unix peers it admits; none listed: anyone */
-    char peers_var[PROFILE_NAME_MAX + 16]; /* "TRAEFIK__PEER_UIDS", for the 403 */
+    char peers_var[PROFILE_NAME_MAX + 48]; /* "TRAEFIK__PEER_UIDS", for the 403 */
 } profile;
 
 typedef struct profiles {

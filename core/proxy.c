@@ -104,6 +104,7 @@ typedef struct write_req {
 
 struct conn {
     server *srv;
+    const listener *lis;   /* where it connected: its profile's rules and admission */
     const rules_set *rules;
     conn *prev, *next;
     union {
@@ -130,6 +131,7 @@ struct conn {
     int open_handles;
     bool closing;
     bool close_after;      /* close once the current response has been flushed */
+    bool admitting;        /* waiting for ALLOW_FROM's names to be resolved again */
 
     /* current request */
     h1_progress head_prog; /* how far the head at in[CLIENT].pos has been checked */
@@ -265,6 +267,7 @@ static void access_log(conn *c, const char *rule_override)
     }
     log_access_entry e = {
         .client = peer(c),
+        .profile = c->lis->log_name,
         .method = c->method,
         .target = c->target,
         .decision = c->decision ? c->decision : "allow",
@@ -508,6 +511,9 @@ static void conn_close(conn *c)
 {
     if (c->closing)
         return;
+    if (c->admitting)
+        admit_from_cancel(c->lis->prof->allow_from, c);
+    c->admitting = false;
     access_log(c, NULL);
     c->closing = true;
     close_upstream(c);
@@ -1327,6 +1333,87 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- accept / drain ---- */
 
+/* The connection is admitted: its first request may come. */
+static void start(conn *c)
+{
+    set_timer(c, T_IDLE, c->srv->cfg->idle_timeout_ms);
+    update_io(c);
+}
+
+/* A TCP peer outside the profile's ALLOW_FROM: closed before a byte of it
+ * is read, with an access-log line. */
+static void refuse_source(conn *c)
+{
+    char why[160];
+    snprintf(why, sizeof(why), "not admitted by %s", c->lis->prof->from_var);
+    begin_request(c, NULL, NULL);
+    c->decision = "deny";
+    access_log(c, why);
+    conn_close(c);
+}
+
+static void on_admitted(void *data, bool yes)
+{
+    conn *c = data;
+    c->admitting = false;
+    if (yes)
+        start(c);
+    else
+        refuse_source(c);
+}
+
+/* A Unix peer the profile's PEER_UIDS / PEER_GIDS do not list gets a 403
+ * naming its ids and the variable, then the connection closes. */
+static bool peer_admitted(conn *c)
+{
+    const profile *p = c->lis->prof;
+    uv_os_fd_t fd;
+    struct ucred cr = {0};
+    socklen_t len = sizeof(cr);
+    if (uv_fileno(&c->cl.handle, &fd) == 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
+        admit_ids_match(&p->peers, cr.uid, cr.gid))
+        return true;
+    char msg[300], why[160];
+    snprintf(msg, sizeof(msg), "uid %u (gid %u) may not use this socket: %s and %.*sPEER_GIDS list who may",
+             (unsigned)cr.uid, (unsigned)cr.gid, p->peers_var, (int)(strlen(p->peers_var) - strlen("PEER_UIDS")),
+             p->peers_var);
+    snprintf(why, sizeof(why), "uid %u not admitted by %s", (unsigned)cr.uid, p->peers_var);
+    begin_request(c, NULL, NULL);
+    c->decision = "deny";
+    respond(c, 403, msg, true);
+    access_log(c, why);
+    c->cstate = C_WAIT;
+    finish_and_close(c);
+    return false;
+}
+
+/* Admission by the listener's profile: PEER_UIDS/GIDS on a Unix socket,
+ * ALLOW_FROM on TCP (which may wait for its host names to resolve). */
+static void admit(conn *c)
+{
+    const profile *p = c->lis->prof;
+    if (c->lis->is_unix) {
+        if (!admit_ids_any(&p->peers) || peer_admitted(c))
+            start(c);
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (!p->allow_from) {
+        start(c);
+        return;
+    }
+    if (uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &len) != 0) {
+        refuse_source(c);
+        return;
+    }
+    switch (admit_from_check(p->allow_from, (struct sockaddr *)&ss, on_admitted, c)) {
+    case ADMIT_YES: start(c); break;
+    case ADMIT_NO: refuse_source(c); break;
+    case ADMIT_WAIT: c->admitting = true; break;
+    }
+}
+
 static void on_refused_closed(uv_handle_t *h) { free(h->data); }
 
 /* Returns why the connection just accepted on s must be refused, or NULL. */
@@ -1375,7 +1462,8 @@ void proxy_accept(listener *l)
         return;
     }
     c->srv = s;
-    c->rules = l->rules;
+    c->lis = l;
+    c->rules = &l->prof->rules;
     uv_timer_init(s->loop, &c->timer);
     c->timer.data = c;
     c->open_handles = 2;
@@ -1386,8 +1474,7 @@ void proxy_accept(listener *l)
     s->nconns++;
     if (!l->is_unix)
         uv_tcp_nodelay(&c->cl.tcp, 1);
-    set_timer(c, T_IDLE, s->cfg->idle_timeout_ms);
-    update_io(c);
+    admit(c);
 }
 
 void proxy_drain(server *s)

@@ -47,6 +47,16 @@ static void on_connection(uv_stream_t *h, int status)
     proxy_accept(l);
 }
 
+static void unlink_sockets(server *s)
+{
+    for (int i = 0; i < s->nlisteners; i++) {
+        if (s->listeners[i].bound) {
+            unlink(s->listeners[i].unix_path);
+            s->listeners[i].bound = false;
+        }
+    }
+}
+
 static void close_listeners(server *s)
 {
     for (int i = 0; i < s->nlisteners; i++) {
@@ -55,10 +65,7 @@ static void close_listeners(server *s)
             s->listeners[i].open = false;
         }
     }
-    if (s->unix_bound) {
-        unlink(s->cfg->unix_path);
-        s->unix_bound = false;
-    }
+    unlink_sockets(s);
 }
 
 static void stop_if_done(server *s)
@@ -99,8 +106,7 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     if (s->draining) {
         log_msg(LOG_NOTICE, "second signal: exiting now");
-        if (s->unix_bound)
-            unlink(s->cfg->unix_path);
+        unlink_sockets(s);
         _exit(0);
     }
     log_msg(LOG_NOTICE, "%s: shutting down (%zu connection(s), grace %llums)", signum == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -113,8 +119,9 @@ static void on_signal(uv_signal_t *h, int signum)
     stop_if_done(s);
 }
 
-/* mkdir -p: the volume's parents may be missing too (a bare image). */
-static int make_volume(const config *cfg, char *err, size_t errlen)
+/* mkdir -p: the volume's parents may be missing too (a bare image). var
+ * names the variable behind it, for errors. */
+static int make_volume(const profile *cfg, const char *var, char *err, size_t errlen)
 {
     char dir[sizeof(cfg->volume)];
     snprintf(dir, sizeof(dir), "%s", cfg->volume);
@@ -126,7 +133,7 @@ static int make_volume(const config *cfg, char *err, size_t errlen)
         }
     }
     if (mkdir(cfg->volume, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: cannot create the directory: %s", cfg->volume, strerror(errno));
+        snprintf(err, errlen, "%s=%s: cannot create the directory: %s", var, cfg->volume, strerror(errno));
         return -1;
     }
     return 0;
@@ -134,13 +141,13 @@ static int make_volume(const config *cfg, char *err, size_t errlen)
 
 /* Clears the socket path: a leftover socket is removed; anything else there,
  * or a socket that something still listens on, is an error. */
-static int clear_stale_socket(const config *cfg, char *err, size_t errlen)
+static int clear_stale_socket(const profile *cfg, const char *var, char *err, size_t errlen)
 {
     struct stat st;
     if (lstat(cfg->unix_path, &st) != 0)
         return 0;
     if (!S_ISSOCK(st.st_mode)) {
-        snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: %s exists and is not a socket", cfg->volume, cfg->unix_path);
+        snprintf(err, errlen, "%s=%s: %s exists and is not a socket", var, cfg->volume, cfg->unix_path);
         return -1;
     }
     /* Stale, from an earlier run, unless something still answers on it. */
@@ -149,8 +156,7 @@ static int clear_stale_socket(const config *cfg, char *err, size_t errlen)
     if (fd >= 0)
         close(fd);
     if (live) {
-        snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: another process is listening on %s", cfg->volume,
-                 cfg->unix_path);
+        snprintf(err, errlen, "%s=%s: another process is listening on %s", var, cfg->volume, cfg->unix_path);
         return -1;
     }
     unlink(cfg->unix_path);
@@ -159,7 +165,7 @@ static int clear_stale_socket(const config *cfg, char *err, size_t errlen)
 
 /* Binds the pipe at path with the configured mode (through the umask) and,
  * as root, gives it to the configured owner. Returns 0 or a libuv error. */
-static int bind_owned(uv_pipe_t *h, const config *cfg, const char *path)
+static int bind_owned(uv_pipe_t *h, const profile *cfg, const char *path)
 {
     mode_t old_umask = umask(~cfg->socket_mode & 0777);
     int r = uv_pipe_bind(h, path);
@@ -170,25 +176,25 @@ static int bind_owned(uv_pipe_t *h, const config *cfg, const char *path)
 }
 
 /* The error line for libuv error r from binding, listening or renaming. */
-static void unix_listen_error(const config *cfg, int r, char *err, size_t errlen)
+static void unix_listen_error(const profile *cfg, const char *var, int r, char *err, size_t errlen)
 {
     struct stat dst;
     if (r == UV_EACCES && geteuid() != 0 && stat(cfg->volume, &dst) == 0)
         snprintf(err, errlen,
-                 "SOCKET_PROXY_VOLUME=%s: cannot create %s as uid %u: the directory belongs to uid %u with mode "
+                 "%s=%s: cannot create %s as uid %u: the directory belongs to uid %u with mode "
                  "%04o; start the container as root (the proxy drops to SOCKET_PROXY_UID itself) or give the "
                  "directory to uid %u",
-                 cfg->volume, cfg->unix_path, (unsigned)geteuid(), (unsigned)dst.st_uid,
+                 var, cfg->volume, cfg->unix_path, (unsigned)geteuid(), (unsigned)dst.st_uid,
                  (unsigned)(dst.st_mode & 07777), (unsigned)geteuid());
     else
-        snprintf(err, errlen, "SOCKET_PROXY_VOLUME=%s: cannot listen on %s: %s", cfg->volume, cfg->unix_path,
-                 uv_strerror(r));
+        snprintf(err, errlen, "%s=%s: cannot listen on %s: %s", var, cfg->volume, cfg->unix_path, uv_strerror(r));
 }
 
-static int bind_unix(server *s, char *err, size_t errlen)
+static int bind_unix(server *s, const profile *cfg, char *err, size_t errlen)
 {
-    const config *cfg = s->cfg;
-    if (make_volume(cfg, err, errlen) < 0 || clear_stale_socket(cfg, err, errlen) < 0)
+    char var[64];
+    snprintf(var, sizeof(var), "%sSOCKET_PROXY_VOLUME", cfg->prefix);
+    if (make_volume(cfg, var, err, errlen) < 0 || clear_stale_socket(cfg, var, err, errlen) < 0)
         return -1;
     listener *l = &s->listeners[s->nlisteners];
     uv_pipe_init(s->loop, &l->h.pipe, 0);
@@ -211,18 +217,19 @@ static int bind_unix(server *s, char *err, size_t errlen)
     if (r == 0 && rename(tmp, cfg->unix_path) != 0)
         r = uv_translate_sys_error(errno);
     if (r < 0) {
-        unix_listen_error(cfg, r, err, errlen);
+        unix_listen_error(cfg, var, r, err, errlen);
         uv_close((uv_handle_t *)&l->h, NULL);
         return -1;
     }
-    l->open = true;
+    l->open = l->bound = true;
+    memcpy(l->unix_path, cfg->unix_path, sizeof(l->unix_path));
     s->nlisteners++;
-    s->unix_bound = true;
-    log_msg(LOG_INFO, "listening on unix:%s (mode %04o)", cfg->unix_path, (unsigned)cfg->socket_mode);
+    log_msg(LOG_INFO, "listening on unix:%s (mode %04o)%s%s", cfg->unix_path, (unsigned)cfg->socket_mode,
+            cfg->name[0] ? " for profile " : "", cfg->name);
     return 0;
 }
 
-static int bind_tcp(server *s, const config_listen *cl, char *err, size_t errlen)
+static int bind_tcp(server *s, const profile *p, const config_listen *cl, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     listener *l = &s->listeners[s->nlisteners];
@@ -248,17 +255,18 @@ static int bind_tcp(server *s, const config_listen *cl, char *err, size_t errlen
             v4.v6 = false;
             v4.fallback_v4 = false;
             snprintf(v4.host, sizeof(v4.host), "0.0.0.0");
-            return bind_tcp(s, &v4, err, errlen);
+            return bind_tcp(s, p, &v4, err, errlen);
         }
         char at[80];
-        snprintf(err, errlen, "SOCKET_PROXY_LISTEN: cannot listen on %s: %s",
+        snprintf(err, errlen, "%sSOCKET_PROXY_LISTEN: cannot listen on %s: %s", p->prefix,
                  log_hostport(at, sizeof(at), cl->host, cl->port), uv_strerror(r));
         return -1;
     }
     l->open = true;
     s->nlisteners++;
     char at[80];
-    log_msg(LOG_INFO, "listening on tcp:%s", log_hostport(at, sizeof(at), cl->host, cl->port));
+    log_msg(LOG_INFO, "listening on tcp:%s%s%s", log_hostport(at, sizeof(at), cl->host, cl->port),
+            p->name[0] ? " for profile " : "", p->name);
     return 0;
 }
 
@@ -287,23 +295,46 @@ static int server_init(server *s, uv_loop_t *loop, const config *cfg)
     return 0;
 }
 
+/* Binds the socket and TCP addresses of profile p. */
+static int open_profile(server *s, const profile *p, char *err, size_t errlen)
+{
+    int first = s->nlisteners;
+    if (p->unix_path[0] && bind_unix(s, p, err, errlen) < 0)
+        return -1;
+    for (int i = 0; i < p->nlisten; i++)
+        if (bind_tcp(s, p, &p->listen[i], err, errlen) < 0)
+            return -1;
+    for (int i = first; i < s->nlisteners; i++) {
+        listener *l = &s->listeners[i];
+        l->srv = s;
+        l->prof = p;
+        l->log_name = profile_log_name(s->profiles, p);
+        l->h.stream.data = l;
+    }
+    return 0;
+}
+
 /* Binds every listener, then drops privileges. -1 with err set. */
-static int open_listeners(server *s, const rules_set *rules, char *err, size_t errlen)
+static int open_listeners(server *s, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
     /* Started unprivileged, the Docker socket's permissions are the likely
      * problem: say so before anything else can fail. */
     if (geteuid() != 0 && sys_check_upstream(cfg, err, errlen) < 0)
         return -1;
-    if (cfg->unix_path[0] && bind_unix(s, err, errlen) < 0)
+    int n = 0;
+    for (int i = 0; i < s->profiles->n; i++)
+        n += (s->profiles->p[i].unix_path[0] ? 1 : 0) + s->profiles->p[i].nlisten;
+    s->listeners = calloc(n ? (size_t)n : 1, sizeof(listener));
+    if (!s->listeners) {
+        snprintf(err, errlen, "out of memory");
         return -1;
-    for (int i = 0; i < cfg->nlisten; i++)
-        if (bind_tcp(s, &cfg->listen[i], err, errlen) < 0)
+    }
+    for (int i = 0; i < s->profiles->n; i++) {
+        if (open_profile(s, &s->profiles->p[i], err, errlen) < 0)
             return -1;
-    for (int i = 0; i < s->nlisteners; i++) {
-        s->listeners[i].srv = s;
-        s->listeners[i].rules = rules;
-        s->listeners[i].h.stream.data = &s->listeners[i];
+        if (s->profiles->p[i].allow_from)
+            admit_from_start(s->profiles->p[i].allow_from, s->loop);
     }
     if (sys_drop_privileges(cfg, err, errlen) < 0 || sys_check_upstream(cfg, err, errlen) < 0)
         return -1;
@@ -330,10 +361,13 @@ static void server_free(server *s)
 {
     close_listeners(s);
     proxy_close_all(s);
+    /* Before the walk below: admission lists close their own handles. */
+    profiles_free(s->profiles);
     uv_walk(s->loop, close_walk, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);
     clients_clear(&s->clients);
+    free(s->listeners);
     for (int k = 0; k < 2; k++) {
         for (size_t i = 0; i < s->buf_nfree[k]; i++)
             free(s->buf_free[k][i]);
@@ -341,7 +375,7 @@ static void server_free(server *s)
     }
 }
 
-int server_run(const config *cfg, const rules_set *rules)
+int server_run(const config *cfg, profiles *ps)
 {
     server s;
     uv_loop_t loop;
@@ -352,7 +386,8 @@ int server_run(const config *cfg, const rules_set *rules)
         log_msg(LOG_CRIT, "cannot start the event loop");
         return 1;
     }
-    if (open_listeners(&s, rules, err, sizeof(err)) < 0) {
+    s.profiles = ps;
+    if (open_listeners(&s, err, sizeof(err)) < 0) {
         log_msg(LOG_CRIT, "%s", err);
     } else {
         start_signals(&s);

@@ -7,6 +7,7 @@
 
 #include "clients.h"
 #include "config.h"
+#include "profiles.h"
 #include "rules/rules.h"
 
 struct conn;
@@ -18,22 +19,25 @@ typedef struct listener {
         uv_pipe_t pipe;
     } h;
     struct server *srv;
-    const rules_set *rules; /* each listener points to its rule set (profiles later) */
+    const profile *prof;    /* whose rules and admission apply here */
+    const char *log_name;   /* the profile's name in the access log, or NULL */
+    char unix_path[108];    /* the socket file, removed on exit while `bound` */
     bool is_unix;
     bool open;
+    bool bound;
 } listener;
 
 typedef struct server {
     uv_loop_t *loop;
     const config *cfg;
-    listener listeners[CONFIG_MAX_LISTEN + 1];
+    profiles *profiles;
+    listener *listeners;      /* one per socket and TCP address of every profile */
     int nlisteners;
     struct conn *conns;       /* doubly linked list of live connections */
     size_t nconns;
     size_t max_conns;
     size_t closed_since_trim; /* connections closed since memory was last given back */
     bool draining;            /* SIGTERM seen: finish in-flight requests, then exit */
-    bool unix_bound;          /* our socket file exists: remove it on exit */
     clients clients;          /* connections per client (SOCKET_PROXY_MAX_CLIENT_CONNS) */
     uv_signal_t sig_term, sig_int, sig_chld;
     uv_timer_t grace;
@@ -44,7 +48,7 @@ typedef struct server {
 
 /* Binds every listener, drops privileges, serves until shutdown. Returns the
  * process exit code. */
-int server_run(const config *cfg, const rules_set *rules);
+int server_run(const config *cfg, profiles *ps);
 
 /* Called by the connection code when a connection is gone. */
 void server_conn_closed(server *s);

@@ -28,6 +28,7 @@ typedef struct {
     int64_t timeout_ms;
     const char *socket; /* --socket PATH */
     const char *url;    /* --url tcp://HOST:PORT */
+    const char *profile; /* --profile NAME */
 } health_opts;
 
 typedef struct {
@@ -65,6 +66,7 @@ static int parse_options(int argc, char **argv, health_opts *o)
         {"timeout", required_argument, NULL, 't'},
         {"socket", required_argument, NULL, 's'},
         {"url", required_argument, NULL, 'u'},
+        {"profile", required_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
     *o = (health_opts){.timeout_ms = 3000};
@@ -84,15 +86,18 @@ static int parse_options(int argc, char **argv, health_opts *o)
         case 'u':
             o->url = optarg;
             break;
+        case 'p':
+            o->profile = optarg;
+            break;
         case ':':
             return report(USAGE, "%s needs a value", argv[optind - 1]);
         default:
-            return report(USAGE, "unknown option %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT)",
+            return report(USAGE, "unknown option %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT, --profile NAME)",
                                argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return report(USAGE, "unknown argument %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT)", argv[optind]);
+        return report(USAGE, "unknown argument %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT, --profile NAME)", argv[optind]);
     return HEALTHY;
 }
 
@@ -154,15 +159,33 @@ static int url_address(const char *url, health_addr *a)
     return tcp_address(host, (int)port, a);
 }
 
-/* --socket, --url, our own socket, or our first TCP listener (a wildcard
- * address is checked through loopback). */
-static int choose_address(const config *cfg, const health_opts *o, health_addr *a)
+/* The profile to check through: --profile's, else the first that listens. */
+static const profile *choose_profile(const profiles *ps, const health_opts *o)
+{
+    if (o->profile) {
+        const profile *p = profiles_find(ps, o->profile);
+        if (!p)
+            report(USAGE, "--profile=%s: no such profile (SOCKET_PROXY_PROFILES=%s)", o->profile, ps->names_text);
+        return p;
+    }
+    for (int i = 0; i < ps->n; i++)
+        if (ps->p[i].unix_path[0] || ps->p[i].nlisten)
+            return &ps->p[i];
+    return &ps->p[0];
+}
+
+/* --socket, --url, or the profile's socket, or its first TCP listener (a
+ * wildcard address is checked through loopback). */
+static int choose_address(const profiles *ps, const health_opts *o, health_addr *a)
 {
     memset(a, 0, sizeof(*a));
     if (o->socket)
         return unix_address(o->socket, a);
     if (o->url)
         return url_address(o->url, a);
+    const profile *cfg = choose_profile(ps, o);
+    if (!cfg)
+        return USAGE;
     if (cfg->unix_path[0])
         return unix_address(cfg->unix_path, a);
     if (cfg->nlisten == 0)
@@ -276,13 +299,13 @@ static void answer_message(const char *body, char *out, size_t cap)
     cJSON_Delete(o);
 }
 
-int health_main(const config *cfg, int argc, char **argv)
+int health_main(const profiles *ps, int argc, char **argv)
 {
     health_opts o;
     health_addr a;
     int rc = parse_options(argc, argv, &o);
     if (rc == HEALTHY)
-        rc = choose_address(cfg, &o, &a);
+        rc = choose_address(ps, &o, &a);
     if (rc != HEALTHY)
         return rc;
     int64_t deadline = now_ms() + o.timeout_ms;

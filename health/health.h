@@ -2,10 +2,11 @@
 #ifndef HEALTH_HEALTH_H
 #define HEALTH_HEALTH_H
 
-#include "core/config.h"
+#include "core/profiles.h"
 
-/* argv[0] is "healthcheck", its options follow. Returns the process exit code:
- * 0 healthy, 1 unhealthy (one line on stderr says why), 2 bad usage. */
-int health_main(const config *cfg, int argc, char **argv);
+/* argv[0] is "healthcheck", its options follow (--profile NAME checks
+ * through that profile's socket). Returns the process exit code: 0 healthy,
+ * 1 unhealthy (one line on stderr says why), 2 bad usage. */
+int health_main(const profiles *ps, int argc, char **argv);
 
 #endif

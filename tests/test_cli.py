@@ -49,10 +49,18 @@ def table(header, macro):
     return {name: {"-1": "unset"}.get(d, d.strip('"')) for name, d in rows}
 
 
-def vars_output():
+PROFILE_FORMS = "# per profile NAME in SOCKET_PROXY_PROFILES:"
+
+
+def vars_output(profile_forms=False):
+    """The NAME=default lines of `vars`: the two tables, or (profile_forms)
+    the per-profile forms printed after the comment line."""
     r = run("vars")
     assert r.returncode == 0 and r.stderr == "", r.stderr
-    return [tuple(line.split("=", 1)) for line in r.stdout.splitlines()]
+    lines = r.stdout.splitlines()
+    cut = lines.index(PROFILE_FORMS)
+    lines = lines[cut + 1:] if profile_forms else lines[:cut]
+    return [tuple(line.split("=", 1)) for line in lines]
 
 
 def test_check_denied_explains_variables():
@@ -108,9 +116,7 @@ QUIET = {"SOCKET_PROXY_VOLUME": f"/tmp/sp-cli-{os.getpid()}", "SOCKET_PROXY_LIST
 
 
 def test_vars_lists_the_new_limits_with_their_defaults():
-    r = run("vars")
-    assert r.returncode == 0
-    got = dict(line.split("=", 1) for line in r.stdout.splitlines())
+    got = dict(vars_output())
     assert got.get("SOCKET_PROXY_MIN_API_VERSION") == "1.24", r.stdout
     assert got.get("SOCKET_PROXY_MAX_CLIENT_CONNS") == "512", r.stdout
 

@@ -29,7 +29,9 @@ def binary_vars():
     """({rules variables and API_KEY: default}, {server variables: default})."""
     out = subprocess.run([os.path.join(ROOT, "build", "socket-proxy"), "vars"], capture_output=True, text=True,
                          check=True, env={"PATH": "/usr/bin:/bin"}).stdout
-    pairs = [line.split("=", 1) for line in out.splitlines()]
+    lines = out.splitlines()
+    lines = lines[:lines.index("# per profile NAME in SOCKET_PROXY_PROFILES:")]
+    pairs = [line.split("=", 1) for line in lines]
     names = [n for n, _ in pairs]
     assert "API_KEY" in names, out
     cut = names.index("API_KEY") + 1
