@@ -14,30 +14,43 @@ typedef struct {
     const char *vars; /* "NAME=1 NAME=0 ...": the preset's values */
 } preset;
 
+/* Least privilege: a preset grants what its replay needs and no more. Where
+ * the application does not read logs, top or changes, ALLOW_LOGS, ALLOW_TOP
+ * and ALLOW_CHANGES are 0 (they would follow CONTAINERS); where it does not
+ * watch events, EVENTS=0. The README's Presets table lists these values
+ * (tests/integration/test_presets.py checks it against this table). */
 static const preset presets[] = {
-    {"traefik", "Traefik's Docker provider: containers, read only", "CONTAINERS=1"},
-    {"traefik-swarm", "Traefik's Swarm provider: services, tasks and networks, read only",
-     "SERVICES=1 TASKS=1 NETWORKS=1 INFO=1"},
-    {"watchtower", "Watchtower: pull, stop, recreate and remove containers",
-     "CONTAINERS=1 IMAGES=1 NETWORKS=1 POST=1"},
-    {"dozzle", "Dozzle: container lists, logs and stats", "CONTAINERS=1 INFO=1"},
-    {"homepage", "Homepage's Docker widget: container lists and stats", "CONTAINERS=1"},
-    {"portainer", "Portainer: the whole API, writes included",
+    {"traefik", "Traefik's Docker provider: lists, inspects and watches containers",
+     "CONTAINERS=1 ALLOW_LOGS=0 ALLOW_TOP=0 ALLOW_CHANGES=0"},
+    {"traefik-swarm", "Traefik's Swarm provider: services, tasks, nodes and networks, polled, read only",
+     "SERVICES=1 TASKS=1 NODES=1 NETWORKS=1 EVENTS=0"},
+    {"watchtower", "Watchtower: pulls images, recreates containers, removes old images; lifecycle hooks need EXEC=1",
+     "CONTAINERS=1 IMAGES=1 NETWORKS=1 POST=1 EVENTS=0 ALLOW_LOGS=0 ALLOW_TOP=0 ALLOW_CHANGES=0"},
+    {"dozzle", "Dozzle: containers, logs, stats and events, read only; its actions and shell need more",
+     "CONTAINERS=1 INFO=1 ALLOW_TOP=0 ALLOW_CHANGES=0"},
+    {"homepage", "Homepage's Docker widget: container status and stats, read only",
+     "CONTAINERS=1 EVENTS=0 ALLOW_LOGS=0 ALLOW_TOP=0 ALLOW_CHANGES=0"},
+    {"portainer", "Portainer: the whole Docker API it manages, writes, exec, builds and downloads included",
      "CONTAINERS=1 IMAGES=1 NETWORKS=1 VOLUMES=1 INFO=1 POST=1 EXEC=1 SERVICES=1 TASKS=1 NODES=1 SWARM=1 "
-     "SECRETS=1 CONFIGS=1 PLUGINS=1 SYSTEM=1 BUILD=1 COMMIT=1 DISTRIBUTION=1 AUTH=1 ALLOW_ARCHIVE=1"},
-    {"autoheal", "autoheal: finds unhealthy containers and restarts them", "CONTAINERS=1 ALLOW_RESTARTS=1"},
-    {"uptime-kuma", "Uptime Kuma's Docker monitor: container state, read only", "CONTAINERS=1"},
-    {"compose", "docker-compose itself: create, start, stop and remove a project",
-     "CONTAINERS=1 IMAGES=1 NETWORKS=1 VOLUMES=1 INFO=1 POST=1 EXEC=1"},
-    {"read-only", "every GET except the exfiltration switches, secrets and swarm",
-     "CONTAINERS=1 IMAGES=1 NETWORKS=1 VOLUMES=1 INFO=1 SERVICES=1 TASKS=1 NODES=1 CONFIGS=1 PLUGINS=1 "
-     "SYSTEM=1 DISTRIBUTION=1 ALLOW_ARCHIVE=0 ALLOW_EXPORT=0 SECRETS=0 SWARM=0 POST=0"},
+     "SECRETS=1 CONFIGS=1 PLUGINS=1 SYSTEM=1 BUILD=1 COMMIT=1 AUTH=1 ALLOW_ARCHIVE=1 ALLOW_EXPORT=1"},
+    {"autoheal", "autoheal: lists unhealthy containers and restarts them",
+     "CONTAINERS=1 ALLOW_RESTARTS=1 EVENTS=0 ALLOW_LOGS=0 ALLOW_TOP=0 ALLOW_CHANGES=0"},
+    {"uptime-kuma", "Uptime Kuma's Docker monitor: container state, read only",
+     "CONTAINERS=1 EVENTS=0 ALLOW_LOGS=0 ALLOW_TOP=0 ALLOW_CHANGES=0"},
+    {"compose", "docker-compose: up, ps, logs, top, stop, start and down of a project with its networks and "
+                "volumes; exec and build need more",
+     "CONTAINERS=1 IMAGES=1 NETWORKS=1 VOLUMES=1 INFO=1 POST=1"},
+    {"read-only",
+     "every Docker API GET except exports, archives, image downloads, secrets, configs and the swarm unlock key",
+     "CONTAINERS=1 IMAGES=1 NETWORKS=1 VOLUMES=1 INFO=1 EXEC=1 SERVICES=1 TASKS=1 NODES=1 SWARM=1 PLUGINS=1 "
+     "SYSTEM=1 DISTRIBUTION=1 POST=0 ALLOW_ARCHIVE=0 ALLOW_EXPORT=0 SECRETS=0 CONFIGS=0"},
 };
 #define NPRESETS ((int)(sizeof(presets) / sizeof(presets[0])))
 
 int rules_preset_count(void) { return NPRESETS; }
 const char *rules_preset_name(int p) { return p >= 0 && p < NPRESETS ? presets[p].name : NULL; }
 const char *rules_preset_what(int p) { return p >= 0 && p < NPRESETS ? presets[p].what : NULL; }
+const char *rules_preset_vars(int p) { return p >= 0 && p < NPRESETS ? presets[p].vars : NULL; }
 
 int rules_preset_find(const char *name)
 {

@@ -112,6 +112,8 @@ const char *rules_preset_name(int preset);
 const char *rules_preset_what(int preset); /* one line: who it is for */
 /* The preset's value for var: 1, 0, or -1 when it leaves the default. */
 int rules_preset_value(int preset, int var);
+/* Its values as written: "CONTAINERS=1 ALLOW_LOGS=0 ..." (NULL out of range). */
+const char *rules_preset_vars(int preset);
 /* "traefik, traefik-swarm, ..." */
 size_t rules_preset_list(char *out, size_t cap);
 

@@ -506,6 +506,219 @@ static void test_values(void)
     CHECK(rs.empty_ == 0, "nothing empty");
 }
 
+/* ---- rules_compile_source: a profile's prefix, a preset's defaults ---- */
+
+static int compile_source(rules_set *r, const char *env, const char *prefix, const char *preset, char *err,
+                          size_t errlen)
+{
+    snprintf(envbuf, sizeof(envbuf), "%s", env);
+    rules_source src = {.get = fake_get, .prefix = prefix, .preset = preset, .preset_var = "SOCKET_PROXY_PRESET"};
+    err[0] = '\0';
+    return rules_compile_source(r, &src, err, errlen);
+}
+
+static bool granted(const rules_set *r, int var) { return (r->granted >> var) & 1; }
+
+static void test_source_prefix(void)
+{
+    rules_set rs;
+    char err[256];
+    CHECK(compile_source(&rs, "TRAEFIK__CONTAINERS=1 CONTAINERS=0 POST=1", "TRAEFIK__", NULL, err, sizeof(err)) == 0,
+          "prefixed env compiles: %s", err);
+    CHECK(granted(&rs, RV_CONTAINERS) && !granted(&rs, RV_POST), "TRAEFIK__CONTAINERS=1 read, unprefixed POST=1 ignored");
+    CHECK(rs.explicit_ == RBIT(RV_CONTAINERS), "only the prefixed variable is explicit");
+    CHECK(strcmp(rs.prefix, "TRAEFIK__") == 0 && rs.preset == -1, "prefix kept, no preset");
+    compile_source(&rs, "CONTAINERS=1 EVENTS=0", "TRAEFIK__", NULL, err, sizeof(err));
+    CHECK(!granted(&rs, RV_CONTAINERS) && granted(&rs, RV_EVENTS) && rs.explicit_ == 0,
+          "a prefixed source ignores unprefixed variables: defaults apply");
+    CHECK(compile_source(&rs, "TRAEFIK__POST=maybe", "TRAEFIK__", NULL, err, sizeof(err)) == -1 &&
+              strstr(err, "TRAEFIK__POST=\"maybe\" is not a boolean"),
+          "a bad value names the prefixed variable: %s", err);
+    CHECK(compile_source(&rs, "POST=maybe", "TRAEFIK__", NULL, err, sizeof(err)) == 0,
+          "a bad unprefixed value does not concern a prefixed source: %s", err);
+    compile_source(&rs, "TRAEFIK__API_KEY=k1 API_KEY=k2", "TRAEFIK__", NULL, err, sizeof(err));
+    CHECK(rs.api_key && strcmp(rs.api_key, "k1") == 0, "API_KEY prefixed");
+    compile_source(&rs, "API_KEY=k2", "TRAEFIK__", NULL, err, sizeof(err));
+    CHECK(rs.api_key == NULL, "unprefixed API_KEY ignored by a prefixed source");
+    compile_source(&rs, "TRAEFIK__ALLOW_LOGS= TRAEFIK__CONTAINERS=1", "TRAEFIK__", NULL, err, sizeof(err));
+    CHECK(rs.empty_ == RBIT(RV_ALLOW_LOGS) && granted(&rs, RV_ALLOW_LOGS), "empty prefixed value: the default (follows)");
+    compile_source(&rs, "CONTAINERS=1", "", NULL, err, sizeof(err));
+    CHECK(granted(&rs, RV_CONTAINERS) && rs.prefix[0] == '\0', "empty prefix is no prefix");
+}
+
+static void test_source_preset(void)
+{
+    rules_set rs;
+    char err[512];
+    int traefik = rules_preset_find("traefik");
+    CHECK(traefik >= 0, "traefik is a preset");
+    CHECK(compile_source(&rs, "", NULL, "traefik", err, sizeof(err)) == 0, "preset compiles: %s", err);
+    CHECK(rs.preset == traefik && granted(&rs, RV_CONTAINERS) && !granted(&rs, RV_ALLOW_LOGS) &&
+              !granted(&rs, RV_POST) && granted(&rs, RV_EVENTS),
+          "traefik: CONTAINERS=1, ALLOW_LOGS=0, POST and EVENTS at their defaults");
+    CHECK(rs.explicit_ == 0 && (rs.preset_ & RBIT(RV_CONTAINERS)) && (rs.preset_ & RBIT(RV_ALLOW_LOGS)) &&
+              !(rs.preset_ & RBIT(RV_POST)),
+          "preset_ names the preset's variables only");
+    /* an explicit variable wins, either way */
+    compile_source(&rs, "CONTAINERS=0 ALLOW_LOGS=1", NULL, "traefik", err, sizeof(err));
+    CHECK(!granted(&rs, RV_CONTAINERS) && granted(&rs, RV_ALLOW_LOGS), "explicit CONTAINERS=0, ALLOW_LOGS=1 override");
+    CHECK(rs.explicit_ == (RBIT(RV_CONTAINERS) | RBIT(RV_ALLOW_LOGS)) &&
+              !(rs.preset_ & (RBIT(RV_CONTAINERS) | RBIT(RV_ALLOW_LOGS))),
+          "overridden variables are explicit, not preset");
+    /* empty: the preset's value, else the default */
+    compile_source(&rs, "CONTAINERS= ALLOW_TOP= POST=", NULL, "traefik", err, sizeof(err));
+    CHECK(granted(&rs, RV_CONTAINERS) && !granted(&rs, RV_ALLOW_TOP) && !granted(&rs, RV_POST),
+          "empty values take the preset's value, else the default");
+    CHECK(rs.empty_ == (RBIT(RV_CONTAINERS) | RBIT(RV_ALLOW_TOP) | RBIT(RV_POST)) && rs.explicit_ == 0,
+          "empty values are reported, not explicit");
+    /* a preset with a prefix: the prefixed variables override it */
+    compile_source(&rs, "DOZZLE__INFO=0 INFO=1", "DOZZLE__", "dozzle", err, sizeof(err));
+    CHECK(!granted(&rs, RV_INFO) && granted(&rs, RV_CONTAINERS), "DOZZLE__INFO=0 overrides the dozzle preset");
+    /* a bad value still names its variable under a preset */
+    CHECK(compile_source(&rs, "CONTAINERS=2", NULL, "traefik", err, sizeof(err)) == -1 && strstr(err, "CONTAINERS=\"2\""),
+          "bad value under a preset: %s", err);
+    /* no preset */
+    compile_source(&rs, "", NULL, "", err, sizeof(err));
+    CHECK(rs.preset == -1 && !granted(&rs, RV_CONTAINERS) && rs.preset_ == 0, "empty preset name: no preset");
+    compile_source(&rs, "", NULL, NULL, err, sizeof(err));
+    CHECK(rs.preset == -1 && rs.preset_ == 0, "NULL preset: no preset");
+    /* unknown */
+    CHECK(compile_source(&rs, "", NULL, "traefk", err, sizeof(err)) == -1, "unknown preset refused");
+    CHECK(strstr(err, "SOCKET_PROXY_PRESET=\"traefk\" is not a preset: use one of traefik, traefik-swarm, ") &&
+              strstr(err, ", read-only") && !strchr(err, '\n'),
+          "unknown preset: one line naming the variable and listing the presets: %s", err);
+    snprintf(envbuf, sizeof(envbuf), "%s", "");
+    rules_source anon = {.get = fake_get, .preset = "nope"};
+    CHECK(rules_compile_source(&rs, &anon, err, sizeof(err)) == -1 && strstr(err, "PRESET=\"nope\" is not a preset"),
+          "unknown preset without preset_var: %s", err);
+    CHECK(compile_source(&rs, "", NULL, "Traefik", err, sizeof(err)) == -1, "preset names are case-sensitive");
+}
+
+/* Every preset: a name, a line, values that name real variables with 0 or 1
+ * and that rules_preset_value reads back; the list names them all. */
+static void test_preset_table(void)
+{
+    char list[512] = "";
+    size_t n = rules_preset_list(list, sizeof(list));
+    CHECK(n == strlen(list) && rules_preset_count() >= 10, "preset list: %s", list);
+    for (int p = 0; p < rules_preset_count(); p++) {
+        const char *name = rules_preset_name(p), *what = rules_preset_what(p), *vars = rules_preset_vars(p);
+        CHECK(name && what && *what && vars && rules_preset_find(name) == p, "preset %d has a name, a line, values", p);
+        CHECK(name && strstr(list, name), "list names %s", name);
+        int count = 0;
+        for (const char *t = vars; t && *t;) {
+            size_t len = strcspn(t, " ");
+            const char *eq = memchr(t, '=', len);
+            int var = -1;
+            for (int i = 0; eq && i < RV_COUNT; i++)
+                if (strlen(rules_var_name(i)) == (size_t)(eq - t) && memcmp(rules_var_name(i), t, (size_t)(eq - t)) == 0)
+                    var = i;
+            bool good = var >= 0 && eq + 2 == t + len && (eq[1] == '0' || eq[1] == '1');
+            CHECK(good && rules_preset_value(p, var) == eq[1] - '0', "preset %s: \"%.*s\" is a variable set to 0 or 1",
+                  name, (int)len, t);
+            count++;
+            t += len;
+            t += strspn(t, " ");
+        }
+        int set = 0;
+        for (int i = 0; i < RV_COUNT; i++)
+            set += rules_preset_value(p, i) >= 0;
+        CHECK(set == count, "preset %s: %d values written, %d read", name, count, set);
+    }
+    CHECK(rules_preset_find("") == -1 && rules_preset_find("TRAEFIK") == -1, "no such presets");
+    CHECK(!rules_preset_name(-1) && !rules_preset_name(rules_preset_count()) && !rules_preset_vars(-1) &&
+              rules_preset_value(-1, RV_CONTAINERS) == -1 && rules_preset_value(0, RV_COUNT) == -1,
+          "out of range");
+    char small[12];
+    n = rules_preset_list(small, sizeof(small));
+    CHECK(n < sizeof(small) && strlen(small) == n && strncmp(small, list, n) == 0, "a short buffer is cut: %s", small);
+    CHECK(rules_preset_list(small, 0) == 0, "no buffer");
+}
+
+/* What some presets decide (the integration test replays the applications). */
+static void test_preset_rows(void)
+{
+    static const struct {
+        const char *preset, *env, *method, *target;
+        int expect;
+    } prows[] = {
+        {"traefik", "", "GET", "/v1.41/containers/json", A},
+        {"traefik", "", "GET", "/v1.41/events", A},
+        {"traefik", "", "GET", "/v1.41/containers/x/logs", D},
+        {"traefik", "", "POST", "/v1.41/containers/create", D},
+        {"traefik", "CONTAINERS=0", "GET", "/v1.41/containers/json", D},
+        {"traefik-swarm", "", "GET", "/v1.41/nodes/abc", A},
+        {"traefik-swarm", "", "GET", "/v1.41/containers/json", D},
+        {"traefik-swarm", "", "GET", "/v1.41/events", D},
+        {"watchtower", "", "POST", "/v1.41/containers/create", A},
+        {"watchtower", "", "POST", "/v1.41/networks/n/connect", A},
+        {"watchtower", "", "POST", "/v1.41/containers/x/exec", D},
+        {"watchtower", "EXEC=1", "POST", "/v1.41/containers/x/exec", A},
+        {"dozzle", "", "GET", "/v1.41/containers/x/logs", A},
+        {"dozzle", "", "GET", "/v1.41/info", A},
+        {"dozzle", "", "POST", "/v1.41/containers/x/stop", D},
+        {"homepage", "", "GET", "/containers/x/stats", A},
+        {"homepage", "", "GET", "/containers/x/logs", D},
+        {"autoheal", "", "POST", "/containers/x/restart", A},
+        {"autoheal", "", "POST", "/containers/x/start", D},
+        {"uptime-kuma", "", "GET", "/containers/x/json", A},
+        {"uptime-kuma", "", "GET", "/events", D},
+        {"portainer", "", "GET", "/v1.41/images/get", A},
+        {"portainer", "", "POST", "/v1.41/session", D},
+        {"compose", "", "POST", "/v1.41/volumes/create", A},
+        {"compose", "", "POST", "/v1.41/containers/x/exec", D},
+        {"read-only", "", "GET", "/v1.41/swarm", A},
+        {"read-only", "", "GET", "/v1.41/exec/x/json", A},
+        {"read-only", "", "GET", "/v1.41/swarm/unlockkey", D},
+        {"read-only", "", "GET", "/v1.41/secrets", D},
+        {"read-only", "", "GET", "/v1.41/configs", D},
+        {"read-only", "", "GET", "/v1.41/containers/x/export", D},
+        {"read-only", "", "GET", "/v1.41/containers/x/archive", D},
+        {"read-only", "", "GET", "/v1.41/images/x/get", D},
+        {"read-only", "", "POST", "/v1.41/exec/x/start", D},
+        {"read-only", "POST=1", "POST", "/v1.41/exec/x/start", A},
+    };
+    for (size_t i = 0; i < sizeof(prows) / sizeof(prows[0]); i++) {
+        rules_set rs;
+        char err[512], buf[128];
+        if (compile_source(&rs, prows[i].env, NULL, prows[i].preset, err, sizeof(err)) != 0) {
+            CHECK(0, "preset %s [%s] does not compile: %s", prows[i].preset, prows[i].env, err);
+            continue;
+        }
+        rules_verdict v;
+        rules_decide(&rs, prows[i].method, strlen(prows[i].method), prows[i].target, strlen(prows[i].target), buf,
+                     sizeof(buf), &v);
+        CHECK(v.status == prows[i].expect, "preset %s [%s] %s %s: expected %d, got %d", prows[i].preset, prows[i].env,
+              prows[i].method, prows[i].target, prows[i].expect, v.status);
+    }
+}
+
+/* A profile's refusals name its own variables. */
+static void test_need_text_prefix(void)
+{
+    rules_set rs;
+    char err[256], buf[128], need[256];
+    rules_verdict v;
+    compile_source(&rs, "", "WATCHTOWER__", NULL, err, sizeof(err));
+    rules_decide(&rs, "POST", 4, "/v1.41/containers/create", 24, buf, sizeof(buf), &v);
+    rules_need_text(&v, need, sizeof(need));
+    CHECK(v.status == D && strcmp(need, "WATCHTOWER__CONTAINERS=1 and WATCHTOWER__POST=1") == 0, "prefixed need: %s", need);
+    rules_decide(&rs, "POST", 4, "/containers/x/start", 19, buf, sizeof(buf), &v);
+    rules_need_text(&v, need, sizeof(need));
+    CHECK(strcmp(need, "WATCHTOWER__ALLOW_START=1, or WATCHTOWER__CONTAINERS=1 and WATCHTOWER__POST=1") == 0,
+          "prefixed alternative: %s", need);
+    compile_source(&rs, "", NULL, "traefik", err, sizeof(err));
+    rules_decide(&rs, "GET", 3, "/containers/x/logs", 18, buf, sizeof(buf), &v);
+    rules_need_text(&v, need, sizeof(need));
+    CHECK(v.status == D && strcmp(need, "ALLOW_LOGS=1") == 0, "a preset's refusal names the plain variable: %s", need);
+    rules_decide(&rs, "GET", 3, "/nothing", 8, buf, sizeof(buf), &v);
+    rules_need_text(&v, need, sizeof(need));
+    CHECK(v.status == D && strcmp(need, "no variable grants it") == 0, "no variable: %s", need);
+    compile_source(&rs, "", "P__", NULL, err, sizeof(err));
+    rules_decide(&rs, "GET", 3, "/v1.41/info", 11, buf, sizeof(buf), &v);
+    CHECK(rules_need_text(&v, need, 8) == 7 && strcmp(need, "P__INFO") == 0, "a short buffer is cut: %s", need);
+}
+
 static void collect(void *ctx, const char *line)
 {
     char *out = ctx;
@@ -574,6 +787,11 @@ int main(void)
     test_sections_matrix();
     test_no_body_flag();
     test_values();
+    test_source_prefix();
+    test_source_preset();
+    test_preset_table();
+    test_preset_rows();
+    test_need_text_prefix();
     test_lint();
     test_paths();
     printf("decision rows: %zu explicit + matrix\n", sizeof(rows) / sizeof(rows[0]));
