@@ -236,6 +236,15 @@ static const char *peer(conn *c)
     return c->peer;
 }
 
+/* Copies s (n bytes; NULL: "-") into out, cut to fit. No printf: this runs
+ * for every request. */
+static void copy_text(char *out, size_t cap, const h1_str *s)
+{
+    size_t n = s ? (s->n < cap - 1 ? s->n : cap - 1) : 1;
+    memcpy(out, s ? s->p : "-", n);
+    out[n] = '\0';
+}
+
 /* A new request starts: what the access log line will show. method and
  * target are NULL for a head that never arrived or could not be read. */
 static void begin_request(conn *c, const h1_str *method, const h1_str *target)
@@ -247,8 +256,8 @@ static void begin_request(conn *c, const h1_str *method, const h1_str *target)
     c->status = 0;
     c->log_pending = true;
     c->req_is_head = method && method->n == 4 && memcmp(method->p, "HEAD", 4) == 0;
-    snprintf(c->method, sizeof(c->method), "%.*s", method ? (int)method->n : 1, method ? method->p : "-");
-    snprintf(c->target, sizeof(c->target), "%.*s", target ? (int)target->n : 1, target ? target->p : "-");
+    copy_text(c->method, sizeof(c->method), method);
+    copy_text(c->target, sizeof(c->target), target);
 }
 
 static void access_log(conn *c, const char *rule_override)
