@@ -220,6 +220,14 @@ class Dockerd:
             subprocess.run(["umount", "-l", p], capture_output=True)
 
 
+def _voluntary_switches(task_dir):
+    with open(task_dir + "/status") as f:
+        for line in f:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise ValueError("no voluntary_ctxt_switches in " + task_dir + "/status")
+
+
 def _pid_cmdline_has(pid, needle):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -373,6 +381,8 @@ class Proxy:
     .request(raw, via, timeout=5) -> bytes read until close or timeout
     .http(method, path, headers=None, body=None, via, timeout=10) -> (status, headers, body)
     .stderr_text() .rss_kib() .alive() .stop(sig=SIGTERM, timeout=10) -> returncode
+    .idle() .idle_across(check) .wait_idle(check=None, timeout=10): whether it has acted
+    on everything sent to it (its event loop sleeps), the condition to wait on
     """
 
     def __init__(self, binary, env, workdir):
@@ -448,6 +458,39 @@ class Proxy:
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+    def _loop_asleep(self):
+        """How often the proxy's (single) event-loop thread has gone to sleep so far, if
+        it sleeps in epoll_wait at this moment; else None."""
+        task = f"/proc/{self.pid}/task/{self.pid}"
+        try:
+            before = _voluntary_switches(task)
+            with open(task + "/stat") as f:
+                stat = f.read()
+            with open(task + "/wchan") as f:
+                wchan = f.read()
+            after = _voluntary_switches(task)
+        except (OSError, ValueError):
+            return None
+        state = stat[stat.rindex(")") + 2]
+        return after if state == "S" and "epoll_wait" in wchan and before == after else None
+
+    def idle(self):
+        """The proxy has acted on everything sent to it so far: its event loop sleeps in
+        epoll_wait. (A byte, connection or close arriving on a socket it watches wakes
+        it before the sender's call returns, so "asleep" means nothing of it is left.)"""
+        return self._loop_asleep() is not None
+
+    def idle_across(self, check):
+        """True if the proxy sleeps in epoll_wait, check() is true, and the proxy has not
+        woken in between: check() saw a state the proxy's own work cannot change."""
+        mark = self._loop_asleep()
+        return mark is not None and bool(check()) and self._loop_asleep() == mark
+
+    def wait_idle(self, check=None, timeout=10):
+        """wait_for(idle(), or idle_across(check) when given): the condition a test waits
+        on before asserting what the proxy has (not) done with what it was sent."""
+        return wait_for(lambda: self.idle_across(check) if check else self.idle(), timeout)
 
     def rss_kib(self):
         """VmRSS of the proxy in KiB (from /proc/PID/status)."""

@@ -6,9 +6,10 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 
 import pytest
+
+from conftest import wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "socket-proxy")
@@ -30,9 +31,7 @@ def serve_briefly(tmp_path, env):
     with open(log, "w") as f:
         p = subprocess.Popen([BIN], env=full, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f)
     try:
-        deadline = time.monotonic() + 10
-        while p.poll() is None and "forwarding to" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: p.poll() is not None or "forwarding to" in log.read_text(), timeout=10)
     finally:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)

@@ -4,10 +4,10 @@ field escapes `"` as \\", `\\` as \\\\ and any byte outside printable ASCII as
 target as a JSON string."""
 import json
 import re
-import time
 
 import pytest
 
+from conftest import wait_for
 from fake.upstream import serve
 
 # id -> (raw request target, the status it gets with CONTAINERS=1)
@@ -31,9 +31,7 @@ def send_and_get_line(p, target):
     """One request on a fresh connection; the access line it produced (bytes)."""
     before = len(access_lines(p))
     p.request(b"GET " + target + b" HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n", timeout=3)
-    deadline = time.monotonic() + 5
-    while len(access_lines(p)) <= before and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: p.idle() and len(access_lines(p)) > before)  # idle: a second line would be there too
     lines = access_lines(p)
     assert len(lines) == before + 1, f"expected one new access line, got {lines[before:]}\n{p.stderr_text()[-2000:]}"
     return lines[-1]
@@ -96,14 +94,12 @@ def test_json_access_line_keeps_the_exact_target(fake_upstream, proxy_factory, c
     up = fake_upstream(serve())
     p = proxy_factory({"CONTAINERS": "1", "LOG_FORMAT": "json"}, upstream=up.path)
     p.request(b"GET " + target + b" HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n", timeout=3)
-    deadline = time.monotonic() + 5
-    entries = []
-    while time.monotonic() < deadline:
+
+    def json_entries():
         with open(p.stderr_path, "rb") as f:
-            entries = [json.loads(x) for x in f.read().split(b"\n") if x.strip()]
-        entries = [e for e in entries if "target" in e]
-        if entries:
-            break
-        time.sleep(0.02)
+            return [e for e in (json.loads(x) for x in f.read().split(b"\n") if x.strip()) if "target" in e]
+
+    wait_for(lambda: p.idle() and json_entries())  # idle: a second entry would be there too
+    entries = json_entries()
     assert len(entries) == 1, entries
     assert entries[0]["target"] == target.decode("ascii") and entries[0]["status"] == status, entries[0]

@@ -81,6 +81,8 @@ def test_stalled_upstream_hangs_one_request_only(fake_upstream, proxy_factory, v
     assert up.wait_for(lambda u: stalled, 10), "the request never reached the upstream"
 
     ping_ok(p, via)  # other connections are served meanwhile
+    # A timeout that must not fire can only be watched for a while: 3 s is three times
+    # the idle timeout, long enough for it to have cut the request.
     a.settimeout(3)
     try:
         data = a.recv(1)
@@ -126,7 +128,7 @@ def test_client_leaving_silent_stream_frees_upstream(fake_upstream, proxy_factor
     assert r.read_head().startswith(b"HTTP/1.1 200")
     assert r.read_line() == b"17"
     assert up.wait_for(lambda u: streams, 10)
-    time.sleep(0.5)
+    assert p.wait_idle(), "the proxy is still busy"  # the stream is silent: nothing left to relay
     s.close()
     assert streams[0].closed_by_peer.wait(10), (
         f"{method} {target}: upstream connection still open 10 s after the client closed mid-stream")
@@ -137,9 +139,11 @@ def test_client_leaving_silent_stream_frees_upstream(fake_upstream, proxy_factor
 
 @via_param
 def test_upstream_reset_mid_body(fake_upstream, proxy_factory, via):
+    body_seen = threading.Event()  # the client has the head and the first body bytes
+
     def cut(conn, req):
         conn.send(response(200, b"x" * 1000, headers={"Content-Length": "100000"}))
-        time.sleep(0.2)
+        body_seen.wait(10)
         conn.reset()
 
     up = fake_upstream(routed(version=cut))
@@ -149,6 +153,9 @@ def test_upstream_reset_mid_body(fake_upstream, proxy_factory, via):
     r = SockReader(s)
     head = r.read_head()
     assert head and head.startswith(b"HTTP/1.1 200"), head
+    if not r.buf:
+        r._fill()
+    body_seen.set()  # now the daemon dies mid-body
     try:
         body = r.read_to_eof()
     except socket.timeout:
@@ -257,7 +264,8 @@ def test_huge_body_slow_reader_bounded_memory(fake_upstream, proxy_factory, prox
     r.buf = b""
     peak = p.rss_kib()
 
-    # Slow phase: ~1.5 MB/s for 4 s while the upstream pushes as fast as it can.
+    # Slow phase: ~1.5 MB/s for 4 s while the upstream pushes as fast as it can (the pace
+    # and the while are the subject: a slow reader, not a condition to wait for).
     t_end = time.monotonic() + 4
     while time.monotonic() < t_end:
         got += len(s.recv(16384))
@@ -290,8 +298,10 @@ def test_huge_body_slow_reader_bounded_memory(fake_upstream, proxy_factory, prox
 def test_client_leaving_mid_huge_body_frees_upstream(fake_upstream, proxy_factory):
     sent = [0]
     upstream_saw_close = threading.Event()
+    bodies = []
 
     def firehose(conn, req):
+        bodies.append(conn)
         conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (2 * GIB))
         block = b"\x00" * (1 << 20)
         try:
@@ -306,7 +316,9 @@ def test_client_leaving_mid_huge_body_frees_upstream(fake_upstream, proxy_factor
     s = p.connect("unix", timeout=10)
     s.sendall(VERSION)
     assert s.recv(65536).startswith(b"HTTP/1.1 200")
-    time.sleep(0.5)
+    # Mid-body: the client reads no more, and the proxy holds off the daemon, whose
+    # bytes wait unread for it.
+    assert p.wait_idle(lambda: bodies and bodies[0].unread_by_proxy(), timeout=20), "no backpressure"
     s.close()
     assert upstream_saw_close.wait(10), f"upstream still being read after the client left ({sent[0] >> 20} MiB sent)"
     ping_ok(p)

@@ -3,7 +3,6 @@ answers on a pipelined connection, 100 Continue, and Docker's older hijack
 (200 with a raw-stream content type, no Upgrade asked)."""
 import socket
 import threading
-import time
 
 from fake.rawhttp import read_until_close
 from fake.upstream import response
@@ -89,11 +88,15 @@ def test_old_style_hijack_without_upgrade(fake_upstream, proxy_factory):
     while b"\r\n\r\n" not in head:
         head += s.recv(4096)
     assert head.startswith(b"HTTP/1.1 200 OK") and b"raw-stream" in head
+    out = head.split(b"\r\n\r\n", 1)[1]
     s.sendall(b"hello ")
-    time.sleep(0.1)
+    while out != b"HELLO ":  # the echo of the first write, before the second is sent
+        d = s.recv(4096)
+        assert d and b"HELLO ".startswith(out + d), out + d
+        out += d
     s.sendall(b"world")
     s.shutdown(socket.SHUT_WR)  # stdin EOF
-    out = head.split(b"\r\n\r\n", 1)[1] + read_until_close(s, timeout=5)
+    out += read_until_close(s, timeout=5)
     assert out == b"HELLO WORLDBYE", out
     s.close()
 

@@ -132,19 +132,26 @@ def test_disable_ipv6_binds_ipv4_only(fake_upstream, proxy_factory):
         socket.create_connection(("::1", port), timeout=2)
 
 
+# Timers of the proxy's own, configured small, are measured from before the event
+# that starts them: a slow machine can only make them look longer. So the lower
+# bound is the configured value (less EARLY: libuv's loop clock counts whole, cached
+# milliseconds), the upper one a deadline for a timer that never fires.
+EARLY = 0.05
+
+
 def test_idle_keepalive_connection_is_closed_silently(fake_upstream, proxy_factory):
     up = fake_upstream(serve())
     p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_IDLE_TIMEOUT": "1s"})
     s = p.connect(timeout=5)
+    t = time.monotonic()  # the idle timer starts once the answer is out
     s.sendall(PING)
     first = s.recv(4096)
     assert status_of(first) == 200
-    t = time.monotonic()
-    s.settimeout(5)
+    s.settimeout(15)
     rest = s.recv(4096)
     took = time.monotonic() - t
     assert rest == b"", rest  # closed without a word
-    assert 0.8 < took < 3, took
+    assert 1 - EARLY <= took < 10, took
 
 
 def test_idle_timeout_does_not_cut_a_request_in_flight(fake_upstream, proxy_factory):
@@ -153,6 +160,8 @@ def test_idle_timeout_does_not_cut_a_request_in_flight(fake_upstream, proxy_fact
     p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_IDLE_TIMEOUT": "1s", "SOCKET_PROXY_HEAD_TIMEOUT": "1s"})
     s = p.connect(timeout=5)
     s.sendall(PING)
+    # A timer that must not fire can only be watched for a while: 3 s is three times
+    # both timeouts, long enough for either to have cut the request.
     s.settimeout(3)
     with pytest.raises(socket.timeout):
         s.recv(4096)  # still waiting after 3 s, connection open
@@ -212,10 +221,9 @@ def test_second_signal_exits_at_once(fake_upstream, proxy_factory):
     p.proc.send_signal(signal.SIGTERM)
     assert wait_for(lambda: "SIGTERM: shutting down" in p.stderr_text()), p.stderr_text()
     assert p.alive(), "an in-flight request may finish within the grace period"
-    t = time.monotonic()
     p.proc.send_signal(signal.SIGINT)
-    p.proc.wait(timeout=5)
-    assert time.monotonic() - t < 2
+    # "At once": well before the 30 s grace would have ended (it exits in milliseconds).
+    p.proc.wait(timeout=15)
     assert not os.path.exists(p.unix)
     s.close()
     p.stop()
@@ -228,9 +236,9 @@ def test_grace_period_ends_in_flight_requests(fake_upstream, proxy_factory):
     s.sendall(PING)
     assert up.wait_requests(1)
     t = time.monotonic()
-    assert p.stop() == 0
+    assert p.stop(timeout=10) == 0  # fails the test if the grace never ends
     took = time.monotonic() - t
-    assert 0.8 < took < 4, took
+    assert took >= 1 - EARLY, f"exited after {took:.2f}s, before the 1 s grace ended"
     s.close()
 
 
@@ -263,10 +271,10 @@ def test_dial_timeout_when_the_daemon_accepts_nothing(proxy_factory, tmp_path):
     try:
         p = proxy_factory(upstream=path, env={"SOCKET_PROXY_TIMEOUT": "1s"})
         t = time.monotonic()
-        r = p.request(PING_CLOSE, timeout=5)
+        r = p.request(PING_CLOSE, timeout=15)
         took = time.monotonic() - t
         assert status_of(r) == 502 and b"timed out" in r, r
-        assert 0.9 < took < 3, took
+        assert 1 - EARLY <= took < 10, took
         assert p.alive()
     finally:
         for s in fillers:

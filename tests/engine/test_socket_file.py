@@ -11,12 +11,11 @@ import socket
 import stat
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import SANITIZER_MARKS
+from conftest import SANITIZER_MARKS, wait_for
 from fake.rawhttp import PING_CLOSE, status_of
 from fake.upstream import serve
 
@@ -128,10 +127,8 @@ def test_socket_path_gets_no_chmod_and_no_symlink_following_chown(fake_upstream,
                                proxy_bin.path], env=env, stdin=subprocess.DEVNULL, stdout=errf, stderr=errf)
     errf.close()
     try:
-        deadline = time.monotonic() + 15
-        while not (sock.exists() and children_of(tracer.pid)) and time.monotonic() < deadline:
-            assert tracer.poll() is None, (tmp_path / "stderr.log").read_text()
-            time.sleep(0.05)
+        wait_for(lambda: tracer.poll() is not None or (sock.exists() and children_of(tracer.pid)), timeout=15)
+        assert tracer.poll() is None, (tmp_path / "stderr.log").read_text()
         assert sock.exists(), (tmp_path / "stderr.log").read_text()
         st = os.stat(sock)
         assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660, oct(st.st_mode)
@@ -186,8 +183,11 @@ def stop(p):
 
 
 def ping_via(path, timeout=5):
-    deadline = time.monotonic() + timeout
-    while True:
+    """The status of GET /_ping on the socket at path, retried while it cannot be
+    reached (the proxy is starting) for up to timeout seconds; then the error."""
+    errors = []
+
+    def ping():
         try:
             c = socket.socket(socket.AF_UNIX)
             c.settimeout(5)
@@ -195,11 +195,15 @@ def ping_via(path, timeout=5):
             c.sendall(PING_CLOSE)
             out = c.recv(4096)
             c.close()
-            return status_of(out)
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return ("status", status_of(out))
+        except OSError as e:
+            errors.append(e)
+            return None
+
+    got = wait_for(ping, timeout, interval=0.05)
+    if got is None:
+        raise errors[-1]
+    return got[1]
 
 
 def log_of(tmp_path):

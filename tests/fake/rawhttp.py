@@ -1,7 +1,10 @@
 """Minimal raw HTTP/1.1 reading over a socket, for tests that must see exactly what
 crossed the wire (keep-alive reuse, truncation, framing). Deliberately small and
 tolerant: it reports what arrived, the tests decide whether that is right."""
+import fcntl
 import socket
+import struct
+import termios
 
 
 class Closed(Exception):
@@ -163,7 +166,8 @@ def status_of(data):
 def read_until_close(sock, timeout=None):
     """Everything the peer sends until it closes (EOF or reset). timeout (seconds
     without a byte; else the socket's own) raises socket.timeout: a peer expected
-    to close that never does is a failure, not a partial answer."""
+    to close that never does is a failure, not a partial answer. timeout=0: what
+    is already there (up to EOF), without waiting."""
     if timeout is not None:
         sock.settimeout(timeout)
     out = b""
@@ -171,6 +175,8 @@ def read_until_close(sock, timeout=None):
         try:
             d = sock.recv(65536)
         except (ConnectionResetError, BrokenPipeError):
+            return out
+        except BlockingIOError:  # timeout=0 and nothing more is there
             return out
         if not d:
             return out
@@ -195,6 +201,21 @@ def wait_closed(sock, timeout):
             return True
         if not data:
             return True
+
+
+def peek(sock):
+    """What waits on sock, looked at without reading it or blocking: None when nothing
+    does, b"" for EOF (or a reset), else the first byte."""
+    timeout = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        return sock.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return None
+    except (ConnectionResetError, BrokenPipeError):
+        return b""
+    finally:
+        sock.settimeout(timeout)
 
 
 def reader_from_bytes(data):
@@ -229,3 +250,14 @@ def peer_eof(reader, timeout=2.0):
         return not reader._fill()
     except socket.timeout:
         return False
+
+
+def unread_bytes(sock):
+    """Bytes waiting in sock's receive queue (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+def unsent_bytes(sock):
+    """What sock has sent that its peer has not read yet (TIOCOUTQ): bytes for TCP, the
+    kernel's accounting of the queued buffers for Unix sockets (nonzero iff any)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]

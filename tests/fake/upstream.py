@@ -11,17 +11,20 @@ and response builders are at the bottom (serve, stall, respond_then_close, ...).
 
 Everything the server saw is kept for assertions: up.requests (every request head,
 in arrival order), up.connections, up.errors (exceptions raised by handlers other
-than the peer going away).
+than the peer going away). up.settled() says whether it has taken in everything
+sent to it so far (see there); conn.unread_by_proxy() whether bytes it sent wait
+unread on the proxy's side.
 """
 import os
+import select
 import socket
 import threading
 import time
 
 try:
-    from .rawhttp import Closed, SockReader, parse_head
+    from .rawhttp import Closed, SockReader, parse_head, unread_bytes, unsent_bytes
 except ImportError:  # imported as a top-level module
-    from rawhttp import Closed, SockReader, parse_head
+    from rawhttp import Closed, SockReader, parse_head, unread_bytes, unsent_bytes
 
 
 class Request:
@@ -42,15 +45,76 @@ class Request:
         return f"<Request #{self.conn_index} {self.method} {self.target}>"
 
 
+def _readable(sock, timeout=None):
+    """poll(2) for input (select(2) cannot watch descriptors past 1023); timeout in
+    seconds, None: no limit."""
+    p = select.poll()
+    p.register(sock, select.POLLIN)
+    return bool(p.poll(None if timeout is None else timeout * 1000))
+
+
+class _ConnReader(SockReader):
+    """A SockReader that tells its connection when it waits for bytes."""
+
+    def __init__(self, conn):
+        super().__init__(conn.sock)
+        self.conn = conn
+
+    def _fill(self):
+        if not self.eof:
+            self.conn._await_input()
+        return super()._fill()
+
+
 class UpstreamConn:
     def __init__(self, upstream, sock, index):
         self.upstream = upstream
         self.sock = sock
         self.index = index
-        self.reader = SockReader(sock)
+        self.reader = _ConnReader(self)
         self.requests = []
         self.closed_by_peer = threading.Event()   # set by wait_closed()/read_request() on EOF
         self.finished = threading.Event()         # set when the handler returned
+        self._state = threading.Lock()
+        self._waiting = False  # blocked for input in read_request()/wait_closed()
+
+    def _await_input(self):
+        """Block until the socket is readable (or its timeout passes: socket.timeout),
+        marked as waiting meanwhile. A closed socket falls through to the recv, which
+        then fails as it would have."""
+        with self._state:
+            self._waiting = True
+        try:
+            ready = _readable(self.sock, self.sock.gettimeout())
+        except (OSError, ValueError):
+            ready = True
+        finally:
+            with self._state:
+                self._waiting = False
+        if not ready:
+            raise socket.timeout("timed out")
+
+    def settled(self):
+        """True when the handler has returned, or waits for input (in read_request() or
+        wait_closed()) with no byte unread: it has taken in all the proxy sent so far.
+        Handlers that recv() on conn.sock themselves are never settled before they return."""
+        if self.finished.is_set():
+            return True
+        with self._state:  # the handler cannot leave its wait while this is held
+            if not self._waiting:
+                return False
+            try:
+                return unread_bytes(self.sock) == 0
+            except (OSError, ValueError):
+                return False
+
+    def unread_by_proxy(self):
+        """Nonzero while bytes sent on this connection wait unread on the proxy's side
+        (the kernel's count of what is in flight, not an exact byte count)."""
+        try:
+            return unsent_bytes(self.sock)
+        except (OSError, ValueError):
+            return 0
 
     def read_request(self, read_body=True):
         """Next request on this connection, or None when the peer closed cleanly.
@@ -84,6 +148,7 @@ class UpstreamConn:
         self.sock.settimeout(timeout)
         try:
             while True:
+                self._await_input()
                 try:
                     data = self.sock.recv(65536)
                 except (ConnectionResetError, BrokenPipeError):
@@ -133,6 +198,7 @@ class FakeUpstream:
         self._sock = None
         self._threads = []
         self._stopping = False
+        self._accept_waiting = False  # blocked for a connection (under _cond)
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self):
@@ -199,9 +265,28 @@ class FakeUpstream:
     def wait_connections(self, n, timeout=10):
         return self.wait_for(lambda u: len(u.connections) >= n, timeout)
 
+    def settled(self):
+        """True when no connection waits to be accepted and every connection is settled
+        (UpstreamConn.settled): whatever the proxy sent has been taken in and recorded.
+        Pair it with Proxy.idle_across() to know that nothing more is on its way."""
+        with self._cond:  # the accept loop cannot leave its wait while this is held
+            if not self._accept_waiting or _readable(self._sock, 0):
+                return False
+            conns = list(self.connections)
+        return all(c.settled() for c in conns)
+
     # -- internals -------------------------------------------------------------------
     def _accept_loop(self):
         while not self._stopping:
+            with self._cond:
+                self._accept_waiting = True
+            try:
+                _readable(self._sock)
+            except (OSError, ValueError):
+                return
+            finally:
+                with self._cond:
+                    self._accept_waiting = False
             try:
                 s, _ = self._sock.accept()
             except OSError:
@@ -288,13 +373,11 @@ def stall(conn):
     conn.wait_closed()
 
 
-def respond_then_close(answer=default_answer, delay=0.0):
-    """Answer one request as keep-alive, then close the idle connection after delay."""
+def respond_then_close(answer=default_answer):
+    """Answer one request as keep-alive, then close the connection."""
     def handler(conn):
         req = conn.read_request()
         if req is None:
             return
         conn.send(answer(req))
-        if delay:
-            time.sleep(delay)
     return handler

@@ -6,12 +6,11 @@ connections ends."""
 import os
 import socket
 import stat
-import time
 
 import pytest
 
 import conftest
-from conftest import ProxyBin
+from conftest import ProxyBin, wait_for
 from fake import rawhttp
 from fake.rawhttp import PING_CLOSE, SockReader, request_bytes
 from fake.upstream import default_answer
@@ -68,15 +67,12 @@ def open_stream(p, via):
 
 def answer_on_new_connection(p, via, source="127.0.0.1"):
     """The first answer on a fresh connection: a refusal may come at accept, before the
-    client sends anything (read for 1 s first), or after its request head."""
+    client sends anything (looked for once the proxy has acted on the connection), or
+    after its request head."""
     s = connect(p, via, source=source)
     r = SockReader(s)
-    s.settimeout(1)
-    try:
-        got = r._fill()
-    except socket.timeout:
-        got = None
-    if got is None:
+    p.wait_idle()  # has accepted it, and refused it or not
+    if rawhttp.peek(s) is None:
         try:
             s.sendall(PING_CLOSE)
         except (BrokenPipeError, ConnectionResetError):
@@ -166,20 +162,23 @@ def test_fifth_connection_of_a_client_is_refused(fake_upstream, proxy_factory, p
         assert other is not None and (other.status, other.body) == (200, b"OK"), other
 
         streams.pop().close()  # one ends: the client is served again
-        deadline = time.monotonic() + 5
-        while True:
+        last = []
+
+        def served():
             res, _, s = answer_on_new_connection(p, via)
             s.close()
-            if res is not None and res.status == 200 or time.monotonic() > deadline:
-                break
+            last.append(res)
+            return res is not None and res.status == 200
+
+        wait_for(served)
+        res = last[-1]
         assert res is not None and (res.status, res.body) == (200, b"OK"), (res, res and res.body)
 
-        for st in streams:  # the streams under the limit were never disturbed
-            st.settimeout(0.2)
-            try:
-                assert st.recv(1) != b"", "an events stream was closed"
-            except socket.timeout:
-                pass
+        # The streams under the limit were never disturbed: once the proxy has acted on
+        # everything, none has an EOF waiting.
+        assert p.wait_idle(), "the proxy is still busy"
+        for st in streams:
+            assert rawhttp.peek(st) != b"", "an events stream was closed"
     finally:
         for st in streams:
             st.close()

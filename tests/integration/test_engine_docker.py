@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from conftest import wait_for
 from dockerutil import DOCKER, VIAS, LineReader, assert_denied, sha256_file, stop_process
 
 via_param = pytest.mark.parametrize("via", VIAS)
@@ -57,12 +58,10 @@ def test_events_stream(proxy_factory, dockerd, bb_image, cleanup, unique_name, v
                             env=p.docker_env(via), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = LineReader(proc.stdout)
-        time.sleep(0.5)
         dockerd.docker("create", "--name", name, "--network", "none", bb_image, "sleep", "300")
         lines.expect(r"^container create$", 20)
         # The stream is now live (the daemon subscribes before replaying): a later
         # event must arrive through the open connection.
-        time.sleep(1)
         dockerd.docker("start", name)
         lines.expect(r"^container start$", 20)
         assert proc.poll() is None, proc.stderr.read()
@@ -82,6 +81,8 @@ def test_logs_follow_across_30s_silence(proxy_factory, dockerd, bb_image, cleanu
         lines.expect(r"^first$", 15)
         t0 = time.monotonic()
         lines.expect(r"^second$", 60)
+        # A lower bound on the container's own `sleep 30` (a slow machine only adds):
+        # the premise of the test, not a timing of the proxy.
         assert time.monotonic() - t0 > 20, "the silence was not silent: did the container restart?"
         assert proc.wait(timeout=20) == 0, proc.stderr.read()
     finally:
@@ -191,12 +192,8 @@ def _build_then_kill_client(env, ctx, tag, cleanup):
 
 
 def _gone_within(dockerd, cid, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not dockerd.docker("ps", "-a", "-q", "--filter", f"id={cid}").stdout.strip():
-            return True
-        time.sleep(0.25)
-    return False
+    return wait_for(lambda: not dockerd.docker("ps", "-a", "-q", "--filter", f"id={cid}").stdout.strip(), timeout,
+                    interval=0.25)
 
 
 @pytest.mark.once
@@ -222,11 +219,10 @@ def test_build_cancel_reaches_daemon(proxy_factory, dockerd, bb_image, cleanup, 
 @via_param
 def test_daemon_down(proxy_factory, via):
     p = proxy_factory(upstream="/tmp/sp-no-such-dir/docker.sock")
-    t0 = time.monotonic()
-    r = p.docker("version", via=via, check=False, timeout=30)
-    elapsed = time.monotonic() - t0
+    # Fails rather than hangs: it gets its 502 at once (tens of ms), so 10 s (p.docker
+    # fails the test past it) is a deadline for a hang, not a timing.
+    r = p.docker("version", via=via, check=False, timeout=10)
     assert r.returncode != 0, r.stdout
-    assert elapsed < 15, f"docker version took {elapsed:.1f}s against a proxy whose daemon is down"
 
     status, headers, body = p.http("GET", "/_ping", via=via)
     assert status == 502, (status, body)

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from conftest import run_docker
+from conftest import run_docker, wait_for
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 
@@ -107,7 +107,7 @@ def test_soak(proxy_factory, dockerd, bb_image, proxy_bin):
         proxy = proxy_factory(env={"CONTAINERS": "1", "EXEC": "1", "POST": "1", "LOG_LEVEL": "warning"})
         env = proxy.docker_env("unix")
         pid = proxy.pid
-        time.sleep(0.5)
+        assert proxy.wait_idle(), "the proxy is still busy starting"
         start_rss, start_fds = rss_kib(pid), fds(pid)
         stats = Stats()
         stop = threading.Event()
@@ -167,7 +167,8 @@ def test_soak(proxy_factory, dockerd, bb_image, proxy_bin):
                                      ("GET", "/v1.41/images/json"), ("GET", f"/containers/{name}/export")], expect)))
         for t in threads:
             t.start()
-        # Containers come and go meanwhile, so the events streams carry events.
+        # Containers come and go meanwhile, so the events streams carry events (the
+        # soak's length and pace are its subject).
         deadline = time.monotonic() + SECONDS
         churn = 0
         while time.monotonic() < deadline:
@@ -189,7 +190,7 @@ def test_soak(proxy_factory, dockerd, bb_image, proxy_bin):
             except (KeyError, ValueError):
                 pass
             s.close()
-        time.sleep(1)
+        wait_for(lambda: fds(pid) <= start_fds, timeout=10)  # the proxy has closed their pairs
         end_rss, end_fds = rss_kib(pid), fds(pid)
         total = sum(stats.counts.values())
         print(f"\nsoak {SECONDS:.0f}s ({proxy_bin.name}): {total} allowed/refused requests as expected, "
