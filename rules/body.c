@@ -1,0 +1,759 @@
+/* The request-body judge: see body.h. Every judged field is looked up the way
+ * Go's encoding/json matches it (bytes.EqualFold: ASCII case, ſ for s, K for
+ * k), over EVERY key of the object, so a repeat that Go would take last and
+ * cJSON first is seen and refused (400). Wrong types are refused, not guessed. */
+#include "rules/body.h"
+
+#include <cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define V_PRIV "ALLOW_PRIVILEGED"
+#define V_NS "ALLOW_HOST_NAMESPACES"
+#define V_CAP "ALLOW_CAPABILITIES"
+#define V_DEV "ALLOW_DEVICES"
+#define V_BINDS "ALLOW_BINDS"
+
+typedef struct judge {
+    const body_policy *p;
+    body_verdict *v;
+} judge;
+
+/* Sets the verdict; returns false so that callers can `return refuse(...)`. */
+static bool refuse(judge *j, int status, const char *var, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->v->why, sizeof(j->v->why), fmt, ap);
+    va_end(ap);
+    j->v->status = status;
+    j->v->var = var;
+    return false;
+}
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+static bool ci_eq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (lower(*a) != lower(*b))
+            return false;
+    return *a == *b;
+}
+
+static bool ci_prefix(const char *s, const char *pre)
+{
+    for (; *pre; s++, pre++)
+        if (lower(*s) != lower(*pre))
+            return false;
+    return true;
+}
+
+/* bytes.EqualFold(key, name) for an ASCII name: each name letter matches
+ * itself in either case; s also matches ſ (U+017F), k the Kelvin sign (U+212A). */
+static bool key_is(const char *key, const char *name)
+{
+    const unsigned char *k = (const unsigned char *)key;
+    for (; *name; name++) {
+        char n = lower(*name);
+        if (*k < 0x80 && *k && lower((char)*k) == n) {
+            k++;
+        } else if (n == 's' && k[0] == 0xC5 && k[1] == 0xBF) {
+            k += 2;
+        } else if (n == 'k' && k[0] == 0xE2 && k[1] == 0x84 && k[2] == 0xAA) {
+            k += 3;
+        } else {
+            return false;
+        }
+    }
+    return *k == 0;
+}
+
+/* The value Go decodes into field `name` of the struct object obj, or NULL
+ * when absent or null (null leaves a Go field at its zero value). A name that
+ * matches two keys is ambiguous (Go takes the last, cJSON the first): 400. */
+static bool field(judge *j, const cJSON *obj, const char *where, const char *name, const cJSON **out)
+{
+    const cJSON *found = NULL;
+    *out = NULL;
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        if (!c->string || !key_is(c->string, name))
+            continue;
+        if (found)
+            return refuse(j, 400, NULL, "%s%s appears twice (keys match case-insensitively)", where, name);
+        found = c;
+    }
+    if (found && !cJSON_IsNull(found))
+        *out = found;
+    return true;
+}
+
+static bool wrong(judge *j, const char *where, const char *name, const char *want)
+{
+    return refuse(j, 400, NULL, "%s%s is not %s", where, name, want);
+}
+
+static bool get_bool(judge *j, const cJSON *o, const char *where, const char *name, bool *out)
+{
+    const cJSON *f;
+    *out = false;
+    if (!field(j, o, where, name, &f))
+        return false;
+    if (f && !cJSON_IsBool(f))
+        return wrong(j, where, name, "true or false");
+    *out = f && cJSON_IsTrue(f);
+    return true;
+}
+
+static bool get_string(judge *j, const cJSON *o, const char *where, const char *name, const char **out)
+{
+    const cJSON *f;
+    *out = NULL;
+    if (!field(j, o, where, name, &f))
+        return false;
+    if (f && !cJSON_IsString(f))
+        return wrong(j, where, name, "a string");
+    *out = f ? f->valuestring : NULL;
+    return true;
+}
+
+static bool get_object(judge *j, const cJSON *o, const char *where, const char *name, const cJSON **out)
+{
+    if (!field(j, o, where, name, out))
+        return false;
+    if (*out && !cJSON_IsObject(*out))
+        return wrong(j, where, name, "an object");
+    return true;
+}
+
+/* An array (NULL when absent or null); strings: every element must be a string. */
+static bool get_array(judge *j, const cJSON *o, const char *where, const char *name, bool strings, const cJSON **out)
+{
+    if (!field(j, o, where, name, out))
+        return false;
+    if (*out && !cJSON_IsArray(*out))
+        return wrong(j, where, name, "an array");
+    if (*out && strings)
+        for (const cJSON *e = (*out)->child; e; e = e->next)
+            if (!cJSON_IsString(e))
+                return wrong(j, where, name, "an array of strings");
+    return true;
+}
+
+/* ---- host paths ------------------------------------------------------------ */
+
+/* Go's path.Clean for an absolute path: no ".", "..", "//" or trailing "/".
+ * Returns the length, 0 when it does not fit. */
+static size_t clean_path(const char *in, size_t n, char *out, size_t cap)
+{
+    size_t len = 1;
+    if (cap < 2)
+        return 0;
+    out[0] = '/';
+    for (size_t i = 0; i < n;) {
+        while (i < n && in[i] == '/')
+            i++;
+        size_t s = i;
+        while (i < n && in[i] != '/')
+            i++;
+        size_t sl = i - s;
+        if (sl == 0 || (sl == 1 && in[s] == '.'))
+            continue;
+        if (sl == 2 && in[s] == '.' && in[s + 1] == '.') {
+            while (len > 1 && out[len - 1] != '/')
+                len--;
+            if (len > 1)
+                len--;
+            continue;
+        }
+        if (len + (len > 1) + sl + 1 > cap)
+            return 0;
+        if (len > 1)
+            out[len++] = '/';
+        memcpy(out + len, in + s, sl);
+        len += sl;
+    }
+    out[len] = '\0';
+    return len;
+}
+
+/* The same file for socket comparisons: /var/run is a link to /run. */
+static const char *run_alias(const char *path)
+{
+    if (strncmp(path, "/var/run/", 9) == 0)
+        return path + 4;
+    return path;
+}
+
+static bool is_docker_socket(const body_policy *p, const char *clean)
+{
+    const char *c = run_alias(clean);
+    if (strcmp(c, "/run/docker.sock") == 0)
+        return true;
+    if (p->upstream[0] == '/') {
+        char up[sizeof(p->upstream)];
+        if (clean_path(p->upstream, strlen(p->upstream), up, sizeof(up)) && strcmp(c, run_alias(up)) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool covers(const char *prefix, const char *path)
+{
+    if (strcmp(prefix, "/") == 0)
+        return true;
+    size_t n = strlen(prefix);
+    return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static bool binds_all(const body_policy *p)
+{
+    for (unsigned i = 0; i < p->nbinds; i++)
+        if (strcmp(p->binds[i], "/") == 0)
+            return true;
+    return false;
+}
+
+/* A host path (absolute) about to be mounted into a container. */
+static bool host_path(judge *j, const char *what, const char *src)
+{
+    char c[4096];
+    if (!clean_path(src, strlen(src), c, sizeof(c)))
+        return refuse(j, 400, NULL, "%s: host path too long", what);
+    const body_policy *p = j->p;
+    if (is_docker_socket(p, c)) {
+        for (unsigned i = 0; i < p->nbinds; i++)
+            if (strcmp(run_alias(p->binds[i]), run_alias(c)) == 0)
+                return true;
+        return refuse(j, 403, V_BINDS, "%s binds the Docker socket %s (ALLOW_BINDS must name it exactly)", what, c);
+    }
+    for (unsigned i = 0; i < p->nbinds; i++)
+        if (covers(p->binds[i], c))
+            return true;
+    return refuse(j, 403, V_BINDS, "%s binds host path %s", what, c);
+}
+
+int body_policy_binds(body_policy *p, const char *var, const char *value, char *err, size_t errlen)
+{
+    p->nbinds = 0;
+    if (!value || !*value)
+        return 0;
+    for (const char *s = value;;) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n == 0 || s[0] != '/') {
+            snprintf(err, errlen, "%s=%s: a comma list of absolute host paths (/srv,/data), or / for all; \"%.*s\" is not one",
+                     var, value, (int)(n > 64 ? 64 : n), s);
+            return -1;
+        }
+        if (p->nbinds == sizeof(p->binds) / sizeof(p->binds[0])) {
+            snprintf(err, errlen, "%s: more than %zu paths", var, sizeof(p->binds) / sizeof(p->binds[0]));
+            return -1;
+        }
+        if (!clean_path(s, n, p->binds[p->nbinds], sizeof(p->binds[0]))) {
+            snprintf(err, errlen, "%s: a path longer than %zu bytes", var, sizeof(p->binds[0]) - 1);
+            return -1;
+        }
+        p->nbinds++;
+        if (!e)
+            return 0;
+        s = e + 1;
+    }
+}
+
+/* ---- the judged structures ----------------------------------------------- */
+
+/* HostConfig.Binds entry: src:dst[:opts]; a src without a leading / is a
+ * named volume; a lone path is an anonymous volume. */
+static bool judge_bind(judge *j, const char *where, const char *b)
+{
+    char what[160];
+    snprintf(what, sizeof(what), "%sBinds entry \"%.80s\"", where, b);
+    size_t parts = 1;
+    const char *colon = NULL;
+    for (const char *s = b; *s; s++)
+        if (*s == ':') {
+            if (!colon)
+                colon = s;
+            parts++;
+        }
+    if (!*b || parts > 3 || strstr(b, "::") || b[strlen(b) - 1] == ':')
+        return refuse(j, 400, NULL, "%s does not parse as src:dst[:opts]", what);
+    if (parts == 1 || b[0] != '/')
+        return true;
+    char src[4096];
+    size_t n = (size_t)(colon - b);
+    if (n >= sizeof(src))
+        return refuse(j, 400, NULL, "%s: host path too long", what);
+    memcpy(src, b, n);
+    src[n] = '\0';
+    return host_path(j, what, src);
+}
+
+/* A volume driver's options (map[string]string): the local driver mounts
+ * `device` with `type` and `o`; o=bind (or type none/bind) is a bind mount of
+ * a host path, and any other absolute device (a disk) is a host path too. */
+static bool judge_driver_opts(judge *j, const cJSON *opts, const char *where)
+{
+    if (!cJSON_IsObject(opts))
+        return refuse(j, 400, NULL, "%s is not an object", where);
+    for (const cJSON *c = opts->child; c; c = c->next)
+        if (!cJSON_IsString(c))
+            return refuse(j, 400, NULL, "%s.%.40s is not a string", where, c->string ? c->string : "");
+    char w[128];
+    snprintf(w, sizeof(w), "%s.", where);
+    const char *type, *o, *device;
+    if (!get_string(j, opts, w, "type", &type) || !get_string(j, opts, w, "o", &o) ||
+        !get_string(j, opts, w, "device", &device))
+        return false;
+    bool bind = type && (ci_eq(type, "none") || ci_eq(type, "bind") || ci_eq(type, "rbind"));
+    for (const char *s = o; s && *s && !bind;) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        bind = (n == 4 && strncasecmp(s, "bind", 4) == 0) || (n == 5 && strncasecmp(s, "rbind", 5) == 0);
+        s = e ? e + 1 : s + n;
+    }
+    if (!device || !*device)
+        return true;
+    char what[200];
+    snprintf(what, sizeof(what), "%s (type=%.20s o=%.40s device=%.60s)", where, type ? type : "", o ? o : "", device);
+    if (device[0] == '/') {
+        bool unc = type && (ci_eq(type, "cifs") || ci_eq(type, "smb3") || ci_eq(type, "smb"));
+        if (bind || !unc)
+            return host_path(j, what, device);
+        return true;
+    }
+    if (bind)
+        return refuse(j, 400, NULL, "%s: a bind device must be an absolute path", what);
+    return true;
+}
+
+static bool judge_mounts(judge *j, const cJSON *mounts, const char *where)
+{
+    char w[128];
+    for (const cJSON *m = mounts->child; m; m = m->next) {
+        if (!cJSON_IsObject(m))
+            return refuse(j, 400, NULL, "%s entry is not an object", where);
+        snprintf(w, sizeof(w), "%s[].", where);
+        const char *type, *source;
+        const cJSON *vo, *dc, *opts;
+        if (!get_string(j, m, w, "Type", &type) || !get_string(j, m, w, "Source", &source))
+            return false;
+        char what[200];
+        snprintf(what, sizeof(what), "%s entry (Type %.20s, Source %.80s)", where, type ? type : "", source ? source : "");
+        if (source && source[0] == '/') {
+            if (!host_path(j, what, source))
+                return false;
+        } else if (type && ci_eq(type, "bind")) {
+            return refuse(j, 400, NULL, "%s: a bind Source must be an absolute path", what);
+        }
+        if (!get_object(j, m, w, "VolumeOptions", &vo))
+            return false;
+        if (!vo)
+            continue;
+        snprintf(w, sizeof(w), "%s[].VolumeOptions.", where);
+        if (!get_object(j, vo, w, "DriverConfig", &dc))
+            return false;
+        if (!dc)
+            continue;
+        snprintf(w, sizeof(w), "%s[].VolumeOptions.DriverConfig.", where);
+        if (!field(j, dc, w, "Options", &opts))
+            return false;
+        snprintf(w, sizeof(w), "%s[].VolumeOptions.DriverConfig.Options", where);
+        if (opts && !judge_driver_opts(j, opts, w))
+            return false;
+    }
+    return true;
+}
+
+static bool judge_security_opt(judge *j, const char *where, const char *opt)
+{
+    const char *sep = strchr(opt, '=');
+    if (!sep)
+        sep = strchr(opt, ':');
+    char key[32];
+    const char *val = "";
+    if (sep) {
+        size_t n = (size_t)(sep - opt);
+        if (n >= sizeof(key))
+            return true; /* no such option: dockerd refuses it */
+        memcpy(key, opt, n);
+        key[n] = '\0';
+        val = sep + 1;
+    } else {
+        snprintf(key, sizeof(key), "%s", opt);
+    }
+    bool open = false;
+    if (ci_eq(key, "seccomp"))
+        open = !ci_eq(val, "builtin"); /* unconfined, or a profile of its own */
+    else if (ci_eq(key, "apparmor"))
+        open = !ci_eq(val, "docker-default");
+    else if (ci_eq(key, "label"))
+        open = ci_eq(val, "disable") || ci_prefix(val, "type:");
+    else if (ci_eq(key, "disable"))
+        open = true;
+    else if (ci_eq(key, "systempaths"))
+        open = ci_eq(val, "unconfined");
+    else if (ci_eq(key, "writable-cgroups"))
+        open = !(ci_eq(val, "false") || ci_eq(val, "0") || ci_eq(val, "f"));
+    if (open && !j->p->capabilities)
+        return refuse(j, 403, V_CAP, "%sSecurityOpt %.100s", where, opt);
+    return true;
+}
+
+/* The fields of a HostConfig (also the create body's deprecated top level,
+ * the old start body and the update body); where: "HostConfig." or "". */
+static bool judge_hostconfig(judge *j, const cJSON *hc, const char *where)
+{
+    const body_policy *p = j->p;
+    bool priv;
+    if (!get_bool(j, hc, where, "Privileged", &priv))
+        return false;
+    if (priv && !p->privileged)
+        return refuse(j, 403, V_PRIV, "%sPrivileged is true", where);
+
+    static const char *const modes[] = {"NetworkMode", "PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode"};
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        const char *m;
+        if (!get_string(j, hc, where, modes[i], &m))
+            return false;
+        if (!m || p->host_namespaces)
+            continue;
+        if (ci_eq(m, "host"))
+            return refuse(j, 403, V_NS, "%s%s is host", where, modes[i]);
+        if (i < 3 && ci_prefix(m, "container:"))
+            return refuse(j, 403, V_NS, "%s%s joins another container's namespace (%.80s)", where, modes[i], m);
+    }
+
+    const cJSON *a;
+    static const char *const caps[] = {"CapAdd", "Capabilities"};
+    for (size_t i = 0; i < 2; i++) {
+        if (!get_array(j, hc, where, caps[i], true, &a))
+            return false;
+        if (a && a->child && !p->capabilities)
+            return refuse(j, 403, V_CAP, "%s%s adds %.60s", where, caps[i], a->child->valuestring);
+    }
+    if (!get_array(j, hc, where, "SecurityOpt", true, &a))
+        return false;
+    for (const cJSON *e = a ? a->child : NULL; e; e = e->next)
+        if (!judge_security_opt(j, where, e->valuestring))
+            return false;
+    if (!get_object(j, hc, where, "Sysctls", &a))
+        return false;
+    if (a && a->child && !p->capabilities)
+        return refuse(j, 403, V_CAP, "%sSysctls sets %.60s", where, a->child->string ? a->child->string : "");
+    static const char *const paths[] = {"MaskedPaths", "ReadonlyPaths"};
+    for (size_t i = 0; i < 2; i++) {
+        if (!get_array(j, hc, where, paths[i], true, &a))
+            return false;
+        if (a && !p->capabilities)
+            return refuse(j, 403, V_CAP, "%s%s %s", where, paths[i],
+                          a->child ? "replaces the default list" : "is empty");
+    }
+
+    static const char *const devs[] = {"Devices", "DeviceRequests", "DeviceCgroupRules"};
+    for (size_t i = 0; i < 3; i++) {
+        if (!get_array(j, hc, where, devs[i], i == 2, &a))
+            return false;
+        if (a && a->child && !p->devices)
+            return refuse(j, 403, V_DEV, "%s%s is not empty", where, devs[i]);
+    }
+
+    if (!get_array(j, hc, where, "Binds", true, &a))
+        return false;
+    for (const cJSON *e = a ? a->child : NULL; e; e = e->next)
+        if (!judge_bind(j, where, e->valuestring))
+            return false;
+    if (!get_array(j, hc, where, "Mounts", false, &a))
+        return false;
+    if (a) {
+        char w[64];
+        snprintf(w, sizeof(w), "%sMounts", where);
+        if (!judge_mounts(j, a, w))
+            return false;
+    }
+    if (!get_array(j, hc, where, "VolumesFrom", true, &a))
+        return false;
+    if (a && a->child && !binds_all(p))
+        return refuse(j, 403, V_BINDS, "%sVolumesFrom takes the mounts of %.60s (ALLOW_BINDS=/ opens it)", where,
+                      a->child->valuestring);
+    return true;
+}
+
+/* A network named by a service: "host" by name, or the host network's ID (or
+ * a prefix of it, as dockerd resolves them) when the policy knows it. */
+static bool is_host_network(const body_policy *p, const char *target)
+{
+    if (ci_eq(target, "host"))
+        return true;
+    size_t n = strlen(target);
+    return n > 0 && p->hostnet[0] && n <= strlen(p->hostnet) && strncasecmp(p->hostnet, target, n) == 0;
+}
+
+static bool judge_networks(judge *j, const cJSON *o, const char *where)
+{
+    const cJSON *nets;
+    if (!get_array(j, o, where, "Networks", false, &nets))
+        return false;
+    char w[64];
+    snprintf(w, sizeof(w), "%sNetworks[].", where);
+    for (const cJSON *n = nets ? nets->child : NULL; n; n = n->next) {
+        const char *target;
+        if (!cJSON_IsObject(n))
+            return refuse(j, 400, NULL, "%sNetworks entry is not an object", where);
+        if (!get_string(j, n, w, "Target", &target))
+            return false;
+        if (target && is_host_network(j->p, target) && !j->p->host_namespaces)
+            return refuse(j, 403, V_NS, "%sNetworks names the host network (%.80s)", where, target);
+    }
+    return true;
+}
+
+static bool judge_service(judge *j, const cJSON *spec)
+{
+    const body_policy *p = j->p;
+    const cJSON *tt, *cs, *priv, *o, *a;
+    if (!judge_networks(j, spec, ""))
+        return false;
+    if (!get_object(j, spec, "", "TaskTemplate", &tt))
+        return false;
+    if (!tt)
+        return true;
+    if (!judge_networks(j, tt, "TaskTemplate."))
+        return false;
+    if (!get_object(j, tt, "TaskTemplate.", "PluginSpec", &o))
+        return false;
+    if (o) {
+        if (!get_array(j, o, "TaskTemplate.PluginSpec.", "Privileges", false, &a))
+            return false;
+        if (a && a->child && !p->privileged)
+            return refuse(j, 403, V_PRIV, "TaskTemplate.PluginSpec.Privileges grants plugin privileges");
+    }
+    const char *w = "TaskTemplate.ContainerSpec.";
+    if (!get_object(j, tt, "TaskTemplate.", "ContainerSpec", &cs))
+        return false;
+    if (!cs)
+        return true;
+    if (!get_array(j, cs, w, "Mounts", false, &a))
+        return false;
+    if (a && !judge_mounts(j, a, "TaskTemplate.ContainerSpec.Mounts"))
+        return false;
+    if (!get_array(j, cs, w, "CapabilityAdd", true, &a))
+        return false;
+    if (a && a->child && !p->capabilities)
+        return refuse(j, 403, V_CAP, "%sCapabilityAdd adds %.60s", w, a->child->valuestring);
+    if (!get_object(j, cs, w, "Sysctls", &a))
+        return false;
+    if (a && a->child && !p->capabilities)
+        return refuse(j, 403, V_CAP, "%sSysctls sets %.60s", w, a->child->string ? a->child->string : "");
+    if (!get_object(j, cs, w, "Privileges", &priv))
+        return false;
+    if (!priv)
+        return true;
+    const char *pw = "TaskTemplate.ContainerSpec.Privileges.";
+    bool disable;
+    const char *s;
+    if (!get_object(j, priv, pw, "SELinuxContext", &o))
+        return false;
+    if (o) {
+        if (!get_bool(j, o, "TaskTemplate.ContainerSpec.Privileges.SELinuxContext.", "Disable", &disable) ||
+            !get_string(j, o, "TaskTemplate.ContainerSpec.Privileges.SELinuxContext.", "Type", &s))
+            return false;
+        if ((disable || (s && *s)) && !p->capabilities)
+            return refuse(j, 403, V_CAP, "%sSELinuxContext %s", pw, disable ? "disables labels" : "sets a type");
+    }
+    static const char *const confs[] = {"Seccomp", "AppArmor"};
+    for (size_t i = 0; i < 2; i++) {
+        char cw[96];
+        if (!get_object(j, priv, pw, confs[i], &o))
+            return false;
+        if (!o)
+            continue;
+        snprintf(cw, sizeof(cw), "%s%s.", pw, confs[i]);
+        if (!get_string(j, o, cw, "Mode", &s))
+            return false;
+        if (s && *s && !ci_eq(s, "default") && !p->capabilities)
+            return refuse(j, 403, V_CAP, "%sMode is %.40s", cw, s);
+    }
+    return true;
+}
+
+static bool judge_create(judge *j, const cJSON *top)
+{
+    const cJSON *hc, *nc, *ec;
+    /* ContainerConfigWrapper embeds *container.HostConfig: its fields at the top level count. */
+    if (!judge_hostconfig(j, top, ""))
+        return false;
+    if (!get_object(j, top, "", "HostConfig", &hc))
+        return false;
+    if (hc && !judge_hostconfig(j, hc, "HostConfig."))
+        return false;
+    if (!get_object(j, top, "", "NetworkingConfig", &nc))
+        return false;
+    if (!nc)
+        return true;
+    if (!get_object(j, nc, "NetworkingConfig.", "EndpointsConfig", &ec))
+        return false;
+    for (const cJSON *e = ec ? ec->child : NULL; e; e = e->next)
+        if (e->string && is_host_network(j->p, e->string) && !j->p->host_namespaces)
+            return refuse(j, 403, V_NS, "NetworkingConfig.EndpointsConfig names the host network");
+    return true;
+}
+
+/* ---- the body as a whole ------------------------------------------------- */
+
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF) and no
+ * control bytes but JSON's whitespace (JSON allows them nowhere else). */
+static bool clean_bytes(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+                return false;
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned cp, min;
+        if (c >= 0xC2 && c <= 0xDF)
+            len = 2, cp = c & 0x1F, min = 0x80;
+        else if (c >= 0xE0 && c <= 0xEF)
+            len = 3, cp = c & 0x0F, min = 0x800;
+        else if (c >= 0xF0 && c <= 0xF4)
+            len = 4, cp = c & 0x07, min = 0x10000;
+        else
+            return false;
+        if (i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+body_kind body_kind_of(const char *method, size_t mlen, const char *path, size_t plen)
+{
+    if (mlen != 4 || strncasecmp(method, "POST", 4) != 0)
+        return BODY_NONE;
+#define IS(lit) (plen == sizeof(lit) - 1 && memcmp(path, lit, plen) == 0)
+/* prefix, a non-empty name, suffix */
+#define AROUND(pre, suf)                                                                                   \
+    (plen > sizeof(pre) - 1 + sizeof(suf) - 1 && memcmp(path, pre, sizeof(pre) - 1) == 0 &&            \
+     memcmp(path + plen - (sizeof(suf) - 1), suf, sizeof(suf) - 1) == 0)
+    if (IS("/containers/create"))
+        return BODY_CONTAINER_CREATE;
+    if (IS("/services/create"))
+        return BODY_SERVICE;
+    if (IS("/volumes/create"))
+        return BODY_VOLUME_CREATE;
+    if (IS("/plugins/pull"))
+        return BODY_PLUGIN_PRIVILEGES;
+    if (AROUND("/containers/", "/update"))
+        return BODY_CONTAINER_UPDATE;
+    if (AROUND("/containers/", "/start"))
+        return BODY_CONTAINER_START;
+    if (AROUND("/containers/", "/exec"))
+        return BODY_EXEC_CREATE;
+    if (AROUND("/services/", "/update"))
+        return BODY_SERVICE;
+    if (AROUND("/plugins/", "/upgrade"))
+        return BODY_PLUGIN_PRIVILEGES;
+#undef IS
+#undef AROUND
+    return BODY_NONE;
+}
+
+static bool judge_value(judge *j, body_kind kind, const cJSON *top)
+{
+    if (kind == BODY_PLUGIN_PRIVILEGES) {
+        if (cJSON_IsNull(top))
+            return true;
+        if (!cJSON_IsArray(top))
+            return refuse(j, 400, NULL, "the plugin privileges are not an array");
+        if (top->child && !j->p->privileged) {
+            const cJSON *name = cJSON_IsObject(top->child) ? top->child->child : NULL;
+            for (; name && !key_is(name->string ? name->string : "", "Name"); name = name->next) {
+            }
+            return refuse(j, 403, V_PRIV, "the plugin asks for privileges (%.60s)",
+                          name && cJSON_IsString(name) ? name->valuestring : "...");
+        }
+        return true;
+    }
+    if (cJSON_IsNull(top))
+        return true;
+    if (!cJSON_IsObject(top))
+        return refuse(j, 400, NULL, "the body is not a JSON object");
+    const cJSON *opts;
+    bool priv;
+    switch (kind) {
+    case BODY_CONTAINER_CREATE:
+        return judge_create(j, top);
+    case BODY_CONTAINER_UPDATE:
+        return judge_hostconfig(j, top, "");
+    case BODY_CONTAINER_START:
+        return judge_hostconfig(j, top, "HostConfig.");
+    case BODY_EXEC_CREATE:
+        if (!get_bool(j, top, "", "Privileged", &priv))
+            return false;
+        if (priv && !j->p->privileged)
+            return refuse(j, 403, V_PRIV, "exec Privileged is true");
+        return true;
+    case BODY_SERVICE:
+        return judge_service(j, top);
+    case BODY_VOLUME_CREATE:
+        if (!field(j, top, "", "DriverOpts", &opts))
+            return false;
+        return !opts || judge_driver_opts(j, opts, "DriverOpts");
+    default:
+        return true;
+    }
+}
+
+void body_judge(const body_policy *p, body_kind kind, const char *body, size_t len, body_verdict *v)
+{
+    judge j = {p, v};
+    v->status = 0;
+    v->var = NULL;
+    v->why[0] = '\0';
+    if (kind == BODY_NONE || len == 0)
+        return;
+    if (!clean_bytes((const unsigned char *)body, len)) {
+        refuse(&j, 400, NULL, "the body is not valid UTF-8 JSON text");
+        return;
+    }
+    /* Go's decoder refuses a byte order mark; cJSON skips it. */
+    if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) {
+        refuse(&j, 400, NULL, "the body starts with a byte order mark");
+        return;
+    }
+    /* cJSON ends its strings at a decoded NUL; Go keeps it ("/etc\u0000:/x"). */
+    if (memmem(body, len, "\\u0000", 6)) {
+        refuse(&j, 400, NULL, "the body holds a \\u0000 escape");
+        return;
+    }
+    const char *end = NULL;
+    cJSON *top = cJSON_ParseWithLengthOpts(body, len, &end, false);
+    if (!top) {
+        refuse(&j, 400, NULL, "the body is not JSON");
+        return;
+    }
+    for (const char *e = end; e && e < body + len; e++)
+        if (*e != ' ' && *e != '\t' && *e != '\n' && *e != '\r') {
+            refuse(&j, 400, NULL, "the body holds more than one JSON value");
+            cJSON_Delete(top);
+            return;
+        }
+    judge_value(&j, kind, top);
+    cJSON_Delete(top);
+}

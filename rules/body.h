@@ -1,0 +1,60 @@
+/* The request-body judge (issue 11): reads the JSON bodies that can turn a
+ * POST into root on the host (container create/update/start, exec, services,
+ * volumes, plugin privileges) the way dockerd reads them (Go encoding/json:
+ * case-insensitive field names with Go's folds, the last of repeated keys, the
+ * create body's deprecated top-level HostConfig fields) and refuses each
+ * dangerous field unless its own variable opens it.
+ *
+ * Pure: no libuv, no I/O, no globals; cJSON for the parse. Not yet wired into
+ * the proxy: the caller holds the request head, buffers the body (bounded),
+ * asks body_kind_of for the route and body_judge for the verdict. */
+#ifndef RULES_BODY_H
+#define RULES_BODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What the variables open. Everything false / empty refuses every judged field. */
+typedef struct body_policy {
+    bool privileged;      /* ALLOW_PRIVILEGED */
+    bool host_namespaces; /* ALLOW_HOST_NAMESPACES */
+    bool capabilities;    /* ALLOW_CAPABILITIES */
+    bool devices;         /* ALLOW_DEVICES */
+    unsigned nbinds;      /* ALLOW_BINDS: 0 refuses every host path */
+    char binds[16][256];  /* cleaned prefixes; "/" = all (the Docker socket still only by its exact path) */
+    char upstream[108];   /* the daemon's socket: binding it needs ALLOW_BINDS to name it exactly */
+    char hostnet[72];     /* the host network's ID when known ("" otherwise): services name networks by ID */
+} body_policy;
+
+/* Parses ALLOW_BINDS (value NULL or "" = unset: no host paths). A comma list of
+ * absolute paths, each cleaned (".", "..", "//", a trailing "/"); "/" allows
+ * every path. Returns 0, or -1 with one error line naming var in err. */
+int body_policy_binds(body_policy *p, const char *var, const char *value, char *err, size_t errlen);
+
+typedef enum {
+    BODY_NONE,              /* not judged */
+    BODY_CONTAINER_CREATE,  /* POST /containers/create */
+    BODY_CONTAINER_UPDATE,  /* POST /containers/{id}/update */
+    BODY_CONTAINER_START,   /* POST /containers/{id}/start (old API: the body is a HostConfig) */
+    BODY_EXEC_CREATE,       /* POST /containers/{id}/exec */
+    BODY_SERVICE,           /* POST /services/create, /services/{id}/update */
+    BODY_VOLUME_CREATE,     /* POST /volumes/create */
+    BODY_PLUGIN_PRIVILEGES, /* POST /plugins/pull, /plugins/{name}/upgrade */
+} body_kind;
+
+/* The kind of body a request carries. path: cleaned, version prefix removed,
+ * no query (e.g. "/containers/create"). */
+body_kind body_kind_of(const char *method, size_t mlen, const char *path, size_t plen);
+
+typedef struct body_verdict {
+    int status;      /* 0 allow, 403 refused field, 400 unreadable/ambiguous */
+    const char *var; /* the variable that would open it ("ALLOW_PRIVILEGED"), or NULL */
+    char why[256];   /* "HostConfig.Privileged is true" */
+} body_verdict;
+
+/* Judges one body (len bytes, need not be NUL-terminated). An empty body is
+ * allowed (it carries nothing); otherwise it must be exactly one JSON value,
+ * valid UTF-8, no "\u0000" escape. */
+void body_judge(const body_policy *p, body_kind kind, const char *body, size_t len, body_verdict *v);
+
+#endif
