@@ -175,23 +175,44 @@ static const char *look_alike(const char *name, const char *const *extra)
     return best && best_d <= (n >= 6 ? 2u : 1u) ? best : NULL;
 }
 
+/* Where PREFIX__NAME's prefix ends: after the longest profile prefix name
+ * starts with (profiles a and a_ read A__ and A___), else after its first
+ * "__"; 0 for none. */
+static size_t profile_cut(const char *name, const rules_lint_opts *l)
+{
+    size_t best = 0;
+    for (const char *const *p = l->profile_prefixes; p && *p; p++) {
+        size_t n = strlen(*p);
+        if (n > best && strncmp(name, *p, n) == 0 && name[n])
+            best = n;
+    }
+    const char *cut = strstr(name, "__");
+    if (!best && cut && cut > name && cut[2])
+        best = (size_t)(cut - name) + 2;
+    return best;
+}
+
 /* A profile's variable PREFIX__NAME: the name is checked against the
- * profile's variables, and a prefix no profile has is reported when the name
- * is one of them (TRAFIK__CONTAINERS=1 for profile traefik). */
-static void lint_profile_var(const char *name, size_t cut, const char *value, const rules_lint_opts *l, char *line,
-                             size_t cap, bool *said)
+ * profile's variables whatever its value (everything under a profile's
+ * prefix is ours: TRAEFIK__ALLOW_FORM=traefik would admit anyone), a
+ * server-wide variable is said to need no prefix, and a prefix no profile
+ * has is reported when the name is one of them (TRAFIK__CONTAINERS=1 for
+ * profile traefik). */
+static void lint_profile_var(const char *name, size_t cut, const rules_lint_opts *l, char *line, size_t cap,
+                             bool *said)
 {
     char prefix[64];
     const char *rest = name + cut;
     snprintf(prefix, sizeof(prefix), "%.*s", (int)cut, name);
     if (in_list(prefix, l->profile_prefixes)) {
-        if (ours(rest, l->profile_names) || (rules_parse_bool(value) < 0 && strncmp(rest, "SOCKET_PROXY_", 13) != 0))
+        if (ours(rest, l->profile_names))
             return;
-        const char *best = look_alike(rest, l->profile_names);
-        if (best) {
+        const char *best = in_list(rest, l->extra_names) ? NULL : look_alike(rest, l->profile_names);
+        if (best)
             snprintf(line, cap, "%s is not a socket-proxy variable and is ignored; did you mean %s%s?", name, prefix, best);
-            *said = true;
-        }
+        else if (in_list(rest, l->extra_names))
+            snprintf(line, cap, "%s is ignored: %s is set for the whole proxy, without a profile's prefix", name, rest);
+        *said = best || in_list(rest, l->extra_names);
         return;
     }
     if (!ours(rest, l->profile_names))
@@ -214,10 +235,10 @@ void rules_lint(char *const *env, const rules_lint_opts *l, void (*warn)(void *c
             continue;
         memcpy(name, *env, n);
         name[n] = '\0';
-        const char *cut = strstr(name, "__");
+        size_t cut = profile_cut(name, l);
         bool said = false;
-        if (cut && cut > name && cut[2]) {
-            lint_profile_var(name, (size_t)(cut - name) + 2, eq + 1, l, line, sizeof(line), &said);
+        if (cut) {
+            lint_profile_var(name, cut, l, line, sizeof(line), &said);
         } else if (!ours(name, l->extra_names) &&
                    /* Other programs' variables rarely hold a boolean; SOCKET_PROXY_ is our prefix. */
                    (rules_parse_bool(eq + 1) >= 0 || strncmp(name, "SOCKET_PROXY_", 13) == 0)) {

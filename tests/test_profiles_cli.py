@@ -19,8 +19,6 @@ from test_cli import run, serve_briefly, vars_output
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROFILES = "SOCKET_PROXY_PROFILES"
 # Found by these tests; each mark goes with its fix.
-LINT_BUG = pytest.mark.xfail(strict=True, reason="rules_lint cuts a profile variable at its first __ and skips "
-                             "non-boolean values and server-wide names under a profile's prefix")
 STARTUP_BUG = pytest.mark.xfail(strict=True, reason="no empty-value notice for profile variables; a profile's "
                                 "start-up line omits its TCP address")
 
@@ -299,7 +297,6 @@ def test_healthcheck_profile_not_listening_is_unhealthy(tmp_path):
 
 # -- look-alikes and start-up lines ------------------------------------------------------------
 
-@LINT_BUG
 def test_lookalike_profile_variables_are_warned(tmp_path):
     rc, text = serve_briefly(tmp_path, {
         PROFILES: "traefik,watchtower", "TRAEFIK__CONTAINER": "1", "TRAFIK__CONTAINERS": "1",
@@ -337,7 +334,6 @@ def test_profile_variable_without_profiles_is_warned(tmp_path):
     assert "TRAEFIK__CONTAINERS is ignored: no profile traefik" in text, text
 
 
-@LINT_BUG
 def test_profile_whose_name_ends_in_a_separator_reads_its_own_variables(tmp_path):
     """Profiles `a` and `a_` read A__ and A___ variables: A___CONTAINERS is
     profile a_'s, granted and never taken for a look-alike of A__CONTAINERS."""
