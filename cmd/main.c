@@ -185,13 +185,19 @@ static int cmd_vars(void)
     return 0;
 }
 
-/* compose writes POST=${POST:-}: one notice per variable set but empty. */
-static void log_empty(const config *c, const rules_set *r)
+/* compose writes POST=${POST:-}: one notice per variable set but empty,
+ * a profile's (TRAEFIK__POST=) as the default's. */
+static void log_empty(const config *c, const profiles *ps)
 {
-    for (int i = 0; i < RV_COUNT; i++)
-        if (r->empty_ & RBIT(i))
-            log_msg(LOG_NOTICE, "%s is set but empty: using its default (%s%s)", rules_var_name(i),
-                    rules_default_text(i), rules_var_default(i) < 0 ? ": follows CONTAINERS" : "");
+    for (int j = 0; j < ps->n; j++) {
+        const rules_set *r = &ps->p[j].rules;
+        const char *pre = ps->p[j].prefix;
+        for (int i = 0; i < RV_COUNT; i++)
+            if (r->empty_ & RBIT(i))
+                log_msg(LOG_NOTICE, "%s%s is set but empty: using its default (%s%s%s%s)", pre, rules_var_name(i),
+                        rules_default_text(i), rules_var_default(i) < 0 ? ": follows " : "",
+                        rules_var_default(i) < 0 ? pre : "", rules_var_default(i) < 0 ? "CONTAINERS" : "");
+    }
     for (int i = 0; i < CV_COUNT; i++) {
         if (!(c->empty_ & CBIT(i)))
             continue;
@@ -205,13 +211,26 @@ static void log_empty(const config *c, const rules_set *r)
     }
 }
 
+/* "unix:PATH, tcp:HOST:PORT, ...": where a profile listens. */
+static const char *profile_where(const profile *p, char *out, size_t cap)
+{
+    size_t n = p->unix_path[0] ? (size_t)snprintf(out, cap, "unix:%s", p->unix_path) : 0;
+    out[n] = '\0';
+    for (int k = 0; k < p->nlisten && n < cap; k++) {
+        char at[80];
+        n += (size_t)snprintf(out + n, cap - n, "%stcp:%s", n ? ", " : "",
+                              log_hostport(at, sizeof(at), p->listen[k].host, p->listen[k].port));
+    }
+    return out;
+}
+
 /* The start-up lines: what each profile grants, where, and to whom. */
 static void log_granted(const profiles *ps)
 {
     for (int j = 0; j < ps->n; j++) {
         const profile *p = &ps->p[j];
         const rules_set *r = &p->rules;
-        char line[1024], from[512] = "";
+        char line[1024], from[512] = "", where[sizeof(p->unix_path) + CONFIG_MAX_LISTEN * 64];
         size_t n = 0;
         for (int i = 0; i < RV_COUNT; i++)
             if ((r->granted & RBIT(i)) && n < sizeof(line) - 40)
@@ -226,8 +245,8 @@ static void log_granted(const profiles *ps)
             log_msg(LOG_INFO, "socket-proxy %s: granted: %s%s%s%s%s", SOCKET_PROXY_VERSION, n ? line : "(nothing)",
                     preset ? "; preset " : "", preset ? preset : "", r->api_key ? "; API_KEY set" : "", from);
         else
-            log_msg(LOG_INFO, "profile %s: %s%s; granted: %s%s%s%s%s", p->name, p->unix_path[0] ? "unix:" : "no socket",
-                    p->unix_path, n ? line : "(nothing)", preset ? "; preset " : "", preset ? preset : "",
+            log_msg(LOG_INFO, "profile %s: %s; granted: %s%s%s%s%s", p->name, profile_where(p, where, sizeof(where)),
+                    n ? line : "(nothing)", preset ? "; preset " : "", preset ? preset : "",
                     r->api_key ? "; API_KEY set" : "", from);
     }
 }
@@ -279,7 +298,7 @@ int main(int argc, char **argv)
         rc = usage(stderr);
     } else {
         lint(&ps);
-        log_empty(&cfg, &ps.p[0].rules);
+        log_empty(&cfg, &ps);
         log_granted(&ps);
         return server_run(&cfg, &ps);
     }

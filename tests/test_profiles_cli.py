@@ -18,9 +18,6 @@ from test_cli import run, serve_briefly, vars_output
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROFILES = "SOCKET_PROXY_PROFILES"
-# Found by these tests; each mark goes with its fix.
-STARTUP_BUG = pytest.mark.xfail(strict=True, reason="no empty-value notice for profile variables; a profile's "
-                                "start-up line omits its TCP address")
 
 
 def one_line_error(r):
@@ -345,7 +342,6 @@ def test_profile_whose_name_ends_in_a_separator_reads_its_own_variables(tmp_path
     assert [x for x in text.splitlines() if " warning: " in x and "Docker daemon" not in x] == [], text
 
 
-@STARTUP_BUG
 def test_empty_profile_variable_is_noted_once(tmp_path):
     """compose writes TRAEFIK__POST=${TRAEFIK__POST:-}: empty means the default,
     with one notice naming the profile's variable, as for POST=."""
@@ -359,7 +355,6 @@ def test_empty_profile_variable_is_noted_once(tmp_path):
                for x in notes), notes
 
 
-@STARTUP_BUG
 def test_startup_lines_list_each_profile_socket_tcp_and_grants(tmp_path):
     tp, dp = free_port(), free_port()
     rc, text = serve_briefly(tmp_path, {
