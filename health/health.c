@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -325,8 +326,15 @@ int health_main(const profiles *ps, int argc, char **argv)
         return HEALTHY;
     char text[512];
     answer_message(buf + head, text, sizeof(text));
+    /* "... (needs DOZZLE__PING=1)": name the profile's variable; a 403 for
+     * another reason (PEER_UIDS) is not about PING at all. */
+    const char *ping = strstr(text, "PING=1"), *var = ping;
+    while (var && var > text && (isupper((unsigned char)var[-1]) || isdigit((unsigned char)var[-1]) || var[-1] == '_'))
+        var--;
+    if (res.status == 403 && ping)
+        return report(UNHEALTHY, "/_ping is not granted (%.*s=0): %s", (int)(ping - var) + 4, var, text);
     if (res.status == 403)
-        return report(UNHEALTHY, "/_ping is not granted (PING=0): %s", text);
+        return report(UNHEALTHY, "/_ping was refused: %s", text);
     if (res.status == 502)
         return report(UNHEALTHY, "the Docker daemon is unreachable behind the proxy: %s", text);
     return report(UNHEALTHY, "/_ping answered %d %s", res.status, text);

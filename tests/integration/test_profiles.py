@@ -26,9 +26,6 @@ from fake.upstream import serve
 
 via_param = pytest.mark.parametrize("via", VIAS)
 NAMES = ("traefik", "watchtower", "dozzle")
-# Found by these tests; the mark goes with the fix.
-HEALTH_BUG = pytest.mark.xfail(strict=True, reason="healthcheck says '(PING=0)' for every 403: a profile's "
-                               "DOZZLE__PING, or a PEER_UIDS refusal")
 
 
 def view(p, name, port=None, unix=None):
@@ -320,7 +317,6 @@ def healthcheck(p, *args):
     return subprocess.run([p.bin.path, "healthcheck", *args], env=p.env, capture_output=True, text=True, timeout=20)
 
 
-@HEALTH_BUG
 def test_healthcheck_profile(proxy_factory):
     p, v, _ = three_profiles(proxy_factory, {"DOZZLE__PING": "0"})
     for n in ("traefik", "watchtower"):
@@ -339,7 +335,6 @@ def test_healthcheck_profile(proxy_factory):
     assert p.stderr_text().count('"GET /_ping"') >= before + 1
 
 
-@HEALTH_BUG
 def test_healthcheck_through_a_profile_that_does_not_admit_it(proxy_factory):
     """The healthcheck is a client like any other: PEER_UIDS without its uid
     refuses it, and the line says why (not that PING is off)."""
