@@ -9,7 +9,7 @@ every figure carries its ratio to direct access and to HAProxy.
 
 Needs build/bench/load, build/bench/upstream and build/socket-proxy (`ninja bench`
 builds them first); uses build/static/socket-proxy (the binary of the image),
-build/tests/bench_rules and build/tests/bench_http1 when they exist. Run as root
+build/tests/bench_rules, bench_http1 and bench_profiles when they exist. Run as root
 (dockerd; the 1,000-connection case raises RLIMIT_NOFILE). Every process it
 starts is stopped by pid at the end.
 
@@ -43,6 +43,7 @@ PROXY = os.environ.get("SOCKET_PROXY_BIN", os.path.join(BUILD, "socket-proxy"))
 STATIC = os.environ.get("SOCKET_PROXY_STATIC_BIN", os.path.join(BUILD, "static", "socket-proxy"))
 BENCH_RULES = os.environ.get("BENCH_RULES_BIN", os.path.join(BUILD, "tests", "bench_rules"))
 BENCH_HTTP1 = os.environ.get("BENCH_HTTP1_BIN", os.path.join(BUILD, "tests", "bench_http1"))
+BENCH_PROFILES = os.environ.get("BENCH_PROFILES_BIN", os.path.join(BUILD, "tests", "bench_profiles"))
 BINARIES = {}  # label -> where the binary under test came from (for the report)
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 DOCKERD = shutil.which("dockerd") or "/usr/sbin/dockerd"
@@ -818,6 +819,7 @@ def main():
     try:
         rules_line = micro_line(BENCH_RULES, "rules decision microbenchmark")
         http1_line = micro_line(BENCH_HTTP1, "request head parser microbenchmark")
+        profiles_line = micro_line(BENCH_PROFILES, "rules decision across 16 profiles microbenchmark")
 
         log("fake upstream (bench/upstream.c), %.0f s per run" % args.secs)
         usock = os.path.join(d, "up.sock")
@@ -884,6 +886,10 @@ def main():
         out.append("")
         out.append("`%s`" % rules_line if rules_line else "(build/tests/bench_rules not built)")
         out.append("")
+        out.append("### Rules decision, 1 profile vs 16 (build/tests/bench_profiles)")
+        out.append("")
+        out.append("`%s`" % profiles_line if profiles_line else "(build/tests/bench_profiles not built)")
+        out.append("")
         out.append("### Request head fed one byte per read (build/tests/bench_http1)")
         out.append("")
         out.append("`%s`" % http1_line if http1_line else "(build/tests/bench_http1 not built)")
@@ -919,7 +925,8 @@ def main():
         with open(os.path.join(BUILD, "bench", "report.md"), "w") as f:
             f.write(report + "\n")
         with open(os.path.join(BUILD, "bench", "results.json"), "w") as f:
-            json.dump({"fake": fake, "docker": dres, "rules": rules_line, "http1": http1_line}, f, indent=1,
+            json.dump({"fake": fake, "docker": dres, "rules": rules_line, "http1": http1_line,
+                       "profiles": profiles_line}, f, indent=1,
                       default=str)
         if args.results:
             write_results(args.results, report)
@@ -956,7 +963,7 @@ Options: `--secs N` per throughput run (default 2), `--rounds N` round-robin rou
 whose medians are reported (default 3), `--pinned-rounds N` (default 1),
 `--no-docker`, `--no-static` (the static musl binary of the image,
 `build/static/socket-proxy`, is measured when it exists). `SOCKET_PROXY_BIN`,
-`SOCKET_PROXY_STATIC_BIN`, `BENCH_RULES_BIN` and `BENCH_HTTP1_BIN` measure other builds;
+`SOCKET_PROXY_STATIC_BIN`, `BENCH_RULES_BIN`, `BENCH_HTTP1_BIN` and `BENCH_PROFILES_BIN` measure other builds;
 `BENCH_KEEP=1` keeps the temporary directory (logs, HAProxy configurations).
 
 The load generator alone: `build/bench/load -u SOCK | -t HOST:PORT -m
