@@ -368,6 +368,14 @@ def test_healthcheck_tcp_only_profile(proxy_factory):
     r = healthcheck(p, "--profile", "tcponly")
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert wait_for(lambda: re.search(r"127\.0\.0\.1:\d+ \[tcponly\] \"GET /_ping\"", p.stderr_text()))
+    # its ALLOW_FROM applies to the check too: leaving out loopback fails it (README)
+    port = free_port()
+    q = proxy_factory({"SOCKET_PROXY_PROFILES": "tcponly", "TCPONLY__SOCKET_PROXY_VOLUME": "",
+                       "TCPONLY__SOCKET_PROXY_LISTEN": f"127.0.0.1:{port}", "TCPONLY__ALLOW_FROM": "10.0.0.0/8"})
+    assert wait_for(lambda: f"tcp:127.0.0.1:{port} for profile tcponly" in q.stderr_text())
+    r = healthcheck(q, "--profile", "tcponly")
+    assert r.returncode == 1 and "no HTTP answer" in r.stderr, (r.stdout, r.stderr)
+    assert wait_for(lambda: "not admitted by TCPONLY__ALLOW_FROM" in q.stderr_text())
 
 
 # -- the access log ----------------------------------------------------------------------------------
