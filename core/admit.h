@@ -48,6 +48,11 @@ typedef enum { ADMIT_YES, ADMIT_NO, ADMIT_WAIT } admit_result;
  * comes first. The connection behind data must stay alive until then. */
 admit_result admit_from_check(admit_from *a, const struct sockaddr *sa, void (*done)(void *data, bool yes), void *data);
 
+/* Whether the peer sa is admitted by a's entries as they stand, without
+ * resolving or waiting: for a refusal at accept, which must tell a peer
+ * that ALLOW_FROM would not admit nothing (not even that a limit is hit). */
+bool admit_from_admits(const admit_from *a, const struct sockaddr *sa);
+
 /* Forgets every pending check made with data: its done is not called.
  * A no-op when there is none (the check already answered). */
 void admit_from_cancel(admit_from *a, void *data);

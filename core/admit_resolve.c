@@ -295,6 +295,12 @@ admit_result admit_from_check(admit_from *a, const struct sockaddr *sa, void (*d
     return ADMIT_WAIT;
 }
 
+bool admit_from_admits(const admit_from *a, const struct sockaddr *sa)
+{
+    admit_net addr;
+    return admit_addr_of(sa, &addr) && admit_set_match(&a->set, &addr);
+}
+
 void admit_from_cancel(admit_from *a, void *data)
 {
     admit_waiter **pp = &a->waiters;

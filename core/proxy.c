@@ -1349,15 +1349,21 @@ static void start(conn *c)
     update_io(c);
 }
 
-/* A TCP peer outside the profile's ALLOW_FROM: closed before a byte of it
- * is read, with an access-log line. */
-static void refuse_source(conn *c)
+/* The access-log line of a TCP peer outside the profile's ALLOW_FROM. */
+static void log_stranger(conn *c)
 {
     char why[160];
     snprintf(why, sizeof(why), "not admitted by %s", c->lis->prof->from_var);
     begin_request(c, NULL, NULL);
     c->decision = "deny";
     access_log(c, why);
+}
+
+/* A TCP peer outside the profile's ALLOW_FROM: closed before a byte of it
+ * is read, with an access-log line. */
+static void refuse_source(conn *c)
+{
+    log_stranger(c);
     conn_close(c);
 }
 
@@ -1445,6 +1451,18 @@ static const char *refusal_at_accept(server *s, conn *c, char *msg, size_t len)
     return msg;
 }
 
+/* A TCP peer that the listener's ALLOW_FROM does not admit as it stands
+ * (no resolution, no waiting). */
+static bool stranger(const listener *l, conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (l->is_unix || !l->prof->allow_from)
+        return false;
+    return uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &len) != 0 ||
+           !admit_from_admits(l->prof->allow_from, (struct sockaddr *)&ss);
+}
+
 void proxy_accept(listener *l)
 {
     server *s = l->srv;
@@ -1462,11 +1480,17 @@ void proxy_accept(listener *l)
     }
     char msg[200];
     const char *refused = refusal_at_accept(s, c, msg, sizeof(msg));
-    if (refused) {
+    if (refused && stranger(l, c)) {
+        /* ALLOW_FROM's refusal comes first: not a byte, not even a 503. */
+        c->lis = l;
+        log_stranger(c);
+    } else if (refused) {
         /* Written at once or not at all: a refused client gets no buffer. */
         char out[ANSWER_MAX];
         uv_buf_t b = uv_buf_init(out, (unsigned)answer_format(out, 503, refused, false, true));
         uv_try_write(&c->cl.stream, &b, 1);
+    }
+    if (refused) {
         uv_close(&c->cl.handle, on_refused_closed);
         return;
     }

@@ -29,9 +29,6 @@ from fake.rawhttp import PING_CLOSE, request_bytes
 from fake.upstream import serve
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mount namespace, setuid clients)")
-# Found by these tests; the mark goes with the fix.
-STRANGER_BUG = pytest.mark.xfail(strict=True, reason="a stranger over SOCKET_PROXY_MAX_CLIENT_CONNS gets the 503, "
-                                 "checked before ALLOW_FROM")
 
 
 def tcp_exchange(addr, source="127.0.0.1", raw=PING_CLOSE, timeout=6):
@@ -302,7 +299,6 @@ def test_strangers_waiting_on_a_resolution_then_shutdown(ns_proxy, fake_upstream
     assert up.requests and all(r.target == "/_ping" for r in up.requests) and len(up.requests) == 1
 
 
-@STRANGER_BUG
 def test_stranger_over_a_limit_still_gets_no_bytes(ns_proxy, fake_upstream):
     """A stranger that holds a connection (waiting while the names are
     resolved again) and opens another hits SOCKET_PROXY_MAX_CLIENT_CONNS: it
