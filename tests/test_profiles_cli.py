@@ -412,7 +412,7 @@ def test_multi_profile_example_loads_and_grants_what_it_says(name):
     test = cfg["services"]["socket-proxy"]["healthcheck"]["test"]
     assert "healthcheck" in test and "--profile" in test, test
     profile = test[test.index("--profile") + 1]
-    assert run("healthcheck", "--profile", profile, env=env).returncode == 1  # a profile it knows, not listening here
+    assert run("healthcheck", "--profile", profile, env=env).returncode != 2  # a profile it knows
     if name == "multi-tcp.yml":
         assert sockets[0] == "default: socket none", sockets
         ports = set()
