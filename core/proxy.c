@@ -502,6 +502,7 @@ static void close_upstream_handle(conn *c)
     c->upstate = UP_CLOSING;
     c->reading[UPSTREAM] = false;
     c->eof[UPSTREAM] = c->shut[UPSTREAM] = false;
+    c->in[UPSTREAM].pos = c->in[UPSTREAM].len; /* never read as an answer on the next upstream */
     uv_close((uv_handle_t *)&c->up, on_handle_closed);
 }
 
@@ -659,6 +660,8 @@ static void resend(conn *c)
         return; /* the dial timer calls again */
     if (d != DIAL_OPEN) {
         drop_retry(c); /* dial_failed answered 502 */
+        if (d == DIAL_FAILED)
+            process(c); /* what comes next: the close, a pipelined head, the idle timer */
         return;
     }
     uv_buf_t b = uv_buf_init(c->retry, (unsigned)c->retry_len);
@@ -1065,10 +1068,13 @@ static step client_step(conn *c)
         return STEP_WAIT;
     switch (c->cstate) {
     case C_HEAD:
-        /* One request at a time, after our own answer is flushed; a head that
-         * waits for the upstream to be dialed again stays where it is. */
+        /* One request at a time, after our own answer is flushed, and after
+         * the daemon's side is clear: bytes past its last answer are
+         * unexpected (upstream_step), never the answer to the next request.
+         * A head that waits for the upstream to be dialed again stays where
+         * it is. */
         if (c->rstate != R_IDLE || c->close_after || c->writes[CLIENT] > 0 || c->upstate == UP_WAIT ||
-            c->upstate == UP_CLOSING)
+            c->upstate == UP_CLOSING || buf_has_bytes(&c->in[UPSTREAM]))
             return STEP_WAIT;
         return handle_head(c);
     case C_BODY: return c->upstate == UP_OPEN ? relay(c, CLIENT) : STEP_WAIT;
@@ -1395,8 +1401,9 @@ static bool peer_admitted(conn *c)
     snprintf(why, sizeof(why), "uid %u not admitted by %s", (unsigned)cr.uid, p->peers_var);
     begin_request(c, NULL, NULL);
     c->decision = "deny";
+    c->status = 403;
+    access_log(c, why); /* first: respond closes the connection if the peer is gone */
     respond(c, 403, msg, true);
-    access_log(c, why);
     c->cstate = C_WAIT;
     finish_and_close(c);
     return false;

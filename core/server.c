@@ -240,14 +240,19 @@ static int bind_tcp(server *s, const profile *p, const config_listen *cl, char *
         r = uv_ip4_addr(cl->host, cl->port, (struct sockaddr_in *)&ss);
     if (r == 0)
         r = uv_tcp_init_ex(s->loop, &l->h.tcp, cl->v6 ? AF_INET6 : AF_INET);
-    else
-        uv_tcp_init(s->loop, &l->h.tcp);
+    bool inited = r == 0; /* a handle whose init failed is not libuv's: never closed */
     if (r == 0)
         r = uv_tcp_bind(&l->h.tcp, (struct sockaddr *)&ss, 0);
     if (r == 0)
         r = uv_listen(&l->h.stream, 511, on_connection);
     if (r < 0) {
-        uv_close((uv_handle_t *)&l->h, NULL);
+        if (inited) {
+            /* Its memory belongs to libuv until the close completes: the
+             * slot stays used (closed, not open), the fallback takes the
+             * next one (open_listeners counts one spare per fallback). */
+            uv_close((uv_handle_t *)&l->h, NULL);
+            s->nlisteners++;
+        }
         if (cl->fallback_v4 && (r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL || r == UV_EINVAL)) {
             log_msg(LOG_WARNING, "IPv6 is not available here (%s): listening on 0.0.0.0:%d instead", uv_strerror(r),
                     cl->port);
@@ -324,7 +329,10 @@ static int open_listeners(server *s, char *err, size_t errlen)
         return -1;
     int n = 0;
     for (int i = 0; i < s->profiles->n; i++)
-        n += (s->profiles->p[i].unix_path[0] ? 1 : 0) + s->profiles->p[i].nlisten;
+        for (int k = 0; k < s->profiles->p[i].nlisten; k++)
+            n += s->profiles->p[i].listen[k].fallback_v4 ? 2 : 1; /* a spare for the fallback */
+    for (int i = 0; i < s->profiles->n; i++)
+        n += s->profiles->p[i].unix_path[0] ? 1 : 0;
     s->listeners = calloc(n ? (size_t)n : 1, sizeof(listener));
     if (!s->listeners) {
         snprintf(err, errlen, "out of memory");
