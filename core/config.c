@@ -192,11 +192,23 @@ static int load_volume(config *c, const char *(*get)(const char *), char *err, s
 
 int config_parse_volume(const char *name, const char *v, char *volume, char *unix_path, char *err, size_t errlen)
 {
-    if (*v != '/' || strlen(v) + sizeof("/docker.sock") > 108)
+    char clean[108];
+    size_t n = 0;
+    /* One spelling per directory: "/x/", "/x//" and "//x" are "/x", so two
+     * profiles cannot name one socket two ways. */
+    for (const char *p = v; *p && n < sizeof(clean) - 1; p++)
+        if (*p != '/' || n == 0 || clean[n - 1] != '/')
+            clean[n++] = *p;
+    while (n > 1 && clean[n - 1] == '/')
+        n--;
+    clean[n] = '\0';
+    if (*v != '/' || strlen(v) >= sizeof(clean) || n + sizeof("/docker.sock") > 108)
         return config_fail(err, errlen, name, v,
                            "use an absolute directory path of at most 95 bytes, or empty for no Unix socket");
-    snprintf(volume, 108, "%s", v);
-    snprintf(unix_path, 108, "%s/docker.sock", v);
+    memcpy(volume, clean, n + 1);
+    size_t at = strcmp(clean, "/") == 0 ? 0 : n; /* n + 12 < 108: checked above */
+    memcpy(unix_path, clean, at);
+    memcpy(unix_path + at, "/docker.sock", sizeof("/docker.sock"));
     return 0;
 }
 

@@ -77,10 +77,12 @@ static int load_socket(profile *p, reader *r, const config *cfg, char *err, size
     const char *raw = r->get(r->name);
     if (raw && !*raw)
         return 0;
-    char dir[160];
+    char dir[160], why[160];
     snprintf(dir, sizeof(dir), "%s/%s", cfg->volume[0] ? cfg->volume : config_var_default(CV_SOCKET_PROXY_VOLUME),
              p->name);
-    return config_parse_volume(r->name, dir, p->volume, p->unix_path, err, errlen);
+    /* Not set by the user: the error names where the path came from. */
+    snprintf(why, sizeof(why), "SOCKET_PROXY_VOLUME/%s (set %s to choose another)", p->name, r->name);
+    return config_parse_volume(why, dir, p->volume, p->unix_path, err, errlen);
 }
 
 /* A named profile's TCP listeners (none by default), socket owner and mode. */

@@ -1360,7 +1360,9 @@ static void log_stranger(conn *c)
 {
     char why[160];
     snprintf(why, sizeof(why), "not admitted by %s", c->lis->prof->from_var);
+    uint64_t accepted = c->t0; /* the line's duration includes a wait for names */
     begin_request(c, NULL, NULL);
+    c->t0 = accepted;
     c->decision = "deny";
     access_log(c, why);
 }
@@ -1503,6 +1505,7 @@ void proxy_accept(listener *l)
     }
     c->srv = s;
     c->lis = l;
+    c->t0 = uv_hrtime();
     c->rules = &l->prof->rules;
     uv_timer_init(s->loop, &c->timer);
     c->timer.data = c;

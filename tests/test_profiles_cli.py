@@ -427,3 +427,18 @@ def test_multi_profile_example_loads_and_grants_what_it_says(name):
         assert sockets[0] == "default: socket none", sockets
         for n in ("traefik", "watchtower", "dozzle"):
             assert any(s.startswith(f"{n}: socket /run/proxy/{n}/docker.sock") for s in sockets), sockets
+
+
+@pytest.mark.parametrize("a,b", [("/tmp/sp-cli-same", "/tmp/sp-cli-same/"), ("/tmp/sp-cli-same", "/tmp//sp-cli-same"),
+                                 ("//tmp/sp-cli-same//", "/tmp/sp-cli-same")])
+def test_one_socket_spelled_two_ways_is_an_error(a, b):
+    line = one_line_error(run("rules", env={PROFILES: "a,b", "A__SOCKET_PROXY_VOLUME": a, "B__SOCKET_PROXY_VOLUME": b}))
+    assert "profiles a and b would share the socket /tmp/sp-cli-same/docker.sock" in line, line
+
+
+def test_a_derived_profile_path_too_long_names_its_source():
+    """The user set SOCKET_PROXY_VOLUME, not NAME__SOCKET_PROXY_VOLUME: say so."""
+    base = "/tmp/" + "d" * 90  # 95 bytes: the longest valid SOCKET_PROXY_VOLUME
+    line = one_line_error(run("rules", env={PROFILES: "traefik", "SOCKET_PROXY_VOLUME": base}))
+    assert line.startswith("socket-proxy: configuration error: SOCKET_PROXY_VOLUME/traefik"), line
+    assert "set TRAEFIK__SOCKET_PROXY_VOLUME to choose another" in line, line
