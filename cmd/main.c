@@ -90,6 +90,18 @@ static int cmd_check(const profiles *ps, int argc, char **argv)
     return v.status == RULES_ALLOW ? 0 : 1;
 }
 
+/* ", tcp:HOST:PORT" for each of a profile's TCP listeners, appended at
+ * out[n] (n: what out already holds). Returns the new length. */
+static size_t append_tcp(const profile *p, char *out, size_t n, size_t cap)
+{
+    for (int k = 0; k < p->nlisten && n < cap; k++) {
+        char at[80];
+        n += (size_t)snprintf(out + n, cap - n, "%stcp:%s", n ? ", " : "",
+                              log_hostport(at, sizeof(at), p->listen[k].host, p->listen[k].port));
+    }
+    return n;
+}
+
 /* With profiles: a column per profile, "1" or "0" marked * when the
  * environment set it and + when its preset did. */
 static int cmd_rules_profiles(const profiles *ps)
@@ -116,12 +128,11 @@ static int cmd_rules_profiles(const profiles *ps)
     printf("\n(* set by the environment, + by the preset; profile NAME reads NAME__VARIABLE)\n");
     for (int j = 0; j < ps->n; j++) {
         const profile *p = &ps->p[j];
-        printf("%s: socket %s", p->name[0] ? p->name : "default", p->unix_path[0] ? p->unix_path : "none");
-        for (int k = 0; k < p->nlisten; k++) {
-            char at[80];
-            printf(", tcp:%s", log_hostport(at, sizeof(at), p->listen[k].host, p->listen[k].port));
-        }
-        printf("\n");
+        char line[sizeof(p->unix_path) + 24 + CONFIG_MAX_LISTEN * 64];
+        size_t n = (size_t)snprintf(line, sizeof(line), "%s: socket %s", p->name[0] ? p->name : "default",
+                                    p->unix_path[0] ? p->unix_path : "none");
+        append_tcp(p, line, n, sizeof(line));
+        printf("%s\n", line);
     }
     return 0;
 }
@@ -216,11 +227,7 @@ static const char *profile_where(const profile *p, char *out, size_t cap)
 {
     size_t n = p->unix_path[0] ? (size_t)snprintf(out, cap, "unix:%s", p->unix_path) : 0;
     out[n] = '\0';
-    for (int k = 0; k < p->nlisten && n < cap; k++) {
-        char at[80];
-        n += (size_t)snprintf(out + n, cap - n, "%stcp:%s", n ? ", " : "",
-                              log_hostport(at, sizeof(at), p->listen[k].host, p->listen[k].port));
-    }
+    append_tcp(p, out, n, cap);
     return out;
 }
 

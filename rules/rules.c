@@ -207,12 +207,13 @@ static void lint_profile_var(const char *name, size_t cut, const rules_lint_opts
     if (in_list(prefix, l->profile_prefixes)) {
         if (ours(rest, l->profile_names))
             return;
-        const char *best = in_list(rest, l->extra_names) ? NULL : look_alike(rest, l->profile_names);
+        bool server_wide = in_list(rest, l->extra_names);
+        const char *best = server_wide ? NULL : look_alike(rest, l->profile_names);
         if (best)
             snprintf(line, cap, "%s is not a socket-proxy variable and is ignored; did you mean %s%s?", name, prefix, best);
-        else if (in_list(rest, l->extra_names))
+        else if (server_wide)
             snprintf(line, cap, "%s is ignored: %s is set for the whole proxy, without a profile's prefix", name, rest);
-        *said = best || in_list(rest, l->extra_names);
+        *said = best || server_wide;
         return;
     }
     if (!ours(rest, l->profile_names))
