@@ -1487,6 +1487,7 @@ void proxy_accept(listener *l)
         uv_close(&c->cl.handle, on_refused_closed);
         return;
     }
+    c->t0 = uv_hrtime(); /* a stranger's log line times from here */
     char msg[200];
     const char *refused = refusal_at_accept(s, c, msg, sizeof(msg));
     if (refused && stranger(l, c)) {
@@ -1505,7 +1506,6 @@ void proxy_accept(listener *l)
     }
     c->srv = s;
     c->lis = l;
-    c->t0 = uv_hrtime();
     c->rules = &l->prof->rules;
     uv_timer_init(s->loop, &c->timer);
     c->timer.data = c;
