@@ -171,7 +171,7 @@ static int cmd_vars(void)
 {
     for (int i = 0; i < RV_COUNT; i++)
         printf("%s=%s\n", rules_var_name(i), rules_default_text(i));
-    printf("API_KEY=unset\n");
+    printf("ALLOW_BINDS=unset\nAPI_KEY=unset\n");
     for (int i = 0; i < CV_COUNT; i++)
         printf("%s=%s\n", config_var_names[i], config_var_default(i));
     /* The per-profile forms, after a comment line: what a profile NAME reads
@@ -179,7 +179,7 @@ static int cmd_vars(void)
     printf("# per profile NAME in SOCKET_PROXY_PROFILES:\n");
     for (int i = 0; i < RV_COUNT; i++)
         printf("NAME__%s=%s\n", rules_var_name(i), rules_default_text(i));
-    printf("NAME__API_KEY=unset\n");
+    printf("NAME__ALLOW_BINDS=unset\nNAME__API_KEY=unset\n");
     static const char *const profile_defaults[] = {
         "$SOCKET_PROXY_VOLUME/name", "off", "$SOCKET_PROXY_UID", "$SOCKET_PROXY_GID", "$SOCKET_PROXY_SOCKET_MODE",
         "", "", "", "",

@@ -307,6 +307,10 @@ static int load_limits(config *c, const char *(*get)(const char *), char *err, s
                  "use a byte count from 1024 to 1048576") < 0)
         return -1;
     c->max_head = n;
+    if (get_uint(c, get, CV_SOCKET_PROXY_MAX_BODY, 1024, 64 << 20, 10, &n, err, errlen,
+                 "use a byte count from 1024 to 67108864") < 0)
+        return -1;
+    c->max_body = n;
     const char *v = value_of(c, get, CV_SOCKET_PROXY_MIN_API_VERSION);
     if (parse_api_version(v, &c->min_api_major, &c->min_api_minor) < 0)
         return fail(err, errlen, CV_SOCKET_PROXY_MIN_API_VERSION, v,

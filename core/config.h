@@ -26,6 +26,7 @@
     X(SOCKET_PROXY_IDLE_TIMEOUT, "120s", "an idle keep-alive connection is closed")                                  \
     X(SOCKET_PROXY_SHUTDOWN_GRACE, "10s", "on SIGTERM/SIGINT, in-flight requests may finish within it")              \
     X(SOCKET_PROXY_MAX_HEAD, "65536", "request head size limit in bytes; 431 beyond")                                \
+    X(SOCKET_PROXY_MAX_BODY, "1048576", "a judged request body (container create, ...) is read whole up to it; 413 beyond") \
     X(SOCKET_PROXY_MIN_API_VERSION, "1.24",                                                                          \
       "a path's /vX.Y below it gets 400 (dockerd below API 1.24 applies a start body as the container's "            \
       "new HostConfig, and old versions mean other things elsewhere); 0 or off lifts the floor")                     \
@@ -79,6 +80,7 @@ typedef struct config {
     uint64_t idle_timeout_ms;
     uint64_t shutdown_grace_ms;
     size_t max_head;
+    size_t max_body;          /* SOCKET_PROXY_MAX_BODY */
     unsigned min_api_major, min_api_minor; /* SOCKET_PROXY_MIN_API_VERSION; 0,0: no floor */
     size_t max_client_conns;  /* SOCKET_PROXY_MAX_CLIENT_CONNS; 0: no limit */
     uid_t uid;

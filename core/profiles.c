@@ -54,6 +54,7 @@ static int load_rules_and_admission(profile *p, reader *r, const config *cfg, ch
     if (rules_compile_source(&p->rules, &src, err, errlen) < 0 || check_api_key(p, cfg->max_head, err, errlen) < 0)
         return -1;
     rules_set_min_api(&p->rules, cfg->min_api_major, cfg->min_api_minor);
+    memcpy(p->rules.body.upstream, cfg->upstream, sizeof(p->rules.body.upstream));
     const char *from = read_var(&adm, "ALLOW_FROM");
     snprintf(p->from_var, sizeof(p->from_var), "%s", adm.name);
     if (from && !(p->allow_from = admit_from_parse(adm.name, from, err, errlen)))

@@ -23,6 +23,8 @@
  *     C_WAIT or C_BODY --response ended--> C_HEAD (keep-alive) | C_LINGER
  *     C_WAIT or C_BODY --101 or hijack--> C_TUNNEL --EOF both ways--> closed
  *     C_LINGER (answer flushed, write side shut) --client EOF or 2 s--> closed
+ *     C_HEAD --allowed head of a judged body--> C_HOLD --judged: allowed, head
+ *            and body sent--> C_WAIT | --refused: answered--> C_WAIT (close_after)
  *   response (rstate)
  *     R_IDLE --head sent--> R_HEAD --1xx--> R_HEAD
  *                           R_HEAD --final head--> R_BODY --body ended--> R_IDLE
@@ -60,6 +62,7 @@ typedef enum {
     C_WAIT,   /* request sent; waiting for the response to end */
     C_TUNNEL, /* raw bytes both ways */
     C_LINGER, /* response sent, write side shut: draining input before close */
+    C_HOLD,   /* reading a request body the rules judge (container create, ...) whole */
 } client_state;
 typedef enum { R_IDLE, R_HEAD, R_BODY, R_TUNNEL } response_state;
 typedef enum {
@@ -142,6 +145,9 @@ struct conn {
     uint64_t dial_t0;      /* when dialing began (uv_now), for SOCKET_PROXY_TIMEOUT */
     bool dial_retry;       /* dialing again after a full backlog: dial_t0 stands */
     unsigned up_requests;  /* requests sent on the current upstream connection */
+    char *hold;            /* C_HOLD: the head and the judged body, read whole */
+    size_t hold_head, hold_len, hold_need; /* head length, bytes held, head + body length */
+    body_kind hold_kind;
     char *retry;           /* a GET/HEAD head sent on a reused upstream, kept until the answer starts */
     size_t retry_len;
     bool retry_pending;    /* resend `retry` once the old upstream has closed */
@@ -414,6 +420,8 @@ static const char *reason_phrase(int status)
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
     case 417: return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
     case 501: return "Not Implemented";
@@ -470,6 +478,7 @@ static void conn_free(conn *c)
         if (c->in[s].p)
             server_buf_put(srv, c->in[s].p, c->in[s].cap);
     free(c->retry);
+    free(c->hold);
     if (c->client.kind != CLIENT_NONE)
         clients_leave(&srv->clients, &c->client);
     if (c->prev)
@@ -719,7 +728,7 @@ static int refusal(conn *c, const rules_verdict *v, const h1_str *target, char *
 
 /* Decides the request (method, target, body) against the rules. Returns
  * RULES_ALLOW, or the status of a refusal whose text is in msg. */
-static int judge(conn *c, const h1_request *req, char *msg, size_t len, const char **why)
+static int judge(conn *c, const h1_request *req, char *msg, size_t len, const char **why, body_kind *kind)
 {
     char pathbuf[8192];
     char *path = req->target.n < sizeof(pathbuf) ? pathbuf : malloc(req->target.n + 1);
@@ -734,6 +743,7 @@ static int judge(conn *c, const h1_request *req, char *msg, size_t len, const ch
     bool bare_with_body = (v.flags & RULES_F_NO_BODY) && c->body[CLIENT].mode != H1_BODY_NONE;
     if (status != RULES_ALLOW || bare_with_body)
         status = refusal(c, &v, &req->target, msg, len, why);
+    *kind = status == RULES_ALLOW ? body_kind_of(req->method.p, req->method.n, v.path, v.path_len) : BODY_NONE;
     if (path != pathbuf)
         free(path);
     return status;
@@ -798,13 +808,14 @@ static void keep_for_retry(conn *c, const uv_buf_t *bufs, unsigned nb)
     }
 }
 
-/* Sends the allowed head at the start of in[CLIENT] (n bytes) to the open
- * upstream, with X-Api-Key handled. */
-static step send_head(conn *c, size_t n)
+/* Sends the allowed head (n bytes) to the open upstream, with X-Api-Key
+ * handled: the head at the start of in[CLIENT], or (held) the head and the
+ * judged body in c->hold, sent as they were judged. */
+static step send_head(conn *c, size_t n, bool held)
 {
     buffer *b = &c->in[CLIENT];
-    char *h = b->p + b->pos;
-    uv_buf_t bufs[H1_MAX_HEADERS + 5];
+    char *h = held ? c->hold : b->p + b->pos;
+    uv_buf_t bufs[H1_MAX_HEADERS + 6];
     unsigned nb = 1;
     bufs[0] = uv_buf_init(h, (unsigned)n);
     const char *key = c->rules->api_key;
@@ -815,15 +826,24 @@ static step send_head(conn *c, size_t n)
         bufs[nb++] = uv_buf_init((char *)key, (unsigned)strlen(key));
         bufs[nb++] = uv_buf_init("\r\n\r\n", 4);
     }
+    if (held)
+        bufs[nb++] = uv_buf_init(c->hold + n, (unsigned)(c->hold_need - n));
     keep_for_retry(c, bufs, nb);
     c->up_requests++;
-    b->pos += n;
+    if (!held)
+        b->pos += n;
     c->pending_head = 0;
     c->rstate = R_HEAD;
     c->res_started = false;
-    c->cstate = c->body[CLIENT].mode != H1_BODY_NONE ? C_BODY : C_WAIT;
-    /* With API_KEY the parts live partly outside the buffer: they are copied. */
-    if (send_bytes(c, UPSTREAM, bufs, nb, key ? OWN : CLIENT) < 0) {
+    c->cstate = c->body[CLIENT].mode != H1_BODY_NONE && !held ? C_BODY : C_WAIT;
+    /* With API_KEY the parts live partly outside the buffer, and a held body
+     * in c->hold: they are copied. */
+    int r = send_bytes(c, UPSTREAM, bufs, nb, key || held ? OWN : CLIENT);
+    if (held) {
+        free(c->hold);
+        c->hold = NULL;
+    }
+    if (r < 0) {
         upstream_lost(c); /* the daemon closed it under us: retried or answered 502 */
         return outcome(c, false);
     }
@@ -833,18 +853,98 @@ static step send_head(conn *c, size_t n)
 /* The allowed head (n bytes) goes to the daemon: over the open upstream, or
  * once one is dialed. A 502 for a daemon that cannot be reached lets the
  * connection go on. */
-static step forward_head(conn *c, size_t n)
+static step forward_head(conn *c, size_t n, bool held)
 {
     if (c->upstate == UP_OPEN)
-        return send_head(c, n);
-    c->pending_head = n;
+        return send_head(c, n, held);
+    c->pending_head = held ? 0 : n;
     switch (dial(c)) {
-    case DIAL_OPEN: return send_head(c, n);
+    case DIAL_OPEN: return send_head(c, n, held);
     case DIAL_WAIT: return STEP_WAIT; /* the dial timer resumes */
     case DIAL_FAILED: return outcome(c, true);
     case DIAL_CLOSED: break;
     }
     return STEP_CLOSED;
+}
+
+/* ---- judged request bodies ---- */
+
+/* A body the rules judge (container create, exec, volume create, services,
+ * plugin privileges) is read whole before a byte goes to the daemon: the head
+ * (n bytes) and the body are copied into c->hold, judged when complete
+ * (hold_step), then sent exactly as judged. Its length must be known and
+ * within SOCKET_PROXY_MAX_BODY; it must arrive within the head timeout. */
+static step hold_body(conn *c, size_t n, body_kind kind)
+{
+    if (c->body[CLIENT].mode != H1_BODY_LENGTH) {
+        reject(c, 411, "a request body the proxy judges needs a Content-Length (chunked is not accepted here)");
+        return outcome(c, false);
+    }
+    uint64_t len = c->body[CLIENT].left;
+    if (len > c->srv->cfg->max_body) {
+        char why[160];
+        snprintf(why, sizeof(why), "request body of %llu bytes: the proxy judges at most SOCKET_PROXY_MAX_BODY=%zu",
+                 (unsigned long long)len, c->srv->cfg->max_body);
+        reject(c, 413, why);
+        return outcome(c, false);
+    }
+    free(c->hold);
+    if (!(c->hold = malloc(n + len))) {
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    buffer *b = &c->in[CLIENT];
+    memcpy(c->hold, b->p + b->pos, n);
+    b->pos += n;
+    c->hold_head = c->hold_len = n;
+    c->hold_need = n + (size_t)len;
+    c->hold_kind = kind;
+    c->cstate = C_HOLD;
+    set_timer(c, T_HEAD, c->srv->cfg->head_timeout_ms);
+    return outcome(c, true);
+}
+
+/* The held body is refused: 403 naming the variable that would open it, or
+ * 400 for a body that cannot be read the one way dockerd reads it. */
+static step refuse_body(conn *c, const body_verdict *v)
+{
+    char msg[1024], rule[200];
+    if (v->var)
+        snprintf(rule, sizeof(rule), "%s%s", c->rules->prefix, v->var);
+    snprintf(msg, sizeof(msg), "%s %.200s: %s%s%s%s", c->method, c->target, v->why, v->var ? " (needs " : "",
+             v->var ? rule : "", v->var && strcmp(v->var, "ALLOW_BINDS") != 0 ? "=1)" : v->var ? ")" : "");
+    free(c->hold);
+    c->hold = NULL;
+    c->decision = v->status == 403 ? "deny" : "bad";
+    respond(c, v->status, msg, true);
+    access_log(c, v->var ? rule : v->why);
+    c->cstate = C_WAIT;
+    finish_and_close(c);
+    return outcome(c, false);
+}
+
+/* Takes body bytes into c->hold; once it is whole, judges and sends it. */
+static step hold_step(conn *c)
+{
+    buffer *b = &c->in[CLIENT];
+    size_t k = 0;
+    if (c->hold_len < c->hold_need) {
+        size_t avail = b->len - b->pos;
+        k = avail < c->hold_need - c->hold_len ? avail : c->hold_need - c->hold_len;
+        memcpy(c->hold + c->hold_len, b->p + b->pos, k);
+        b->pos += k;
+        c->hold_len += k;
+        if (c->hold_len < c->hold_need)
+            return outcome(c, k > 0);
+        set_timer(c, T_NONE, 0);
+        body_verdict v;
+        body_judge(&c->rules->body, c->hold_kind, c->hold + c->hold_head, c->hold_need - c->hold_head, &v);
+        if (v.status != 0)
+            return refuse_body(c, &v);
+    }
+    if (c->upstate == UP_WAIT || c->upstate == UP_CLOSING)
+        return outcome(c, k > 0); /* the dial timer or the close callback resumes */
+    return forward_head(c, c->hold_head, true);
 }
 
 /* Reads, decides and forwards (or answers) the request head at the start of
@@ -874,7 +974,8 @@ static step handle_head(conn *c)
     h1_body_request(&c->body[CLIENT], &req);
     char msg[800];
     const char *why;
-    int status = judge(c, &req, msg, sizeof(msg), &why);
+    body_kind kind;
+    int status = judge(c, &req, msg, sizeof(msg), &why, &kind);
     if (status < 0) {
         conn_close(c);
         return STEP_CLOSED;
@@ -883,7 +984,9 @@ static step handle_head(conn *c)
         return refuse(c, &req, (size_t)n, status, msg, why);
     c->decision = "allow";
     c->req_close = req.conn_close;
-    return forward_head(c, (size_t)n);
+    if (kind != BODY_NONE && c->body[CLIENT].mode != H1_BODY_NONE)
+        return hold_body(c, (size_t)n, kind);
+    return forward_head(c, (size_t)n, false);
 }
 
 /* ---- bodies and tunnels ---- */
@@ -1028,6 +1131,7 @@ static void check_states(const conn *c)
 {
     assert((c->cstate == C_TUNNEL) == (c->rstate == R_TUNNEL));
     assert(c->cstate != C_HEAD || c->rstate == R_IDLE);
+    assert(c->cstate != C_HOLD || (c->rstate == R_IDLE && c->hold));
     assert(c->cstate != C_BODY || c->rstate == R_HEAD || c->rstate == R_BODY || c->close_after);
     assert((c->rstate != R_BODY && c->rstate != R_TUNNEL) || c->upstate == UP_OPEN);
     assert(c->rstate != R_HEAD || c->upstate == UP_OPEN || c->retry_pending);
@@ -1064,9 +1168,13 @@ static step upstream_step(conn *c)
 static step client_step(conn *c)
 {
     buffer *b = &c->in[CLIENT];
+    /* A whole held body waits for no byte more: only for the daemon. */
+    if (c->cstate == C_HOLD && c->hold_len == c->hold_need)
+        return hold_step(c);
     if (b->busy || !buf_has_bytes(b))
         return STEP_WAIT;
     switch (c->cstate) {
+    case C_HOLD: return hold_step(c);
     case C_HEAD:
         /* One request at a time, after our own answer is flushed, and after
          * the daemon's side is clear: bytes past its last answer are
@@ -1329,6 +1437,10 @@ static void on_timer(uv_timer_t *t)
         conn_close(c);
         break;
     case T_HEAD:
+        if (c->cstate == C_HOLD) {
+            reject(c, 408, "request body not received in time");
+            break;
+        }
         begin_request(c, NULL, NULL);
         reject(c, 408, "request head not received in time");
         break;

@@ -92,6 +92,13 @@ int rules_compile_source(rules_set *r, const rules_source *src, char *err, size_
         if (b)
             r->granted |= RBIT(i);
     }
+    r->body.privileged = r->granted & RBIT(RV_ALLOW_PRIVILEGED);
+    r->body.host_namespaces = r->granted & RBIT(RV_ALLOW_HOST_NAMESPACES);
+    r->body.capabilities = r->granted & RBIT(RV_ALLOW_CAPABILITIES);
+    r->body.devices = r->granted & RBIT(RV_ALLOW_DEVICES);
+    snprintf(name, sizeof(name), "%sALLOW_BINDS", r->prefix);
+    if (body_policy_binds(&r->body, name, src->get(name), err, errlen) < 0)
+        return -1;
     snprintf(name, sizeof(name), "%sAPI_KEY", r->prefix);
     const char *key = src->get(name);
     r->api_key = key && *key ? key : NULL;
@@ -159,7 +166,7 @@ static bool ours(const char *name, const char *const *extra)
     for (int i = 0; i < RV_COUNT; i++)
         if (strcmp(name, vars[i].name) == 0)
             return true;
-    return strcmp(name, "API_KEY") == 0 || in_list(name, extra);
+    return strcmp(name, "API_KEY") == 0 || strcmp(name, "ALLOW_BINDS") == 0 || in_list(name, extra);
 }
 
 /* Our name closest to name, if it is close enough to be a typo. */
@@ -170,6 +177,7 @@ static const char *look_alike(const char *name, const char *const *extra)
     for (int i = 0; i < RV_COUNT; i++)
         closest(name, n, vars[i].name, true, &best, &best_d);
     closest(name, n, "API_KEY", false, &best, &best_d);
+    closest(name, n, "ALLOW_BINDS", false, &best, &best_d);
     for (const char *const *o = extra; o && *o; o++)
         closest(name, n, *o, false, &best, &best_d);
     return best && best_d <= (n >= 6 ? 2u : 1u) ? best : NULL;

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "body.h"
+
 /* Every boolean variable, in the order of the README's table. */
 #define RULES_VARS(X)                                                          \
     X(AUTH, 0, "/auth")                                                        \
@@ -45,6 +47,10 @@
     X(ALLOW_CHANGES, -1, "GET /containers/{id}/changes; unset follows CONTAINERS") \
     X(ALLOW_ARCHIVE, 0, "/containers/{id}/archive (docker cp); also needs CONTAINERS=1") \
     X(ALLOW_EXPORT, 0, "/containers/{id}/export, /images/{name}/get, /images/get; also needs CONTAINERS=1 or IMAGES=1") \
+    X(ALLOW_PRIVILEGED, 0, "request bodies: HostConfig.Privileged, exec Privileged, plugin privileges") \
+    X(ALLOW_HOST_NAMESPACES, 0, "request bodies: host network, pid, ipc, uts, userns, cgroupns modes, container: forms") \
+    X(ALLOW_CAPABILITIES, 0, "request bodies: CapAdd, unconfined SecurityOpt, Sysctls, MaskedPaths/ReadonlyPaths") \
+    X(ALLOW_DEVICES, 0, "request bodies: Devices, DeviceRequests (GPUs), DeviceCgroupRules") \
     X(LIBPOD_PING, 1, "/libpod/_ping")                                         \
     X(LIBPOD_VERSION, 1, "/libpod/version")                                    \
     X(LIBPOD_EVENTS, 0, "/libpod/events")                                      \
@@ -81,6 +87,7 @@ typedef struct rules_set {
     int preset;           /* the preset (rules_preset_find), or -1 */
     char prefix[40];      /* "" or a profile's "TRAEFIK__": variables are named with it */
     const char *api_key;  /* API_KEY: added as X-Api-Key upstream; NULL when unset */
+    body_policy body;     /* what request bodies may ask for: the ALLOW_* body switches and ALLOW_BINDS */
     unsigned min_api[2];  /* SOCKET_PROXY_MIN_API_VERSION (major, minor); 0.0: no floor */
     char min_api_why[160];
 } rules_set;

@@ -250,10 +250,15 @@ CASES += [
          b"Content-Length: 0\r\n\r\n", 200, reach=[("POST", "/v1.024/containers/victim/start")], env=START),
     case("min-api v1.24.0 start is 1.24", b"POST /v1.24.0/containers/victim/start HTTP/1.1\r\n" + H +
          b"Content-Length: 0\r\n\r\n", 200, reach=[("POST", "/v1.24.0/containers/victim/start")], env=START),
-    case("min-api v1.24 start with body (CONTAINERS POST)", start_with_body(b"v1.24"), 200,
-         reach=[("POST", "/v1.24/containers/victim/start")], env={"CONTAINERS": "1", "POST": "1"}),
-    case("min-api unversioned start with body (CONTAINERS POST)", start_with_body(b""), 200,
-         reach=[("POST", "/containers/victim/start")], env={"CONTAINERS": "1", "POST": "1"}),
+    # A start body is judged like a create's HostConfig (issue 11): the stricter reading
+    # decides, whatever dockerd at 1.24+ would do with it.
+    case("min-api v1.24 start with body (CONTAINERS POST)", start_with_body(b"v1.24"), 403,
+         env={"CONTAINERS": "1", "POST": "1"}, message="ALLOW_HOST_NAMESPACES"),
+    case("min-api unversioned start with body (CONTAINERS POST)", start_with_body(b""), 403,
+         env={"CONTAINERS": "1", "POST": "1"}, message="ALLOW_HOST_NAMESPACES"),
+    case("min-api v1.24 start with body allowed by ALLOW_HOST_NAMESPACES", start_with_body(b"v1.24"), 200,
+         reach=[("POST", "/v1.24/containers/victim/start")],
+         env={"CONTAINERS": "1", "POST": "1", "ALLOW_HOST_NAMESPACES": "1", "ALLOW_BINDS": "/"}),
 ]
 for v in [b"/v1.23", b"/v1.20", b"/v1.12", b"/v1", b"/v1.9", b"/v1.023", b"/v1.23.9", b"/v0.99"]:
     CASES.append(case(f"min-api GET {v.decode()}/_ping", get(v + b"/_ping"), 400, message=MINV))
@@ -300,9 +305,10 @@ CASES += [
     case("action body start: CONTAINERS POST forwards a body",
          b"POST /v1.41/containers/x/start HTTP/1.1\r\n" + H + b"Content-Length: 2\r\n\r\n{}", 200,
          reach=[("POST", "/v1.41/containers/x/start")], env={"CONTAINERS": "1", "POST": "1"}),
-    case("action body start: CONTAINERS POST ALLOW_START forwards a chunked body",
+    # A start body is judged (issue 11): its length must be known, chunked gets 411.
+    case("action body start: CONTAINERS POST ALLOW_START refuses a chunked body (411)",
          b"POST /v1.41/containers/x/start HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-         200, reach=[("POST", "/v1.41/containers/x/start")], env={"CONTAINERS": "1", "POST": "1", "ALLOW_START": "1"}),
+         411, env={"CONTAINERS": "1", "POST": "1", "ALLOW_START": "1"}),
     case("action body stop: CONTAINERS POST forwards a body",
          b"POST /v1.41/containers/x/stop HTTP/1.1\r\n" + H + b"Content-Length: 2\r\n\r\n{}", 200,
          reach=[("POST", "/v1.41/containers/x/stop")], env={"CONTAINERS": "1", "POST": "1"}),
@@ -343,4 +349,92 @@ CASES += [
          b"POST /containers/x/start/ HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n", 403, env=START),
     case("trailing slash POST /containers/x/exec/ without EXEC",
          b"POST /containers/x/exec/ HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n", 403, env=CP),
+]
+
+# -- request bodies (issue 11): read as dockerd's Go decoder reads them; a refused body
+# never reaches the daemon, an allowed one arrives as it was sent --------------------------
+def post(target, body, extra=b""):
+    return (b"POST " + target + b" HTTP/1.1\r\n" + H + b"Content-Type: application/json\r\nContent-Length: " +
+            str(len(body)).encode() + b"\r\n" + extra + b"\r\n" + body)
+
+
+CPV = {"CONTAINERS": "1", "POST": "1", "VOLUMES": "1", "EXEC": "1", "SERVICES": "1", "PLUGINS": "1"}
+refused_bodies = [
+    ("privileged", b"/containers/create", b'{"Image":"x","HostConfig":{"Privileged":true}}', 403, "ALLOW_PRIVILEGED"),
+    ("privileged lower-case key", b"/containers/create", b'{"Image":"x","hostconfig":{"privileged":true}}', 403,
+     "ALLOW_PRIVILEGED"),
+    ("privileged upper-case key", b"/containers/create", b'{"Image":"x","HOSTCONFIG":{"PRIVILEGED":true}}', 403,
+     "ALLOW_PRIVILEGED"),
+    ("privileged long-s fold (U+017F)", b"/containers/create",
+     '{"Image":"x","Ho\u017ftConfig":{"Privileged":true}}'.encode(), 403, "ALLOW_PRIVILEGED"),
+    ("privileged escaped key", b"/containers/create", b'{"Image":"x","HostConfig":{"Privil\\u0065ged":true}}', 403,
+     "ALLOW_PRIVILEGED"),
+    ("privileged at the top level (Go embeds HostConfig)", b"/containers/create", b'{"Image":"x","Privileged":true}',
+     403, "ALLOW_PRIVILEGED"),
+    ("repeated key, last true", b"/containers/create",
+     b'{"Image":"x","HostConfig":{"Privileged":false,"Privileged":true}}', 400, None),
+    ("repeated key after folding", b"/containers/create",
+     b'{"Image":"x","HostConfig":{"Privileged":false,"privileged":true}}', 400, None),
+    ("privileged as a string", b"/containers/create", b'{"Image":"x","HostConfig":{"Privileged":"true"}}', 400, None),
+    ("trailing garbage", b"/containers/create", b'{"Image":"x"} {"HostConfig":{"Privileged":true}}', 400, None),
+    ("invalid UTF-8", b"/containers/create", b'{"Image":"x\xff"}', 400, None),
+    ("bind of /", b"/containers/create", b'{"Image":"x","HostConfig":{"Binds":["/:/host"]}}', 403, "ALLOW_BINDS"),
+    ("bind with ..", b"/containers/create", b'{"Image":"x","HostConfig":{"Binds":["/srv/../etc:/x"]}}', 403,
+     "ALLOW_BINDS"),
+    ("bind Mount", b"/containers/create",
+     b'{"Image":"x","HostConfig":{"Mounts":[{"Type":"bind","Source":"/","Target":"/h"}]}}', 403, "ALLOW_BINDS"),
+    ("docker socket bind", b"/containers/create",
+     b'{"Image":"x","HostConfig":{"Binds":["/var/run/docker.sock:/s"]}}', 403, "ALLOW_BINDS"),
+    ("host pid", b"/containers/create", b'{"Image":"x","HostConfig":{"PidMode":"host"}}', 403,
+     "ALLOW_HOST_NAMESPACES"),
+    ("host network", b"/containers/create", b'{"Image":"x","HostConfig":{"NetworkMode":"host"}}', 403,
+     "ALLOW_HOST_NAMESPACES"),
+    ("another container's ipc", b"/containers/create", b'{"Image":"x","HostConfig":{"IpcMode":"container:abc"}}',
+     403, "ALLOW_HOST_NAMESPACES"),
+    ("cap-add", b"/containers/create", b'{"Image":"x","HostConfig":{"CapAdd":["SYS_ADMIN"]}}', 403,
+     "ALLOW_CAPABILITIES"),
+    ("seccomp unconfined", b"/containers/create", b'{"Image":"x","HostConfig":{"SecurityOpt":["seccomp=unconfined"]}}',
+     403, "ALLOW_CAPABILITIES"),
+    ("devices", b"/containers/create",
+     b'{"Image":"x","HostConfig":{"Devices":[{"PathOnHost":"/dev/sda","PathInContainer":"/dev/sda"}]}}', 403,
+     "ALLOW_DEVICES"),
+    ("update to privileged devices", b"/containers/abc/update",
+     b'{"Devices":[{"PathOnHost":"/dev/sda","PathInContainer":"/dev/sda"}]}', 403, "ALLOW_DEVICES"),
+    ("exec privileged", b"/containers/abc/exec", b'{"Cmd":["sh"],"Privileged":true}', 403, "ALLOW_PRIVILEGED"),
+    ("volume bind in disguise", b"/volumes/create",
+     b'{"Name":"v","Driver":"local","DriverOpts":{"type":"none","o":"bind","device":"/"}}', 403, "ALLOW_BINDS"),
+    ("service bind mount", b"/services/create",
+     b'{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"x","Mounts":[{"Type":"bind","Source":"/","Target":"/h"}]}}}',
+     403, "ALLOW_BINDS"),
+    ("plugin privileges", b"/plugins/pull?remote=x",
+     b'[{"Name":"network","Value":["host"]}]', 403, "ALLOW_PRIVILEGED"),
+    ("versioned path privileged", b"/v1.41/containers/create", b'{"Image":"x","HostConfig":{"Privileged":true}}',
+     403, "ALLOW_PRIVILEGED"),
+    ("dotted path privileged", b"/_ping/../containers/create", b'{"Image":"x","HostConfig":{"Privileged":true}}',
+     403, "ALLOW_PRIVILEGED"),
+]
+for name, target, body, status, var in refused_bodies:
+    CASES.append(case("body " + name, post(target, body), status, env=CPV, message=var))
+CASES += [
+    case("body ordinary create reaches the daemon", post(b"/containers/create",
+         b'{"Image":"x","HostConfig":{"Binds":["named:/data"],"Tmpfs":{"/t":""},"PortBindings":{}},"Env":["A=1"]}'),
+         200, reach=[("POST", "/containers/create")], env=CPV),
+    case("body privileged allowed by ALLOW_PRIVILEGED", post(b"/containers/create",
+         b'{"Image":"x","HostConfig":{"Privileged":true}}'), 200, reach=[("POST", "/containers/create")],
+         env=dict(CPV, ALLOW_PRIVILEGED="1")),
+    case("body bind allowed by its prefix", post(b"/containers/create",
+         b'{"Image":"x","HostConfig":{"Binds":["/srv/app:/app:ro"]}}'), 200, reach=[("POST", "/containers/create")],
+         env=dict(CPV, ALLOW_BINDS="/srv")),
+    case("body chunked on a judged endpoint: 411",
+         b"POST /containers/create HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"2e\r\n" + b'{"Image":"x","HostConfig":{"Privileged":true}}' + b"\r\n0\r\n\r\n", 411, env=CPV),
+    case("body beyond SOCKET_PROXY_MAX_BODY: 413",
+         post(b"/containers/create", b'{"Image":"x","Labels":{"a":"' + b"b" * 3000 + b'"}}'), 413,
+         env=dict(CPV, SOCKET_PROXY_MAX_BODY="2048")),
+    case("body sent in pieces is judged whole",
+         [post(b"/containers/create", b'{"Image":"x","HostConfig":{"Privileged":true}}')[:-20],
+          post(b"/containers/create", b'{"Image":"x","HostConfig":{"Privileged":true}}')[-20:]], 403, env=CPV,
+         message="ALLOW_PRIVILEGED"),
+    case("body of a non-judged POST is streamed as before", post(b"/containers/abc/kill", b'{"x":1}'), 200,
+         reach=[("POST", "/containers/abc/kill")], env=CPV),
 ]
