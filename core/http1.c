@@ -302,6 +302,7 @@ static ssize_t request_fields(const char *p, const char *end, h1_request *req, b
         } else if (h1_token_eq(name.p, name.n, "expect")) {
             if (!h1_token_eq(value.p, value.n, "100-continue"))
                 return req_fail(req, 417, "unsupported Expect");
+            req->expect_continue = true;
         }
     }
     return 0;

@@ -30,6 +30,7 @@ typedef struct {
     int64_t content_length;  /* -1 when absent */
     bool chunked;
     bool conn_close;         /* Connection: close, or HTTP/1.0 without keep-alive */
+    bool expect_continue;    /* Expect: 100-continue (the only expectation accepted) */
     h1_str host;
     /* On H1_ERROR: the status to answer (400, 431, 501, 505) and why. */
     int status;

@@ -874,7 +874,7 @@ static step forward_head(conn *c, size_t n, bool held)
  * (n bytes) and the body are copied into c->hold, judged when complete
  * (hold_step), then sent exactly as judged. Its length must be known and
  * within SOCKET_PROXY_MAX_BODY; it must arrive within the head timeout. */
-static step hold_body(conn *c, size_t n, body_kind kind)
+static step hold_body(conn *c, size_t n, body_kind kind, bool expect_continue)
 {
     if (c->body[CLIENT].mode != H1_BODY_LENGTH) {
         reject(c, 411, "a request body the proxy judges needs a Content-Length (chunked is not accepted here)");
@@ -900,6 +900,15 @@ static step hold_body(conn *c, size_t n, body_kind kind)
     c->hold_need = n + (size_t)len;
     c->hold_kind = kind;
     c->cstate = C_HOLD;
+    if (expect_continue) {
+        /* The client waits for this before it sends the body we wait for;
+         * the daemon, which sees the same head later, may send its own. */
+        uv_buf_t go = uv_buf_init("HTTP/1.1 100 Continue\r\n\r\n", 25);
+        if (send_bytes(c, CLIENT, &go, 1, OWN) < 0) {
+            conn_close(c);
+            return STEP_CLOSED;
+        }
+    }
     set_timer(c, T_HEAD, c->srv->cfg->head_timeout_ms);
     return outcome(c, true);
 }
@@ -985,7 +994,7 @@ static step handle_head(conn *c)
     c->decision = "allow";
     c->req_close = req.conn_close;
     if (kind != BODY_NONE && c->body[CLIENT].mode != H1_BODY_NONE)
-        return hold_body(c, (size_t)n, kind);
+        return hold_body(c, (size_t)n, kind, req.expect_continue);
     return forward_head(c, (size_t)n, false);
 }
 

@@ -48,7 +48,7 @@ def test_expect_100_continue(fake_upstream, proxy_factory):
     up = fake_upstream(handler)
     p = proxy_factory(upstream=up.path, env={"CONTAINERS": "1", "POST": "1"})
     s = p.connect(timeout=5)
-    s.sendall(b"POST /containers/create HTTP/1.1\r\nHost: d\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+    s.sendall(b"POST /containers/abc/kill HTTP/1.1\r\nHost: d\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
     s.settimeout(5)
     first = s.recv(4096)
     assert first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), first
