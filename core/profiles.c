@@ -1,5 +1,6 @@
 /* Profiles from the environment. See profiles.h. */
 #include "profiles.h"
+#include "sys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ static int load_rules_and_admission(profile *p, reader *r, const config *cfg, ch
         return -1;
     rules_set_min_api(&p->rules, cfg->min_api_major, cfg->min_api_minor);
     memcpy(p->rules.body.upstream, cfg->upstream, sizeof(p->rules.body.upstream));
+    p->rules.body.cgroupns_host_is_default = sys_cgroups_v1();
     const char *from = read_var(&adm, "ALLOW_FROM");
     snprintf(p->from_var, sizeof(p->from_var), "%s", adm.name);
     if (from && !(p->allow_from = admit_from_parse(adm.name, from, err, errlen)))

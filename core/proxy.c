@@ -146,6 +146,7 @@ struct conn {
     bool dial_retry;       /* dialing again after a full backlog: dial_t0 stands */
     unsigned up_requests;  /* requests sent on the current upstream connection */
     char *hold;            /* C_HOLD: the head and the judged body, read whole */
+    size_t held;           /* bytes of srv->held this connection reserved (until its copy is written) */
     size_t hold_head, hold_len, hold_need; /* head length, bytes held, head + body length */
     body_kind hold_kind;
     char *retry;           /* a GET/HEAD head sent on a reused upstream, kept until the answer starts */
@@ -343,6 +344,22 @@ static void after_write(conn *c, side to, int status)
         process(c);
 }
 
+/* A held body's memory is counted from the reservation until the last copy
+ * of it (a write the daemon has not taken yet) is gone. */
+static void hold_release(conn *c)
+{
+    c->srv->held -= c->held;
+    c->held = 0;
+}
+
+static void hold_drop(conn *c)
+{
+    free(c->hold);
+    c->hold = NULL;
+    if (c->writes[UPSTREAM] == 0)
+        hold_release(c);
+}
+
 static void on_written(uv_write_t *w, int status)
 {
     write_req *r = (write_req *)w;
@@ -353,6 +370,8 @@ static void on_written(uv_write_t *w, int status)
         free(r);
     else
         c->in[r->owner].busy = false;
+    if (to == UPSTREAM && c->held && !c->hold && c->writes[UPSTREAM] == 0)
+        hold_release(c);
     after_write(c, to, status);
 }
 
@@ -479,6 +498,7 @@ static void conn_free(conn *c)
             server_buf_put(srv, c->in[s].p, c->in[s].cap);
     free(c->retry);
     free(c->hold);
+    hold_release(c);
     if (c->client.kind != CLIENT_NONE)
         clients_leave(&srv->clients, &c->client);
     if (c->prev)
@@ -839,10 +859,8 @@ static step send_head(conn *c, size_t n, bool held)
     /* With API_KEY the parts live partly outside the buffer, and a held body
      * in c->hold: they are copied. */
     int r = send_bytes(c, UPSTREAM, bufs, nb, key || held ? OWN : CLIENT);
-    if (held) {
-        free(c->hold);
-        c->hold = NULL;
-    }
+    if (held)
+        hold_drop(c);
     if (r < 0) {
         upstream_lost(c); /* the daemon closed it under us: retried or answered 502 */
         return outcome(c, false);
@@ -888,11 +906,17 @@ static step hold_body(conn *c, size_t n, body_kind kind, bool expect_continue)
         reject(c, 413, why);
         return outcome(c, false);
     }
-    free(c->hold);
+    server *srv = c->srv;
+    if (srv->held + n + len > srv->held_max) {
+        reject(c, 503, "too many request bodies are being judged at once (their memory is bounded); retry");
+        return outcome(c, false);
+    }
     if (!(c->hold = malloc(n + len))) {
         conn_close(c);
         return STEP_CLOSED;
     }
+    c->held = n + (size_t)len;
+    srv->held += c->held;
     buffer *b = &c->in[CLIENT];
     memcpy(c->hold, b->p + b->pos, n);
     b->pos += n;
@@ -922,8 +946,7 @@ static step refuse_body(conn *c, const body_verdict *v)
         snprintf(rule, sizeof(rule), "%s%s", c->rules->prefix, v->var);
     snprintf(msg, sizeof(msg), "%s %.200s: %s%s%s%s", c->method, c->target, v->why, v->var ? " (needs " : "",
              v->var ? rule : "", v->var && strcmp(v->var, "ALLOW_BINDS") != 0 ? "=1)" : v->var ? ")" : "");
-    free(c->hold);
-    c->hold = NULL;
+    hold_drop(c);
     c->decision = v->status == 403 ? "deny" : "bad";
     respond(c, v->status, msg, true);
     access_log(c, v->var ? rule : v->why);

@@ -297,6 +297,7 @@ static int server_init(server *s, uv_loop_t *loop, const config *cfg)
     s->buf_free[1] = calloc(BUF_FREE_MAX, sizeof(void *));
     /* Each client needs an upstream descriptor too; keep a few for the loop. */
     s->max_conns = nofile > 64 ? (nofile - 32) / 2 : 16;
+    s->held_max = SERVER_HELD_BODIES * cfg->max_body;
     return 0;
 }
 

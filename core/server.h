@@ -44,7 +44,13 @@ typedef struct server {
     void **buf_free[2];       /* recycled I/O buffers: [0] small, [1] large */
     size_t buf_nfree[2];
     size_t buf_size;          /* large: streaming, and the head limit */
+    size_t held, held_max;    /* bytes of judged bodies held whole, and their bound */
 } server;
+
+/* Judged bodies held at once (read whole before they are sent) may take at
+ * most this many times SOCKET_PROXY_MAX_BODY together: 512 slow clients
+ * cannot pin 512 bodies' worth of memory. Beyond it: 503, retry. */
+#define SERVER_HELD_BODIES 16
 
 /* Binds every listener, drops privileges, serves until shutdown. Returns the
  * process exit code. */

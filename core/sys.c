@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +63,16 @@ int sys_drop_privileges(const config *cfg, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+bool sys_cgroups_v1(void)
+{
+    /* dockerd asks the same question the same way (a cgroup2 file system at
+     * /sys/fs/cgroup means the unified hierarchy; hybrid counts as v1). The
+     * daemon's socket is a Unix socket, so its kernel is ours. Unknown: v2,
+     * the stricter answer. */
+    struct statfs st;
+    return statfs("/sys/fs/cgroup", &st) == 0 && st.f_type != 0x63677270 /* CGROUP2_SUPER_MAGIC */;
 }
 
 int sys_unix_connect(const char *path)

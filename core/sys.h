@@ -3,6 +3,7 @@
 #ifndef CORE_SYS_H
 #define CORE_SYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -17,6 +18,10 @@ void sys_reap_children(void);
 /* As root: supplementary group of the daemon's socket, setgid, setuid (0 keeps
  * root), then no_new_privs. Returns 0 or -1 with err set. */
 int sys_drop_privileges(const config *cfg, char *err, size_t errlen);
+
+/* True when the host's cgroups are v1 (or hybrid), where dockerd's default
+ * cgroupns mode is "host"; false on v2 (default "private") or when unknown. */
+bool sys_cgroups_v1(void);
 
 /* A non-blocking connection to the Unix socket at path: the descriptor, or
  * -errno (-EAGAIN: its listen backlog is full). A Unix connect completes or

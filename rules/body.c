@@ -405,6 +405,37 @@ static bool judge_security_opt(judge *j, const char *where, const char *opt)
     return true;
 }
 
+/* MaskedPaths and ReadonlyPaths replace the daemon's default lists when
+ * present (null: the defaults). A list that keeps every default path only adds
+ * to them, as the copy of an inspect answer does; one that drops any unmasks
+ * something. The defaults are those of every dockerd since 17.06 (newer ones
+ * add /sys/devices/virtual/powercap, which older daemons' copies lack). */
+static bool judge_path_lists(judge *j, const cJSON *hc, const char *where)
+{
+    static const char *const masked[] = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                                         "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                                         "/proc/sched_debug", "/proc/scsi", "/sys/firmware", NULL};
+    static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+                                           NULL};
+    static const char *const names[] = {"MaskedPaths", "ReadonlyPaths"};
+    const char *const *defaults[] = {masked, readonly};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *a;
+        if (!get_array(j, hc, where, names[i], true, &a))
+            return false;
+        if (!a || j->p->capabilities)
+            continue;
+        for (const char *const *d = defaults[i]; *d; d++) {
+            const cJSON *e = a->child;
+            while (e && strcmp(e->valuestring, *d) != 0)
+                e = e->next;
+            if (!e)
+                return refuse(j, 403, V_CAP, "%s%s drops the default %s", where, names[i], *d);
+        }
+    }
+    return true;
+}
+
 /* The fields of a HostConfig (also the create body's deprecated top level,
  * the old start body and the update body); where: "HostConfig." or "". */
 static bool judge_hostconfig(judge *j, const cJSON *hc, const char *where)
@@ -423,7 +454,9 @@ static bool judge_hostconfig(judge *j, const cJSON *hc, const char *where)
             return false;
         if (!m || p->host_namespaces)
             continue;
-        if (ci_eq(m, "host"))
+        /* On cgroup v1, "host" is the daemon's own default cgroupns mode (and
+         * what inspect reports, so Watchtower's copy of a HostConfig says it). */
+        if (ci_eq(m, "host") && !(i == 5 && p->cgroupns_host_is_default))
             return refuse(j, 403, V_NS, "%s%s is host", where, modes[i]);
         if (i < 3 && ci_prefix(m, "container:"))
             return refuse(j, 403, V_NS, "%s%s joins another container's namespace (%.80s)", where, modes[i], m);
@@ -446,14 +479,8 @@ static bool judge_hostconfig(judge *j, const cJSON *hc, const char *where)
         return false;
     if (a && a->child && !p->capabilities)
         return refuse(j, 403, V_CAP, "%sSysctls sets %.60s", where, a->child->string ? a->child->string : "");
-    static const char *const paths[] = {"MaskedPaths", "ReadonlyPaths"};
-    for (size_t i = 0; i < 2; i++) {
-        if (!get_array(j, hc, where, paths[i], true, &a))
-            return false;
-        if (a && !p->capabilities)
-            return refuse(j, 403, V_CAP, "%s%s %s", where, paths[i],
-                          a->child ? "replaces the default list" : "is empty");
-    }
+    if (!judge_path_lists(j, hc, where))
+        return false;
 
     static const char *const devs[] = {"Devices", "DeviceRequests", "DeviceCgroupRules"};
     for (size_t i = 0; i < 3; i++) {

@@ -23,6 +23,7 @@ typedef struct body_policy {
     unsigned nbinds;      /* ALLOW_BINDS: 0 refuses every host path */
     char binds[16][256];  /* cleaned prefixes; "/" = all (the Docker socket still only by its exact path) */
     char upstream[108];   /* the daemon's socket: binding it needs ALLOW_BINDS to name it exactly */
+    bool cgroupns_host_is_default; /* the daemon's cgroups are v1, where "host" is its default cgroupns mode */
     char hostnet[72];     /* the host network's ID when known ("" otherwise): services name networks by ID */
 } body_policy;
 

@@ -80,6 +80,28 @@ static bool security_opt_bad(const char *opt)
             (k == 11 && strncasecmp(opt, "systempaths", 11) == 0));
 }
 
+/* A MaskedPaths/ReadonlyPaths list replaces the daemon's defaults: bad
+ * unless it still names each of them (the reference counts exact matches). */
+static bool drops_a_default(const cJSON *list)
+{
+    static const char *const defaults[] = {
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", /* masked: 10 */
+        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}; /* read-only: 5 */
+    if (!cJSON_IsArray(list))
+        return false;
+    bool masked = named(list, "maskedpaths");
+    size_t from = masked ? 0 : 10, to = masked ? 10 : 15;
+    for (size_t i = from; i < to; i++) {
+        bool found = false;
+        for (const cJSON *e = list->child; e && !found; e = e->next)
+            found = cJSON_IsString(e) && strcmp(e->valuestring, defaults[i]) == 0;
+        if (!found)
+            return true;
+    }
+    return false;
+}
+
 static bool hostconfig_bad(const cJSON *o)
 {
     static const char *const modes[] = {"networkmode", "pidmode", "ipcmode", "utsmode", "usernsmode", "cgroupnsmode"};
@@ -97,7 +119,7 @@ static bool hostconfig_bad(const cJSON *o)
                 return true;
         if (named(c, "sysctls") && cJSON_IsObject(c) && c->child)
             return true;
-        if ((named(c, "maskedpaths") || named(c, "readonlypaths")) && cJSON_IsArray(c))
+        if ((named(c, "maskedpaths") || named(c, "readonlypaths")) && drops_a_default(c))
             return true;
         if (named(c, "securityopt") && cJSON_IsArray(c))
             for (const cJSON *e = c->child; e; e = e->next)

@@ -52,7 +52,7 @@ static const char cli_exec[] =
 
 typedef struct {
     body_kind kind;
-    const char *allow; /* letters: P privileged, N host namespaces, C capabilities, D devices */
+    const char *allow; /* letters: P privileged, N host namespaces, C capabilities, D devices; V: cgroup v1 daemon */
     const char *binds; /* ALLOW_BINDS, NULL unset */
     const char *body;
     int status;
@@ -168,6 +168,12 @@ static const row rows[] = {
     {CC, "", NULL, "{\"HostConfig\":{\"UTSMode\":\"host\"}}", D, NS},
     {CC, "", NULL, "{\"HostConfig\":{\"UsernsMode\":\"host\"}}", D, NS},
     {CC, "", NULL, "{\"HostConfig\":{\"CgroupnsMode\":\"host\"}}", D, NS},
+    /* on a cgroup v1 daemon "host" is the default cgroupns mode: asking for it asks for nothing more */
+    {CC, "V", NULL, "{\"HostConfig\":{\"CgroupnsMode\":\"host\"}}", A},
+    {CC, "V", NULL, "{\"HostConfig\":{\"CgroupnsMode\":\"HOST\"}}", A},
+    {CC, "V", NULL, "{\"CgroupnsMode\":\"host\"}", A},
+    {CC, "V", NULL, "{\"HostConfig\":{\"CgroupnsMode\":\"host\",\"PidMode\":\"host\"}}", D, NS, "PidMode"},
+    {CC, "V", NULL, "{\"HostConfig\":{\"UsernsMode\":\"host\"}}", D, NS},
     {CC, "", NULL, "{\"HostConfig\":{\"PidMode\":\"container:abc\"}}", D, NS, "another container"},
     {CC, "", NULL, "{\"HostConfig\":{\"IpcMode\":\"container:abc\"}}", D, NS},
     {CC, "", NULL, "{\"HostConfig\":{\"NetworkMode\":\"container:abc\"}}", D, NS},
@@ -202,9 +208,19 @@ static const row rows[] = {
     {CC, "", NULL, "{\"HostConfig\":{\"SecurityOpt\":[\"no-new-privileges\",\"no-new-privileges=true\",\"label=level:s0:c1,c2\",\"apparmor=docker-default\",\"seccomp=builtin\"]}}", A},
     {CC, "", NULL, "{\"HostConfig\":{\"Sysctls\":{\"net.ipv4.ip_forward\":\"1\"}}}", D, CAP, "Sysctls"},
     {CC, "", NULL, "{\"HostConfig\":{\"Sysctls\":{}}}", A},
-    {CC, "", NULL, "{\"HostConfig\":{\"MaskedPaths\":[]}}", D, CAP, "MaskedPaths is empty"},
-    {CC, "", NULL, "{\"HostConfig\":{\"ReadonlyPaths\":[]}}", D, CAP, "ReadonlyPaths is empty"},
-    {CC, "", NULL, "{\"HostConfig\":{\"ReadonlyPaths\":[\"/nothing\"]}}", D, CAP, "replaces"},
+    {CC, "", NULL, "{\"HostConfig\":{\"MaskedPaths\":[]}}", D, CAP, "MaskedPaths drops the default /proc/asound"},
+    {CC, "", NULL, "{\"HostConfig\":{\"ReadonlyPaths\":[]}}", D, CAP, "ReadonlyPaths drops the default /proc/bus"},
+    {CC, "", NULL, "{\"HostConfig\":{\"ReadonlyPaths\":[\"/nothing\"]}}", D, CAP, "drops the default"},
+    /* the lists an inspect answer shows (a recreate copies them): the defaults, in any order, plus more */
+    {CC, "", NULL, "{\"HostConfig\":{\"MaskedPaths\":[\"/proc/asound\",\"/proc/acpi\",\"/proc/kcore\",\"/proc/keys\",\"/proc/latency_stats\",\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\",\"/proc/scsi\",\"/sys/firmware\"],\"ReadonlyPaths\":[\"/proc/bus\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\",\"/proc/sysrq-trigger\"]}}", A},
+    {CC, "", NULL, "{\"HostConfig\":{\"MaskedPaths\":[\"/proc/asound\",\"/proc/acpi\",\"/proc/kcore\",\"/proc/keys\",\"/proc/latency_stats\",\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\",\"/proc/scsi\",\"/sys/firmware\",\"/sys/devices/virtual/powercap\"],\"ReadonlyPaths\":[\"/proc/bus\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\",\"/proc/sysrq-trigger\",\"/x\"]}}", A},
+    {CU, "", NULL, "{\"MaskedPaths\":[\"/proc/asound\",\"/proc/acpi\",\"/proc/kcore\",\"/proc/keys\",\"/proc/latency_stats\",\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\",\"/proc/scsi\",\"/sys/firmware\"]}", A},
+    {CC, "", NULL, "{\"HostConfig\":{\"MaskedPaths\":[\"/proc/asound\",\"/proc/acpi\",\"/proc/kcore\",\"/proc/keys\",\"/proc/latency_stats\",\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\",\"/proc/scsi\"]}}", D, CAP, "MaskedPaths drops the default /sys/firmware"},
+    {CC, "", NULL, "{\"HostConfig\":{\"MaskedPaths\":[\"/proc/asound\",\"/proc/acpi\",\"/proc/kcore\",\"/proc/keys\",\"/proc/latency_stats\",\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\",\"/proc/scsi\",\"/sys/firmware/\"]}}", D, CAP, "drops the default /sys/firmware"},
+    {CC, "", NULL, "{\"HostConfig\":{\"ReadonlyPaths\":[\"/proc/bus\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\"]}}", D, CAP, "ReadonlyPaths drops the default /proc/sysrq-trigger"},
+    {CC, "", NULL, "{\"HostConfig\":{\"ReadonlyPaths\":[\"/PROC/BUS\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\",\"/proc/sysrq-trigger\"]}}", D, CAP, "drops the default /proc/bus"},
+    {CC, "", NULL, "{\"HostConfig\":{\"ReadonlyPaths\":[\"/proc/bus\",1]}}", B},
+    {CC, "C", NULL, "{\"HostConfig\":{\"MaskedPaths\":[],\"ReadonlyPaths\":[]}}", A},
     {CC, "", NULL, "{\"HostConfig\":{\"MaskedPaths\":null,\"ReadonlyPaths\":null}}", A},
     {CC, "C", NULL, "{\"HostConfig\":{\"MaskedPaths\":[],\"SecurityOpt\":[\"seccomp=unconfined\"]}}", A},
     {SV, "", NULL, "{\"TaskTemplate\":{\"ContainerSpec\":{\"CapabilityAdd\":[\"CAP_SYS_ADMIN\"]}}}", D, CAP, "CapabilityAdd"},
@@ -298,6 +314,7 @@ static void policy(body_policy *p, const char *allow, const char *binds)
     p->host_namespaces = strchr(allow, 'N') != NULL;
     p->capabilities = strchr(allow, 'C') != NULL;
     p->devices = strchr(allow, 'D') != NULL;
+    p->cgroupns_host_is_default = strchr(allow, 'V') != NULL;
     snprintf(p->upstream, sizeof(p->upstream), "%s", UPSTREAM);
     snprintf(p->hostnet, sizeof(p->hostnet), "%s", HOSTNET);
     int rc = body_policy_binds(p, "ALLOW_BINDS", binds, err, sizeof(err));

@@ -1,0 +1,170 @@
+"""Judged request bodies (issue 11) as the connection code holds them: read
+whole before a byte goes to the daemon, sent exactly as judged, bounded in
+time and in memory, with the proxy's own 100 Continue for a client that waits
+for one. The daemon is a recording fake: what it receives is the oracle."""
+import socket
+import threading
+import time
+
+from fake.upstream import response
+
+CP = {"CONTAINERS": "1", "POST": "1"}
+BODY = b'{"Image":"busybox","HostConfig":{"Binds":["data:/data"]},"Env":["A=1"]}'
+
+
+def create_head(length, extra=b""):
+    return (b"POST /v1.41/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(length).encode() + b"\r\n" + extra + b"\r\n")
+
+
+def recording(seen):
+    """A daemon that records each request (head and body) and answers 201."""
+    def handler(conn):
+        while True:
+            req = conn.read_request()
+            if req is None:
+                return
+            seen.append(req)
+            conn.send(response(201, b'{"Id":"c1","Warnings":[]}'))
+    return handler
+
+
+def read_answer(s, timeout=5):
+    s.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    return data
+
+
+def test_expect_continue_on_a_held_body(fake_upstream, proxy_factory):
+    """A client that sends Expect: 100-continue waits for 100 before its body;
+    the proxy waits for the body before asking the daemon: the proxy answers
+    100 itself, then judges and forwards head and body as sent."""
+    seen = []
+    up = fake_upstream(recording(seen))
+    p = proxy_factory(upstream=up.path, env=CP)
+    s = p.connect(timeout=5)
+    head = create_head(len(BODY), b"Expect: 100-continue\r\n")
+    s.sendall(head)
+    first = read_answer(s)
+    assert first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), first
+    assert seen == []  # nothing reached the daemon before the body was judged
+    s.sendall(BODY)
+    rest = first[len(b"HTTP/1.1 100 Continue\r\n\r\n"):]
+    while b'"Warnings":[]}' not in rest:
+        d = s.recv(65536)
+        assert d, rest
+        rest += d
+    assert rest.startswith(b"HTTP/1.1 201"), rest
+    assert len(seen) == 1 and seen[0].body == BODY
+    assert seen[0].head == head
+    s.close()
+
+
+def test_expect_continue_refused_body_never_reaches_daemon(fake_upstream, proxy_factory):
+    seen = []
+    up = fake_upstream(recording(seen))
+    p = proxy_factory(upstream=up.path, env=CP)
+    bad = b'{"Image":"x","HostConfig":{"Privileged":true}}'
+    s = p.connect(timeout=5)
+    s.sendall(create_head(len(bad), b"Expect: 100-continue\r\n"))
+    first = read_answer(s)
+    assert first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), first
+    s.sendall(bad)
+    rest = first[len(b"HTTP/1.1 100 Continue\r\n\r\n"):]
+    while b"}" not in rest.partition(b"\r\n\r\n")[2]:
+        d = s.recv(65536)
+        if not d:
+            break
+        rest += d
+    assert rest.startswith(b"HTTP/1.1 403"), rest
+    assert b"ALLOW_PRIVILEGED" in rest
+    assert seen == []
+    s.close()
+
+
+def test_body_split_byte_by_byte_is_sent_as_judged(fake_upstream, proxy_factory):
+    seen = []
+    up = fake_upstream(recording(seen))
+    p = proxy_factory(upstream=up.path, env=CP)
+    s = p.connect(timeout=5)
+    head = create_head(len(BODY))
+    s.sendall(head)
+    for i in range(len(BODY)):
+        s.sendall(BODY[i:i + 1])
+    answer = read_answer(s)
+    assert answer.startswith(b"HTTP/1.1 201"), answer
+    assert len(seen) == 1 and seen[0].head == head and seen[0].body == BODY
+    s.close()
+
+
+def test_slow_body_gets_408_and_never_reaches_daemon(fake_upstream, proxy_factory):
+    seen = []
+    up = fake_upstream(recording(seen))
+    p = proxy_factory(upstream=up.path, env=dict(CP, SOCKET_PROXY_HEAD_TIMEOUT="300ms"))
+    s = p.connect(timeout=5)
+    s.sendall(create_head(len(BODY)) + BODY[:10])
+    answer = read_answer(s)
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert seen == []
+    s.close()
+
+
+def test_held_bodies_memory_is_bounded(fake_upstream, proxy_factory):
+    """SOCKET_PROXY_MAX_BODY=1024: at most 16 KiB of judged bodies are held at
+    once. Clients that announce a body and stall fill that; the next gets 503
+    (retry), and once the stalled ones leave, bodies are judged again."""
+    seen = []
+    up = fake_upstream(recording(seen))
+    p = proxy_factory(upstream=up.path, env=dict(CP, SOCKET_PROXY_MAX_BODY="1024", SOCKET_PROXY_HEAD_TIMEOUT="30s"))
+    head = create_head(1000)  # reserves len(head) + 1000 bytes
+    per = len(head) + 1000
+    fits = (16 * 1024) // per
+    stalled = []
+    for _ in range(fits):
+        s = p.connect(timeout=5)
+        s.sendall(head + b"{")
+        stalled.append(s)
+    p.wait_idle()
+    extra = p.connect(timeout=5)
+    extra.sendall(head)
+    answer = read_answer(extra)
+    assert answer.startswith(b"HTTP/1.1 503"), answer
+    assert b"retry" in answer
+    extra.close()
+    for s in stalled:
+        s.close()
+    p.wait_idle()
+    s = p.connect(timeout=5)
+    s.sendall(create_head(len(BODY)) + BODY)
+    answer = read_answer(s)
+    assert answer.startswith(b"HTTP/1.1 201"), answer
+    assert len(seen) == 1 and seen[0].body == BODY
+    s.close()
+    assert p.alive()
+
+
+def test_held_memory_is_given_back_after_many_bodies(fake_upstream, proxy_factory):
+    """Each judged body releases its share once sent or refused: many more
+    bodies than the bound allows at once pass one after another."""
+    seen = []
+    up = fake_upstream(recording(seen))
+    p = proxy_factory(upstream=up.path, env=dict(CP, SOCKET_PROXY_MAX_BODY="1024"))
+    bad = b'{"Image":"x","HostConfig":{"Privileged":true}}'
+    s = p.connect(timeout=5)
+    for i in range(40):
+        body = BODY if i % 2 == 0 else bad
+        s.sendall(create_head(len(body)) + body)
+        answer = read_answer(s)
+        if i % 2 == 0:
+            assert answer.startswith(b"HTTP/1.1 201"), (i, answer)
+            continue
+        assert answer.startswith(b"HTTP/1.1 403"), (i, answer)
+        s.close()  # a refused body closes the connection
+        s = p.connect(timeout=5)
+    assert len(seen) == 20 and all(r.body == BODY for r in seen)
+    s.close()
