@@ -664,6 +664,39 @@ void h1_body_close(h1_body *b)
     b->mode = H1_BODY_CLOSE;
 }
 
+ssize_t h1_body_decode(h1_body *b, const char *p, size_t len, char *out, size_t *outlen, bool *done)
+{
+    *outlen = 0;
+    if (b->mode != H1_BODY_CHUNKED || b->error) {
+        ssize_t k = h1_body_feed(b, p, len, done);
+        if (k > 0 && b->mode != H1_BODY_NONE) {
+            memcpy(out, p, (size_t)k);
+            *outlen = (size_t)k;
+        }
+        return k;
+    }
+    /* Chunk data is copied in runs; the framing around it (size lines,
+     * CRLFs, the last chunk) is fed a byte at a time, so each data run
+     * starts exactly where the tracker says. */
+    size_t i = 0;
+    *done = b->ch.state == CH_DONE;
+    while (i < len && !*done) {
+        size_t n = 1;
+        if (b->ch.state == CH_DATA) {
+            n = (uint64_t)(len - i) < b->ch.size ? len - i : (size_t)b->ch.size;
+            memcpy(out + *outlen, p + i, n);
+            *outlen += n;
+        }
+        ssize_t k = h1_chunked_feed(&b->ch, p + i, n, done);
+        if (k < 0) {
+            b->error = b->ch.error;
+            return -1;
+        }
+        i += (size_t)k;
+    }
+    return (ssize_t)i;
+}
+
 ssize_t h1_body_feed(h1_body *b, const char *p, size_t len, bool *done)
 {
     *done = false;

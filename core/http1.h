@@ -132,6 +132,11 @@ void h1_body_close(h1_body *b);
  * which ends with the connection). */
 ssize_t h1_body_feed(h1_body *b, const char *p, size_t len, bool *done);
 
+/* h1_body_feed that also copies the body's data to out (room for len
+ * bytes), without chunked framing: *outlen bytes. What a judged body or a
+ * redacted answer is read whole with, before it is re-framed by length. */
+ssize_t h1_body_decode(h1_body *b, const char *p, size_t len, char *out, size_t *outlen, bool *done);
+
 /* Case-insensitive comparison of a token with a NUL-terminated lowercase word. */
 bool h1_token_eq(const char *p, size_t n, const char *lower);
 

@@ -439,7 +439,6 @@ static const char *reason_phrase(int status)
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 408: return "Request Timeout";
-    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 417: return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
@@ -707,6 +706,8 @@ static void resend(conn *c)
 
 static void reject(conn *c, int status, const char *why)
 {
+    if (c->hold)
+        hold_drop(c);
     c->decision = "bad";
     respond(c, status, why, true);
     access_log(c, why);
@@ -887,41 +888,101 @@ static step forward_head(conn *c, size_t n, bool held)
 
 /* ---- judged request bodies ---- */
 
+/* c->hold grows to at least `want` bytes, its reservation with it. False
+ * when that would pass the bound on all held bodies (or memory is short). */
+static bool hold_room(conn *c, size_t want)
+{
+    if (c->hold && want <= c->held)
+        return true;
+    size_t cap = c->held ? c->held : want;
+    while (cap < want)
+        cap *= 2;
+    size_t most = c->hold_head + c->srv->cfg->max_body + 1; /* one byte more tells "too large" */
+    cap = cap > most && want <= most ? most : cap;
+    server *srv = c->srv;
+    if (srv->held - c->held + cap > srv->held_max)
+        return false;
+    char *p = realloc(c->hold, cap);
+    if (!p)
+        return false;
+    c->hold = p;
+    srv->held += cap - c->held;
+    c->held = cap;
+    return true;
+}
+
+static step hold_busy(conn *c)
+{
+    reject(c, 503, "too many request bodies are being judged at once (their memory is bounded); retry");
+    return outcome(c, false);
+}
+
+static step hold_too_large(conn *c, uint64_t len)
+{
+    char why[200];
+    snprintf(why, sizeof(why), "request body of %s%llu bytes: the proxy judges at most SOCKET_PROXY_MAX_BODY=%zu",
+             c->body[CLIENT].mode == H1_BODY_CHUNKED ? "more than " : "", (unsigned long long)len,
+             c->srv->cfg->max_body);
+    reject(c, 413, why);
+    return outcome(c, false);
+}
+
+/* A decoded chunked body goes to the daemon framed by its length: the head
+ * loses its Transfer-Encoding line and gains Content-Length. */
+static bool hold_reframe(conn *c)
+{
+    size_t body = c->hold_len - c->hold_head;
+    char cl[48];
+    int cln = snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", body);
+    char *p = malloc(c->hold_head + (size_t)cln + body);
+    if (!p)
+        return false;
+    size_t at = 0, i = 0, end = c->hold_head - 2; /* the blank line's CRLF */
+    while (i < end) {
+        const char *line = c->hold + i;
+        const char *eol = memchr(line, '\n', end - i);
+        size_t ll = eol ? (size_t)(eol - line) + 1 : end - i;
+        if (i == 0 || !(ll > 18 && h1_token_eq(line, 18, "transfer-encoding:"))) {
+            memcpy(p + at, line, ll);
+            at += ll;
+        }
+        i += ll;
+    }
+    memcpy(p + at, cl, (size_t)cln);
+    at += (size_t)cln;
+    memcpy(p + at, "\r\n", 2);
+    at += 2;
+    memcpy(p + at, c->hold + c->hold_head, body);
+    free(c->hold);
+    c->hold = p;
+    c->hold_head = at;
+    c->hold_len = c->hold_need = at + body;
+    c->srv->held = c->srv->held - c->held + c->hold_len;
+    c->held = c->hold_len;
+    return true;
+}
+
+
 /* A body the rules judge (container create, exec, volume create, services,
  * plugin privileges) is read whole before a byte goes to the daemon: the head
- * (n bytes) and the body are copied into c->hold, judged when complete
- * (hold_step), then sent exactly as judged. Its length must be known and
- * within SOCKET_PROXY_MAX_BODY; it must arrive within the head timeout. */
+ * (n bytes) and the body's data are copied into c->hold, judged when complete
+ * (hold_step), then sent exactly as judged. A chunked body is decoded and sent
+ * re-framed by Content-Length (what the daemon reads is what was judged). It
+ * must fit SOCKET_PROXY_MAX_BODY and arrive within the head timeout; all held
+ * bodies together fit srv->held_max. */
 static step hold_body(conn *c, size_t n, body_kind kind, bool expect_continue)
 {
-    if (c->body[CLIENT].mode != H1_BODY_LENGTH) {
-        reject(c, 411, "a request body the proxy judges needs a Content-Length (chunked is not accepted here)");
-        return outcome(c, false);
-    }
-    uint64_t len = c->body[CLIENT].left;
-    if (len > c->srv->cfg->max_body) {
-        char why[160];
-        snprintf(why, sizeof(why), "request body of %llu bytes: the proxy judges at most SOCKET_PROXY_MAX_BODY=%zu",
-                 (unsigned long long)len, c->srv->cfg->max_body);
-        reject(c, 413, why);
-        return outcome(c, false);
-    }
-    server *srv = c->srv;
-    if (srv->held + n + len > srv->held_max) {
-        reject(c, 503, "too many request bodies are being judged at once (their memory is bounded); retry");
-        return outcome(c, false);
-    }
-    if (!(c->hold = malloc(n + len))) {
-        conn_close(c);
-        return STEP_CLOSED;
-    }
-    c->held = n + (size_t)len;
-    srv->held += c->held;
+    bool chunked = c->body[CLIENT].mode == H1_BODY_CHUNKED;
+    uint64_t len = chunked ? 0 : c->body[CLIENT].left;
+    if (len > c->srv->cfg->max_body)
+        return hold_too_large(c, len);
+    c->hold_head = c->hold_len = n;
+    c->hold_need = chunked ? 0 : n + (size_t)len; /* chunked: known at its end */
+    if (!hold_room(c, chunked ? n + 4096 : n + (size_t)len))
+        return hold_busy(c);
     buffer *b = &c->in[CLIENT];
     memcpy(c->hold, b->p + b->pos, n);
     b->pos += n;
-    c->hold_head = c->hold_len = n;
-    c->hold_need = n + (size_t)len;
     c->hold_kind = kind;
     c->cstate = C_HOLD;
     if (expect_continue) {
@@ -955,22 +1016,38 @@ static step refuse_body(conn *c, const body_verdict *v)
     return outcome(c, false);
 }
 
-/* Takes body bytes into c->hold; once it is whole, judges and sends it. */
+/* Takes body bytes into c->hold (decoded, when chunked); once it is whole,
+ * judges and sends it. */
 static step hold_step(conn *c)
 {
     buffer *b = &c->in[CLIENT];
-    size_t k = 0;
-    if (c->hold_len < c->hold_need) {
+    ssize_t k = 0;
+    if (c->hold_need == 0 || c->hold_len < c->hold_need) {
         size_t avail = b->len - b->pos;
-        k = avail < c->hold_need - c->hold_len ? avail : c->hold_need - c->hold_len;
-        memcpy(c->hold + c->hold_len, b->p + b->pos, k);
-        b->pos += k;
-        c->hold_len += k;
-        if (c->hold_len < c->hold_need)
+        size_t most = c->hold_need ? c->hold_need : c->hold_head + c->srv->cfg->max_body + 1;
+        size_t take = avail < most - c->hold_len ? avail : most - c->hold_len;
+        if (!hold_room(c, c->hold_len + take))
+            return hold_busy(c);
+        size_t got;
+        bool done;
+        k = h1_body_decode(&c->body[CLIENT], b->p + b->pos, take, c->hold + c->hold_len, &got, &done);
+        if (k < 0) {
+            reject(c, 400, c->body[CLIENT].error);
+            return outcome(c, false);
+        }
+        b->pos += (size_t)k;
+        c->hold_len += got;
+        if (c->hold_len - c->hold_head > c->srv->cfg->max_body)
+            return hold_too_large(c, c->hold_len - c->hold_head - 1);
+        if (!done)
             return outcome(c, k > 0);
         set_timer(c, T_NONE, 0);
+        if (c->hold_need == 0 && !hold_reframe(c)) {
+            conn_close(c);
+            return STEP_CLOSED;
+        }
         body_verdict v;
-        body_judge(&c->rules->body, c->hold_kind, c->hold + c->hold_head, c->hold_need - c->hold_head, &v);
+        body_judge(&c->rules->body, c->hold_kind, c->hold + c->hold_head, c->hold_len - c->hold_head, &v);
         if (v.status != 0)
             return refuse_body(c, &v);
     }
@@ -1201,7 +1278,7 @@ static step client_step(conn *c)
 {
     buffer *b = &c->in[CLIENT];
     /* A whole held body waits for no byte more: only for the daemon. */
-    if (c->cstate == C_HOLD && c->hold_len == c->hold_need)
+    if (c->cstate == C_HOLD && c->hold_need && c->hold_len == c->hold_need)
         return hold_step(c);
     if (b->busy || !buf_has_bytes(b))
         return STEP_WAIT;

@@ -168,3 +168,69 @@ def test_held_memory_is_given_back_after_many_bodies(fake_upstream, proxy_factor
         s = p.connect(timeout=5)
     assert len(seen) == 20 and all(r.body == BODY for r in seen)
     s.close()
+
+
+def chunked_head(extra=b""):
+    return (b"POST /v1.41/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n" + extra + b"\r\n")
+
+
+def test_chunked_body_is_sent_reframed_by_length(fake_upstream, proxy_factory):
+    """A chunked judged body is decoded, judged and sent with Content-Length:
+    the daemon reads exactly the bytes that were judged, and the head is the
+    client's but for that one line. The next pipelined request still works."""
+    seen = []
+    up = fake_upstream(recording(seen))
+    p = proxy_factory(upstream=up.path, env=CP)
+    s = p.connect(timeout=5)
+    parts = [BODY[:7], BODY[7:8], BODY[8:40], BODY[40:]]
+    chunks = b"".join(b"%x\r\n" % len(x) + x + b"\r\n" for x in parts) + b"0\r\n\r\n"
+    s.sendall(chunked_head(b"X-Client: 1\r\n") + chunks + b"GET /containers/c1/json HTTP/1.1\r\nHost: d\r\n\r\n")
+    answers = b""
+    s.settimeout(5)
+    while answers.count(b"HTTP/1.1 201") < 2:
+        d = s.recv(65536)
+        assert d, answers
+        answers += d
+    assert len(seen) == 2
+    create = seen[0]
+    assert create.body == BODY
+    assert create.head == (b"POST /v1.41/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+                           b"X-Client: 1\r\nContent-Length: " + str(len(BODY)).encode() + b"\r\n\r\n")
+    assert seen[1].target == "/containers/c1/json"
+    s.close()
+
+
+def test_chunked_body_byte_by_byte_and_refused(fake_upstream, proxy_factory):
+    seen = []
+    up = fake_upstream(recording(seen))
+    p = proxy_factory(upstream=up.path, env=CP)
+    bad = b'{"Image":"x","HostConfig":{"Privileged":true}}'
+    s = p.connect(timeout=5)
+    s.sendall(chunked_head())
+    data = b"".join(b"%x\r\n" % 1 + bad[i:i + 1] + b"\r\n" for i in range(len(bad))) + b"0\r\n\r\n"
+    for i in range(len(data)):
+        s.sendall(data[i:i + 1])
+    answer = read_answer(s)
+    assert answer.startswith(b"HTTP/1.1 403"), answer
+    assert seen == []
+    s.close()
+
+
+def test_chunked_body_beyond_the_bound_is_413(fake_upstream, proxy_factory):
+    seen = []
+    up = fake_upstream(recording(seen))
+    p = proxy_factory(upstream=up.path, env=dict(CP, SOCKET_PROXY_MAX_BODY="1024"))
+    s = p.connect(timeout=5)
+    s.sendall(chunked_head() + b"400\r\n" + b"a" * 1024 + b"\r\n1\r\nb\r\n")
+    answer = read_answer(s)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert seen == []
+    s.close()
+    # exactly the bound is judged (and, here, is not JSON: 400 from the judge)
+    s = p.connect(timeout=5)
+    s.sendall(chunked_head() + b"400\r\n" + b"a" * 1024 + b"\r\n0\r\n\r\n")
+    answer = read_answer(s)
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+    assert seen == []
+    s.close()

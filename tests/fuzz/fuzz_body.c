@@ -73,7 +73,16 @@ typedef struct {
     size_t consumed;
     bool done;
     const char *error;
+    size_t dlen;    /* h1_body_decode's data, fed the same reads */
+    uint64_t dhash; /* FNV-1a of that data */
 } outcome;
+
+static uint64_t fnv(uint64_t h, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 1099511628211u;
+    return h;
+}
 
 /* Feeds p[0..n) in reads ending at cuts[0..ncuts), as the proxy would: stops
  * at a framing error; after the end, the reads left must give nothing. Traps
@@ -81,15 +90,28 @@ typedef struct {
 static outcome run(int mode, uint8_t bits, int64_t length, const char *p, const size_t *cuts, size_t ncuts,
                    size_t step)
 {
-    h1_body b;
+    h1_body b, d;
     setup(&b, mode, bits, length);
-    outcome o = {0, false, NULL};
+    setup(&d, mode, bits, length);
+    outcome o = {0, false, NULL, 0, 1469598103934665603u};
+    static char out[65536];
     size_t at = 0;
     for (size_t k = 0; k < ncuts; k++) {
         size_t end = cuts ? cuts[k] : (k + 1) * step;
         size_t len = end - at;
-        bool done = false;
+        bool done = false, ddone = false;
         ssize_t got = h1_body_feed(&b, p + at, len, &done);
+        /* decoding keeps feeding's promises exactly, and never gives more data than it consumed */
+        size_t dl;
+        ssize_t dgot = h1_body_decode(&d, p + at, len, out, &dl, &ddone);
+        if (dgot != got || ddone != done || (got >= 0 && dl > (size_t)got) || (got < 0 && (!d.error || !b.error || strcmp(d.error, b.error) != 0)))
+            __builtin_trap();
+        if (got > 0 && (b.mode == H1_BODY_LENGTH || b.mode == H1_BODY_CLOSE) && (dl != (size_t)got || memcmp(out, p + at, dl) != 0))
+            __builtin_trap();
+        if (got > 0) {
+            o.dlen += dl;
+            o.dhash = fnv(o.dhash, out, dl);
+        }
         if (got < 0) {
             if (!b.error || o.done || b.mode != H1_BODY_CHUNKED)
                 __builtin_trap();
@@ -113,7 +135,7 @@ static bool same(const outcome *a, const outcome *b)
 {
     if (a->error || b->error)
         return a->error && b->error && strcmp(a->error, b->error) == 0;
-    return a->consumed == b->consumed && a->done == b->done;
+    return a->consumed == b->consumed && a->done == b->done && a->dlen == b->dlen && a->dhash == b->dhash;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

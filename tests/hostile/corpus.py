@@ -305,10 +305,10 @@ CASES += [
     case("action body start: CONTAINERS POST forwards a body",
          b"POST /v1.41/containers/x/start HTTP/1.1\r\n" + H + b"Content-Length: 2\r\n\r\n{}", 200,
          reach=[("POST", "/v1.41/containers/x/start")], env={"CONTAINERS": "1", "POST": "1"}),
-    # A start body is judged (issue 11): its length must be known, chunked gets 411.
-    case("action body start: CONTAINERS POST ALLOW_START refuses a chunked body (411)",
+    # A start body is judged (issue 11): a chunked one is decoded, judged and sent by length.
+    case("action body start: CONTAINERS POST ALLOW_START forwards a chunked body re-framed",
          b"POST /v1.41/containers/x/start HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-         411, env={"CONTAINERS": "1", "POST": "1", "ALLOW_START": "1"}),
+         200, reach=[("POST", "/v1.41/containers/x/start")], env={"CONTAINERS": "1", "POST": "1", "ALLOW_START": "1"}),
     case("action body stop: CONTAINERS POST forwards a body",
          b"POST /v1.41/containers/x/stop HTTP/1.1\r\n" + H + b"Content-Length: 2\r\n\r\n{}", 200,
          reach=[("POST", "/v1.41/containers/x/stop")], env={"CONTAINERS": "1", "POST": "1"}),
@@ -356,6 +356,10 @@ CASES += [
 def post(target, body, extra=b""):
     return (b"POST " + target + b" HTTP/1.1\r\n" + H + b"Content-Type: application/json\r\nContent-Length: " +
             str(len(body)).encode() + b"\r\n" + extra + b"\r\n" + body)
+
+
+def chunks(*parts):
+    return b"".join(b"%x\r\n" % len(p) + p + b"\r\n" for p in parts) + b"0\r\n\r\n"
 
 
 CPV = {"CONTAINERS": "1", "POST": "1", "VOLUMES": "1", "EXEC": "1", "SERVICES": "1", "PLUGINS": "1"}
@@ -425,9 +429,24 @@ CASES += [
     case("body bind allowed by its prefix", post(b"/containers/create",
          b'{"Image":"x","HostConfig":{"Binds":["/srv/app:/app:ro"]}}'), 200, reach=[("POST", "/containers/create")],
          env=dict(CPV, ALLOW_BINDS="/srv")),
-    case("body chunked on a judged endpoint: 411",
+    case("body chunked on a judged endpoint is judged whole",
          b"POST /containers/create HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
-         b"2e\r\n" + b'{"Image":"x","HostConfig":{"Privileged":true}}' + b"\r\n0\r\n\r\n", 411, env=CPV),
+         b"2e\r\n" + b'{"Image":"x","HostConfig":{"Privileged":true}}' + b"\r\n0\r\n\r\n", 403, env=CPV,
+         message="ALLOW_PRIVILEGED"),
+    case("body chunked, the refused field split across chunks",
+         b"POST /containers/create HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n" +
+         chunks(b'{"Image":"x","HostConfig":{"', b"Priv", b'ileged":true}}'), 403, env=CPV,
+         message="ALLOW_PRIVILEGED"),
+    case("body chunked beyond SOCKET_PROXY_MAX_BODY: 413",
+         b"POST /containers/create HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n" +
+         b"".join(b"100\r\n" + b"a" * 256 + b"\r\n" for _ in range(9)) + b"0\r\n\r\n", 413,
+         env=dict(CPV, SOCKET_PROXY_MAX_BODY="2048")),
+    case("body chunked with a bad chunk size: 400",
+         b"POST /containers/create HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"zz\r\n{}\r\n0\r\n\r\n", 400, env=CPV),
+    case("body chunked ordinary create reaches the daemon",
+         b"POST /containers/create HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+         b"d\r\n" + b'{"Image":"x"}' + b"\r\n0\r\n\r\n", 200, reach=[("POST", "/containers/create")], env=CPV),
     case("body beyond SOCKET_PROXY_MAX_BODY: 413",
          post(b"/containers/create", b'{"Image":"x","Labels":{"a":"' + b"b" * 3000 + b'"}}'), 413,
          env=dict(CPV, SOCKET_PROXY_MAX_BODY="2048")),

@@ -821,6 +821,91 @@ static void test_body(void)
     }
 }
 
+/* h1_body_decode: the data without its chunked framing, whatever the reads;
+ * and the same promises as h1_body_feed over every body row. */
+static const struct {
+    const char *head, *in, *data;
+    bool done, error;
+} decode_rows[] = {
+    {"POST / HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n", "2\r\n{}\r\n0\r\n\r\n", "{}", true, false},
+    {"POST / HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n",
+     "1\r\n{\r\nb\r\n\"Image\":\"x\"\r\n1\r\n}\r\n0\r\n\r\nGET", "{\"Image\":\"x\"}", true, false},
+    {"POST / HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n", "3\r\n0\r\n\r\n0\r\n\r\n", "0\r\n", true, false},
+    {"POST / HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n", "1;ext=1\r\n{\r\n0\r\n\r\n", NULL, false, true},
+    {"POST / HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n", "0\r\n\r\n", "", true, false},
+    {"POST / HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n", "4\r\nab", "ab", false, false},
+    {"POST / HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n", "2\r\nabc\r\n0\r\n\r\n", NULL, false, true},
+    {"POST / HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n", "z\r\n", NULL, false, true},
+    {"POST / HTTP/1.1\r\nHost: d\r\nContent-Length: 4\r\n\r\n", "abcdEF", "abcd", true, false},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", "hello", true, false},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", "abc", "abc", true, false},
+    {"HTTP/1.1 204 No Content\r\n\r\n", "abc", "", true, false},
+};
+
+/* Decodes in[0..len) in reads ending at cuts; false on a framing error. */
+static bool decode_cuts(const char *head, const char *in, const size_t *cuts, size_t ncuts, char *out, size_t *outlen,
+                        bool *done)
+{
+    h1_body b;
+    size_t hl = strlen(head);
+    if (head[0] == 'H') {
+        h1_response res;
+        h1_parse_response(head, hl, 65536, &res);
+        h1_body_response(&b, &res, false);
+    } else {
+        h1_request req;
+        h1_parse_request(head, hl, 65536, &req);
+        h1_body_request(&b, &req);
+    }
+    size_t at = 0;
+    *outlen = 0;
+    *done = false;
+    for (size_t k = 0; k < ncuts && !*done; k++) {
+        size_t got;
+        ssize_t n = h1_body_decode(&b, in + at, cuts[k] - at, out + *outlen, &got, done);
+        if (n < 0)
+            return false;
+        *outlen += got;
+        at += (size_t)n;
+        if (at < cuts[k] && !*done)
+            return false;
+        at = cuts[k] < at ? at : cuts[k];
+    }
+    return true;
+}
+
+static void test_decode(void)
+{
+    for (size_t i = 0; i < sizeof(decode_rows) / sizeof(decode_rows[0]); i++) {
+        const char *in = decode_rows[i].in;
+        size_t len = strlen(in), cuts[128], ncuts, outlen;
+        char out[128];
+        bool done;
+        for (size_t mode = 0; mode <= len + 1; mode++) {
+            /* mode 0: whole; 1..len: two reads cut at mode-1; len+1: byte by byte */
+            if (mode == 0) {
+                cuts[0] = len;
+                ncuts = 1;
+            } else if (mode <= len) {
+                cuts[0] = mode - 1;
+                cuts[1] = len;
+                ncuts = 2;
+            } else {
+                for (ncuts = 0; ncuts < len; ncuts++)
+                    cuts[ncuts] = ncuts + 1;
+            }
+            bool ok = decode_cuts(decode_rows[i].head, in, cuts, ncuts, out, &outlen, &done);
+            if (decode_rows[i].error) {
+                CHECK(!ok, "decode row %zu (mode %zu): no framing error", i, mode);
+                continue;
+            }
+            CHECK(ok && done == decode_rows[i].done && outlen == strlen(decode_rows[i].data) &&
+                      memcmp(out, decode_rows[i].data, outlen) == 0,
+                  "decode row %zu (mode %zu): ok %d done %d data \"%.*s\"", i, mode, ok, done, (int)outlen, out);
+        }
+    }
+}
+
 int main(void)
 {
     test_requests();
@@ -830,5 +915,6 @@ int main(void)
     test_responses();
     test_chunked();
     test_body();
+    test_decode();
     return unit_summary("test_http1");
 }
