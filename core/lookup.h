@@ -1,0 +1,55 @@
+/* lookup: one small question to the daemon, asked on the loop.
+ *
+ * The proxy sometimes needs a fact only the daemon knows before it can judge
+ * a request: the host network's ID, for a service that names networks by ID
+ * (`docker service create --network host` sends the ID). A lookup is one
+ * `GET target` on a connection of its own to the daemon's Unix socket,
+ * bounded in time (connect, write and read together) and in size, answered
+ * through a callback while the caller holds its request. No thread, no
+ * blocking call; the answer is read with http1's strict response parser.
+ */
+#ifndef CORE_LOOKUP_H
+#define CORE_LOOKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct lookup lookup;
+
+/* status: the HTTP status of the final answer (200, 404, ...; 1xx answers
+ * are skipped), or a negative libuv error: UV_ETIMEDOUT when the deadline
+ * passed (a daemon whose listen backlog stays full included), UV_EPROTO for
+ * an answer that is malformed, cut short, a 101, or has a body over max_body,
+ * the connect error (UV_ENOENT, UV_ECONNREFUSED, UV_EACCES, UV_ENAMETOOLONG),
+ * UV_EINVAL for a target (not "/...") or key that cannot go into a request
+ * head, or a read or write error. body[0..len) is the decoded body
+ * (Content-Length, chunked or up to the end of the connection),
+ * NUL-terminated at body[len]; "" and 0 when there is none or status is an
+ * error. It is valid only during the call. */
+typedef void (*lookup_cb)(void *arg, int status, const char *body, size_t len);
+
+/* Connects to the Unix socket at upstream and sends
+ *   GET <target> HTTP/1.1, Host: docker, Connection: close
+ * and X-Api-Key: <api_key> when api_key is not NULL, nothing else. cb is
+ * called exactly once, on a later turn of the loop (never from within
+ * lookup_start), unless the lookup is cancelled first. Returns NULL, and
+ * never calls cb, when memory runs out. */
+lookup *lookup_start(uv_loop_t *loop, const char *upstream, const char *target, const char *api_key,
+                     uint64_t timeout_ms, size_t max_body, lookup_cb cb, void *arg);
+
+/* The caller goes away: cb is never called. The handles close and the memory
+ * is freed by the loop's close callbacks, so the loop must run on. Allowed
+ * at any time before cb is called, and a no-op from within cb; never after cb
+ * has returned (l is gone). NULL is a no-op. */
+void lookup_cancel(lookup *l);
+
+/* The top-level member `name` of a JSON object body[0..len), when it is a
+ * string (matched case-sensitively, as the daemon writes it; the first of
+ * duplicates), copied into out with its NUL. Returns 0, or -1 when the body
+ * is not a JSON object, the member is missing or not a string, or it does not
+ * fit in outlen bytes. The string may be empty. For a network inspect answer:
+ * lookup_json_string(body, len, "Id", id, sizeof(id)). */
+int lookup_json_string(const char *body, size_t len, const char *name, char *out, size_t outlen);
+
+#endif
