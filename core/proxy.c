@@ -49,6 +49,7 @@
 
 #include "http1.h"
 #include "log.h"
+#include "lookup.h"
 #include "rules/rules.h"
 #include "sys.h"
 
@@ -149,6 +150,10 @@ struct conn {
     size_t held;           /* bytes of srv->held this connection reserved (until its copy is written) */
     size_t hold_head, hold_len, hold_need; /* head length, bytes held, head + body length */
     body_kind hold_kind;
+    bool hold_judged;      /* the held body was judged and allowed: it waits only for the daemon */
+    lookup *hostnet_ask;   /* a service body waits for the daemon's host network ID */
+    bool hostnet_asked;
+    char hostnet[72];      /* its answer: the host network's ID, "" when it has none */
     char *retry;           /* a GET/HEAD head sent on a reused upstream, kept until the answer starts */
     size_t retry_len;
     bool retry_pending;    /* resend `retry` once the old upstream has closed */
@@ -552,6 +557,8 @@ static void conn_close(conn *c)
     if (c->admitting)
         admit_from_cancel(c->lis->prof->allow_from, c);
     c->admitting = false;
+    lookup_cancel(c->hostnet_ask);
+    c->hostnet_ask = NULL;
     access_log(c, NULL);
     c->closing = true;
     close_upstream(c);
@@ -984,6 +991,7 @@ static step hold_body(conn *c, size_t n, body_kind kind, bool expect_continue)
     memcpy(c->hold, b->p + b->pos, n);
     b->pos += n;
     c->hold_kind = kind;
+    c->hold_judged = c->hostnet_asked = false;
     c->cstate = C_HOLD;
     if (expect_continue) {
         /* The client waits for this before it sends the body we wait for;
@@ -1016,6 +1024,65 @@ static step refuse_body(conn *c, const body_verdict *v)
     return outcome(c, false);
 }
 
+/* The daemon's answer to GET /networks/host: services name networks by ID
+ * (the CLI resolves --network host to it), so that ID is what the judge
+ * must refuse. No host network (404): nothing to refuse. No answer: the
+ * body cannot be judged, 502. */
+static void on_hostnet(void *arg, int status, const char *body, size_t len)
+{
+    conn *c = arg;
+    c->hostnet_ask = NULL;
+    c->hostnet[0] = '\0';
+    if (status == 200 && lookup_json_string(body, len, "Id", c->hostnet, sizeof(c->hostnet)) == 0) {
+        process(c);
+        return;
+    }
+    if (status == 404) {
+        process(c);
+        return;
+    }
+    char why[160];
+    snprintf(why, sizeof(why), "the daemon did not say which network is the host's (%s), so the service body "
+             "cannot be judged", status < 0 ? uv_strerror(status) : "unexpected answer");
+    hold_drop(c);
+    c->decision = "error";
+    respond(c, 502, why, true);
+    access_log(c, why);
+    c->cstate = C_WAIT;
+    finish_and_close(c);
+    process(c);
+}
+
+/* Judges the whole held body: allowed (hold_judged set), refused (answered),
+ * or waiting for the daemon's host network ID (a service body). */
+static step hold_judge(conn *c)
+{
+    const body_policy *p = &c->rules->body;
+    body_policy with_hostnet;
+    if (c->hold_kind == BODY_SERVICE && !p->host_namespaces) {
+        if (!c->hostnet_asked) {
+            c->hostnet_asked = true;
+            c->hostnet_ask = lookup_start(c->srv->loop, c->srv->cfg->upstream, "/networks/host", c->rules->api_key,
+                                          c->srv->cfg->head_timeout_ms, 65536, on_hostnet, c);
+            if (!c->hostnet_ask) {
+                conn_close(c);
+                return STEP_CLOSED;
+            }
+        }
+        if (c->hostnet_ask)
+            return STEP_WAIT;
+        with_hostnet = *p;
+        memcpy(with_hostnet.hostnet, c->hostnet, sizeof(with_hostnet.hostnet));
+        p = &with_hostnet;
+    }
+    body_verdict v;
+    body_judge(p, c->hold_kind, c->hold + c->hold_head, c->hold_len - c->hold_head, &v);
+    if (v.status != 0)
+        return refuse_body(c, &v);
+    c->hold_judged = true;
+    return STEP_PROGRESS;
+}
+
 /* Takes body bytes into c->hold (decoded, when chunked); once it is whole,
  * judges and sends it. */
 static step hold_step(conn *c)
@@ -1046,10 +1113,11 @@ static step hold_step(conn *c)
             conn_close(c);
             return STEP_CLOSED;
         }
-        body_verdict v;
-        body_judge(&c->rules->body, c->hold_kind, c->hold + c->hold_head, c->hold_len - c->hold_head, &v);
-        if (v.status != 0)
-            return refuse_body(c, &v);
+    }
+    if (!c->hold_judged) {
+        step st = hold_judge(c);
+        if (!c->hold_judged) /* refused (answered), waiting for the daemon's answer, or closed */
+            return st == STEP_CLOSED ? st : outcome(c, k > 0 || c->cstate != C_HOLD);
     }
     if (c->upstate == UP_WAIT || c->upstate == UP_CLOSING)
         return outcome(c, k > 0); /* the dial timer or the close callback resumes */

@@ -234,3 +234,134 @@ def test_chunked_body_beyond_the_bound_is_413(fake_upstream, proxy_factory):
     assert answer.startswith(b"HTTP/1.1 400"), answer
     assert seen == []
     s.close()
+
+
+HOSTNET = "3f1c2b6e9d0a47c8b5e2f1a0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0"
+SERVICES = {"SERVICES": "1", "POST": "1"}
+
+
+def service_body(target):
+    return (b'{"Name":"web","TaskTemplate":{"ContainerSpec":{"Image":"busybox"},"Networks":[{"Target":"' +
+            target.encode() + b'"}]},"Mode":{"Replicated":{}}}')
+
+
+def swarm_daemon(seen, hostnet_answer):
+    """Answers GET /networks/host (on the proxy's own side connection) with
+    hostnet_answer, and 201 to everything else; records every request."""
+    def handler(conn):
+        while True:
+            req = conn.read_request()
+            if req is None:
+                return
+            seen.append(req)
+            if req.path == "/networks/host":
+                conn.send(hostnet_answer)
+            else:
+                conn.send(response(201, b'{"ID":"svc1"}'))
+    return handler
+
+
+def post_service(p, body, extra=b""):
+    s = p.connect(timeout=5)
+    s.sendall(b"POST /v1.41/services/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n" + extra +
+              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    answer = read_answer(s)
+    s.close()
+    return answer
+
+
+HOST_FOUND = response(200, b'{"Name":"host","Id":"' + HOSTNET.encode() + b'","Scope":"local","Driver":"host"}')
+
+
+def test_service_on_the_host_network_by_id_is_refused(fake_upstream, proxy_factory):
+    """The docker CLI resolves `--network host` to the network's ID: the proxy
+    asks the daemon which ID is the host's and refuses it, full or abbreviated."""
+    for target in [HOSTNET, HOSTNET[:12], "host"]:
+        seen = []
+        up = fake_upstream(swarm_daemon(seen, HOST_FOUND))
+        p = proxy_factory(upstream=up.path, env=dict(SERVICES, API_KEY="k3y"))
+        answer = post_service(p, service_body(target))
+        assert answer.startswith(b"HTTP/1.1 403"), (target, answer)
+        assert b"ALLOW_HOST_NAMESPACES" in answer and b"host network" in answer, answer
+        assert [r.path for r in seen] == ["/networks/host"], seen
+        # the question carries the configured API key, as every request does
+        assert seen[0].headers.get("x-api-key") == "k3y", seen[0].headers
+        p.stop()
+
+
+def test_service_on_another_network_is_forwarded_as_sent(fake_upstream, proxy_factory):
+    seen = []
+    up = fake_upstream(swarm_daemon(seen, HOST_FOUND))
+    p = proxy_factory(upstream=up.path, env=SERVICES)
+    body = service_body("9a8b7c6d5e4f")
+    answer = post_service(p, body)
+    assert answer.startswith(b"HTTP/1.1 201"), answer
+    assert [r.path for r in seen] == ["/networks/host", "/v1.41/services/create"]
+    assert seen[1].body == body
+
+
+def test_service_where_the_daemon_has_no_host_network(fake_upstream, proxy_factory):
+    seen = []
+    up = fake_upstream(swarm_daemon(seen, response(404, b'{"message":"network host not found"}')))
+    p = proxy_factory(upstream=up.path, env=SERVICES)
+    answer = post_service(p, service_body(HOSTNET))
+    assert answer.startswith(b"HTTP/1.1 201"), answer
+    assert [r.path for r in seen] == ["/networks/host", "/v1.41/services/create"]
+
+
+def test_service_body_unjudgeable_without_the_daemons_answer(fake_upstream, proxy_factory):
+    """A daemon that fails the question: the body cannot be judged, 502, and
+    it never reaches the daemon; the proxy goes on serving."""
+    seen = []
+    up = fake_upstream(swarm_daemon(seen, response(500, b'{"message":"boom"}')))
+    p = proxy_factory(upstream=up.path, env=SERVICES)
+    answer = post_service(p, service_body("9a8b7c6d5e4f"))
+    assert answer.startswith(b"HTTP/1.1 502"), answer
+    assert b"host" in answer
+    assert [r.path for r in seen] == ["/networks/host"]
+    assert p.alive()
+
+
+def test_service_with_host_namespaces_allowed_asks_nothing(fake_upstream, proxy_factory):
+    seen = []
+    up = fake_upstream(swarm_daemon(seen, HOST_FOUND))
+    p = proxy_factory(upstream=up.path, env=dict(SERVICES, ALLOW_HOST_NAMESPACES="1"))
+    answer = post_service(p, service_body(HOSTNET))
+    assert answer.startswith(b"HTTP/1.1 201"), answer
+    assert [r.path for r in seen] == ["/v1.41/services/create"]
+
+
+def test_client_gone_while_the_daemon_is_asked(fake_upstream, proxy_factory):
+    """The client leaves while the proxy waits for /networks/host: the question
+    is dropped (no callback into a freed connection; ASan build watches)."""
+    seen = []
+    gate = threading.Event()
+
+    def handler(conn):
+        while True:
+            req = conn.read_request()
+            if req is None:
+                return
+            seen.append(req)
+            if req.path == "/networks/host":
+                gate.wait(5)
+                conn.send(HOST_FOUND)
+            else:
+                conn.send(response(201, b"{}"))
+
+    up = fake_upstream(handler)
+    p = proxy_factory(upstream=up.path, env=SERVICES)
+    s = p.connect(timeout=5)
+    body = service_body(HOSTNET)
+    s.sendall(b"POST /services/create HTTP/1.1\r\nHost: d\r\nContent-Length: " + str(len(body)).encode() +
+              b"\r\n\r\n" + body)
+    deadline = time.time() + 5
+    while not seen and time.time() < deadline:
+        time.sleep(0.01)
+    assert [r.path for r in seen] == ["/networks/host"]
+    s.close()
+    p.wait_idle()
+    gate.set()
+    answer = post_service(p, service_body("9a8b7c6d5e4f"))
+    assert answer.startswith(b"HTTP/1.1 201"), answer
+    assert p.alive()
