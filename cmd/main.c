@@ -206,8 +206,8 @@ static void log_empty(const config *c, const profiles *ps)
         for (int i = 0; i < RV_COUNT; i++)
             if (r->empty_ & RBIT(i))
                 log_msg(LOG_NOTICE, "%s%s is set but empty: using its default (%s%s%s%s)", pre, rules_var_name(i),
-                        rules_default_text(i), rules_var_default(i) < 0 ? ": follows " : "",
-                        rules_var_default(i) < 0 ? pre : "", rules_var_default(i) < 0 ? "CONTAINERS" : "");
+                        rules_default_text(i), rules_var_follows(i) ? ": follows " : "",
+                        rules_var_follows(i) ? pre : "", rules_var_follows(i) ? rules_var_follows(i) : "");
     }
     for (int i = 0; i < CV_COUNT; i++) {
         if (!(c->empty_ & CBIT(i)))

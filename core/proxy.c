@@ -23,12 +23,15 @@
  *     C_WAIT or C_BODY --response ended--> C_HEAD (keep-alive) | C_LINGER
  *     C_WAIT or C_BODY --101 or hijack--> C_TUNNEL --EOF both ways--> closed
  *     C_LINGER (answer flushed, write side shut) --client EOF or 2 s--> closed
- *     C_HEAD --allowed head of a judged body--> C_HOLD --judged: allowed, head
- *            and body sent--> C_WAIT | --refused: answered--> C_WAIT (close_after)
+ *     C_HEAD --allowed head of a judged body--> C_HOLD --whole (a service body:
+ *            and the daemon's host network known), judged: allowed, head and
+ *            body sent--> C_WAIT | --refused: answered--> C_WAIT (close_after)
  *   response (rstate)
  *     R_IDLE --head sent--> R_HEAD --1xx--> R_HEAD
  *                           R_HEAD --final head--> R_BODY --body ended--> R_IDLE
  *                           R_HEAD --101 or hijack--> R_TUNNEL
+ *                           R_HEAD --200 to be redacted--> R_HOLD --whole,
+ *                                  redacted and sent--> R_IDLE
  *   upstream (upstate)
  *     UP_NONE --dial--> UP_OPEN --close_upstream--> UP_CLOSING --closed--> UP_NONE
  *     UP_NONE --backlog full--> UP_WAIT --10 ms--> UP_NONE (dial again)
@@ -50,6 +53,7 @@
 #include "http1.h"
 #include "log.h"
 #include "lookup.h"
+#include "rules/redact.h"
 #include "rules/rules.h"
 #include "sys.h"
 
@@ -65,7 +69,7 @@ typedef enum {
     C_LINGER, /* response sent, write side shut: draining input before close */
     C_HOLD,   /* reading a request body the rules judge (container create, ...) whole */
 } client_state;
-typedef enum { R_IDLE, R_HEAD, R_BODY, R_TUNNEL } response_state;
+typedef enum { R_IDLE, R_HEAD, R_BODY, R_TUNNEL, R_HOLD /* read whole to be redacted */ } response_state;
 typedef enum {
     UP_NONE,
     UP_WAIT, /* the daemon's backlog was full: dial again soon */
@@ -154,6 +158,8 @@ struct conn {
     lookup *hostnet_ask;   /* a service body waits for the daemon's host network ID */
     bool hostnet_asked;
     char hostnet[72];      /* its answer: the host network's ID, "" when it has none */
+    redact_kind redact;    /* this request's answer carries values to redact (REDACT_NONE: streamed) */
+    unsigned redact_what;  /* REDACT_ENV, REDACT_JOIN_TOKENS */
     char *retry;           /* a GET/HEAD head sent on a reused upstream, kept until the answer starts */
     size_t retry_len;
     bool retry_pending;    /* resend `retry` once the old upstream has closed */
@@ -445,6 +451,7 @@ static const char *reason_phrase(int status)
     case 403: return "Forbidden";
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
     case 417: return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
     case 501: return "Not Implemented";
@@ -754,6 +761,22 @@ static int refusal(conn *c, const rules_verdict *v, const h1_str *target, char *
     return RULES_BAD;
 }
 
+/* Whether the answer to this request is read whole and redacted: the
+ * containers', services' and tasks' Env values unless ALLOW_ENV, the swarm's
+ * join tokens unless SECRETS. */
+static void redact_choose(conn *c, const h1_request *req, const rules_verdict *v, bool allowed)
+{
+    redact_kind k = allowed ? redact_kind_of(req->method.p, req->method.n, v->path, v->path_len) : REDACT_NONE;
+    rules_mask granted = c->rules->granted;
+    unsigned what = 0;
+    if (k == REDACT_SWARM)
+        what = granted & RBIT(RV_SECRETS) ? 0 : REDACT_JOIN_TOKENS;
+    else if (k != REDACT_NONE)
+        what = granted & RBIT(RV_ALLOW_ENV) ? 0 : REDACT_ENV;
+    c->redact = what ? k : REDACT_NONE;
+    c->redact_what = what;
+}
+
 /* Decides the request (method, target, body) against the rules. Returns
  * RULES_ALLOW, or the status of a refusal whose text is in msg. */
 static int judge(conn *c, const h1_request *req, char *msg, size_t len, const char **why, body_kind *kind)
@@ -772,6 +795,7 @@ static int judge(conn *c, const h1_request *req, char *msg, size_t len, const ch
     if (status != RULES_ALLOW || bare_with_body)
         status = refusal(c, &v, &req->target, msg, len, why);
     *kind = status == RULES_ALLOW ? body_kind_of(req->method.p, req->method.n, v.path, v.path_len) : BODY_NONE;
+    redact_choose(c, req, &v, status == RULES_ALLOW);
     if (path != pathbuf)
         free(path);
     return status;
@@ -934,41 +958,66 @@ static step hold_too_large(conn *c, uint64_t len)
     return outcome(c, false);
 }
 
-/* A decoded chunked body goes to the daemon framed by its length: the head
- * loses its Transfer-Encoding line and gains Content-Length. */
-static bool hold_reframe(conn *c)
+/* Whether the line (ll bytes, with its CRLF) is the header field `name`
+ * (lower case, with its colon: "content-length:"). */
+static bool field_is(const char *line, size_t ll, const char *name)
 {
-    size_t body = c->hold_len - c->hold_head;
-    char cl[48];
-    int cln = snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", body);
-    char *p = malloc(c->hold_head + (size_t)cln + body);
-    if (!p)
-        return false;
-    size_t at = 0, i = 0, end = c->hold_head - 2; /* the blank line's CRLF */
+    size_t n = strlen(name);
+    return ll > n && h1_token_eq(line, n, name);
+}
+
+/* Whether the head h (n bytes) has the header field `name` (as field_is). */
+static bool head_has(const char *h, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n;) {
+        const char *eol = memchr(h + i, '\n', n - i);
+        size_t ll = eol ? (size_t)(eol - (h + i)) + 1 : n - i;
+        if (i > 0 && field_is(h + i, ll, name))
+            return true;
+        i += ll;
+    }
+    return false;
+}
+
+/* Copies the head h (n bytes, ending in its blank line) to out without its
+ * Content-Length and Transfer-Encoding lines and with "Content-Length:
+ * body": a body read whole is sent framed by its length. out has room for
+ * n + 40 bytes. Returns the new head's length. */
+static size_t head_with_length(const char *h, size_t n, size_t body, char *out)
+{
+    size_t at = 0, i = 0, end = n - 2; /* the blank line's CRLF */
     while (i < end) {
-        const char *line = c->hold + i;
+        const char *line = h + i;
         const char *eol = memchr(line, '\n', end - i);
         size_t ll = eol ? (size_t)(eol - line) + 1 : end - i;
-        if (i == 0 || !(ll > 18 && h1_token_eq(line, 18, "transfer-encoding:"))) {
-            memcpy(p + at, line, ll);
+        bool framing = field_is(line, ll, "content-length:") || field_is(line, ll, "transfer-encoding:");
+        if (i == 0 || !framing) {
+            memcpy(out + at, line, ll);
             at += ll;
         }
         i += ll;
     }
-    memcpy(p + at, cl, (size_t)cln);
-    at += (size_t)cln;
-    memcpy(p + at, "\r\n", 2);
-    at += 2;
-    memcpy(p + at, c->hold + c->hold_head, body);
+    at += (size_t)sprintf(out + at, "Content-Length: %zu\r\n\r\n", body);
+    return at;
+}
+
+/* A decoded chunked body goes to the daemon framed by its length. */
+static bool hold_reframe(conn *c)
+{
+    size_t body = c->hold_len - c->hold_head;
+    char *p = malloc(c->hold_head + 40 + body);
+    if (!p)
+        return false;
+    size_t head = head_with_length(c->hold, c->hold_head, body, p);
+    memcpy(p + head, c->hold + c->hold_head, body);
     free(c->hold);
     c->hold = p;
-    c->hold_head = at;
-    c->hold_len = c->hold_need = at + body;
+    c->hold_head = head;
+    c->hold_len = c->hold_need = head + body;
     c->srv->held = c->srv->held - c->held + c->hold_len;
     c->held = c->hold_len;
     return true;
 }
-
 
 /* A body the rules judge (container create, exec, volume create, services,
  * plugin privileges) is read whole before a byte goes to the daemon: the head
@@ -981,6 +1030,12 @@ static step hold_body(conn *c, size_t n, body_kind kind, bool expect_continue)
 {
     bool chunked = c->body[CLIENT].mode == H1_BODY_CHUNKED;
     uint64_t len = chunked ? 0 : c->body[CLIENT].left;
+    if (head_has(c->in[CLIENT].p + c->in[CLIENT].pos, n, "content-encoding:")) {
+        /* dockerd reads these bodies as they come; a compressed one is
+         * not what the judge would read */
+        reject(c, 415, "a compressed request body (Content-Encoding) cannot be judged: send it uncompressed");
+        return outcome(c, false);
+    }
     if (len > c->srv->cfg->max_body)
         return hold_too_large(c, len);
     c->hold_head = c->hold_len = n;
@@ -1191,6 +1246,8 @@ static step body_error(conn *c, side from)
 }
 
 static void response_done(conn *c);
+static step redact_send(conn *c);
+static step redact_step(conn *c, bool eof);
 
 /* Forwards the body bytes buffered from `from` to the other side: a request
  * body, a response body, or either direction of a tunnel. */
@@ -1262,6 +1319,102 @@ static bool is_tunnel(const conn *c, const h1_response *res)
                                   !res->chunked && res->content_length < 0);
 }
 
+/* ---- redacted answers ---- */
+
+/* An answer the client may not read whole (see redact_choose) fails closed:
+ * 502, nothing of it forwarded. */
+static step redact_fail(conn *c, const char *why)
+{
+    log_msg(LOG_ERR, "%s: %s", peer(c), why);
+    if (c->hold)
+        hold_drop(c);
+    c->in[UPSTREAM].pos = c->in[UPSTREAM].len;
+    close_upstream(c);
+    c->rstate = R_IDLE;
+    c->decision = "error";
+    respond(c, 502, why, true);
+    c->cstate = C_WAIT;
+    finish_and_close(c);
+    return outcome(c, true);
+}
+
+/* The answer's head (in `head`, still in in[UPSTREAM]) is kept in c->hold;
+ * its body follows into it (redact_step), decoded, up to
+ * SOCKET_PROXY_MAX_BODY. */
+static step redact_hold(conn *c, const h1_response *res, uv_buf_t head)
+{
+    c->hold_head = c->hold_len = 0;
+    c->hold_need = 0;
+    if (!hold_room(c, head.len + 4096))
+        return redact_fail(c, "too many answers are being redacted at once (their memory is bounded); retry");
+    memcpy(c->hold, head.base, head.len);
+    c->hold_head = c->hold_len = head.len;
+    c->rstate = R_HOLD;
+    h1_body_response(&c->body[UPSTREAM], res, false);
+    c->res_close |= c->body[UPSTREAM].mode == H1_BODY_CLOSE;
+    if (c->body[UPSTREAM].mode == H1_BODY_NONE)
+        return redact_send(c);
+    return outcome(c, true);
+}
+
+/* Takes the held answer's body; once whole, redacts and sends it. */
+static step redact_step(conn *c, bool eof)
+{
+    buffer *b = &c->in[UPSTREAM];
+    size_t avail = b->len - b->pos, most = c->hold_head + c->srv->cfg->max_body + 1;
+    size_t take = avail < most - c->hold_len ? avail : most - c->hold_len;
+    bool done = eof;
+    if (!eof) {
+        if (!hold_room(c, c->hold_len + take))
+            return redact_fail(c, "too many answers are being redacted at once (their memory is bounded); retry");
+        size_t got;
+        ssize_t k = h1_body_decode(&c->body[UPSTREAM], b->p + b->pos, take, c->hold + c->hold_len, &got, &done);
+        if (k < 0)
+            return redact_fail(c, "bad response from the Docker daemon: its framing is broken");
+        b->pos += (size_t)k;
+        c->hold_len += got;
+        if (c->hold_len - c->hold_head > c->srv->cfg->max_body)
+            return redact_fail(c, "the daemon's answer is larger than SOCKET_PROXY_MAX_BODY: it cannot be redacted, "
+                                  "and is not passed on unredacted");
+        if (!done)
+            return outcome(c, k > 0);
+    }
+    return redact_send(c);
+}
+
+/* Sends the held answer with its secrets replaced, framed by its new length. */
+static step redact_send(conn *c)
+{
+    char *out;
+    size_t outlen;
+    unsigned replaced;
+    if (redact(c->redact, c->redact_what, c->hold + c->hold_head, c->hold_len - c->hold_head, &out, &outlen,
+               &replaced) < 0)
+        return redact_fail(c, "the daemon's answer is not JSON the proxy can redact: not passed on");
+    char *msg = malloc(c->hold_head + 40 + outlen);
+    if (!msg) {
+        free(out);
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    size_t n = head_with_length(c->hold, c->hold_head, outlen, msg);
+    memcpy(msg + n, out, outlen);
+    free(out);
+    hold_drop(c);
+    uv_buf_t buf = uv_buf_init(msg, (unsigned)(n + outlen));
+    int r = send_bytes(c, CLIENT, &buf, 1, OWN);
+    free(msg);
+    if (r < 0) {
+        conn_close(c);
+        return STEP_CLOSED;
+    }
+    if (replaced)
+        log_msg(LOG_DEBUG, "%s: %u value%s redacted in %s %s", peer(c), replaced, replaced == 1 ? "" : "s", c->method,
+                c->target);
+    response_done(c);
+    return outcome(c, true);
+}
+
 /* Reads a response head and forwards it, with the body bytes that came
  * along in the same write. */
 static step handle_response_head(conn *c)
@@ -1282,6 +1435,8 @@ static step handle_response_head(conn *c)
     ssize_t k = 0;
     if (is_tunnel(c, &res)) {
         start_tunnel(c);
+    } else if (res.status == 200 && c->redact != REDACT_NONE && !c->req_is_head) {
+        return redact_hold(c, &res, buf);
     } else if (res.status >= 200) { /* not an interim head (100 Continue): the body follows */
         c->rstate = R_BODY;
         h1_body_response(&c->body[UPSTREAM], &res, c->req_is_head);
@@ -1309,7 +1464,9 @@ static void check_states(const conn *c)
     assert((c->cstate == C_TUNNEL) == (c->rstate == R_TUNNEL));
     assert(c->cstate != C_HEAD || c->rstate == R_IDLE);
     assert(c->cstate != C_HOLD || (c->rstate == R_IDLE && c->hold));
-    assert(c->cstate != C_BODY || c->rstate == R_HEAD || c->rstate == R_BODY || c->close_after);
+    assert(c->cstate != C_BODY || c->rstate == R_HEAD || c->rstate == R_BODY || c->rstate == R_HOLD ||
+           c->close_after);
+    assert(c->rstate != R_HOLD || c->hold);
     assert((c->rstate != R_BODY && c->rstate != R_TUNNEL) || c->upstate == UP_OPEN);
     assert(c->rstate != R_HEAD || c->upstate == UP_OPEN || c->retry_pending);
     assert(c->cstate != C_LINGER || (c->upstate != UP_OPEN && c->upstate != UP_WAIT));
@@ -1332,6 +1489,7 @@ static step upstream_step(conn *c)
     case R_HEAD: return handle_response_head(c);
     case R_BODY:
     case R_TUNNEL: return relay(c, UPSTREAM);
+    case R_HOLD: return redact_step(c, false);
     case R_IDLE: break;
     }
     /* Bytes nobody asked for: the framing is lost. */
@@ -1376,8 +1534,11 @@ static step client_step(conn *c)
 static step upstream_eof_in_body(conn *c)
 {
     buffer *b = &c->in[UPSTREAM];
-    if (c->rstate != R_BODY || !c->eof[UPSTREAM] || b->busy || buf_has_bytes(b))
+    if ((c->rstate != R_BODY && c->rstate != R_HOLD) || !c->eof[UPSTREAM] || b->busy || buf_has_bytes(b))
         return STEP_WAIT;
+    if (c->rstate == R_HOLD)
+        return c->body[UPSTREAM].mode == H1_BODY_CLOSE ? redact_step(c, true)
+                                                       : redact_fail(c, "the daemon closed the connection mid-answer");
     if (c->body[UPSTREAM].mode != H1_BODY_CLOSE) {
         conn_close(c);
         return STEP_CLOSED;

@@ -20,6 +20,11 @@ static const struct {
 
 const char *rules_var_name(int var) { return var >= 0 && var < RV_COUNT ? vars[var].name : NULL; }
 int rules_var_default(int var) { return vars[var].def; }
+
+const char *rules_var_follows(int var)
+{
+    return vars[var].def == -1 ? "CONTAINERS" : vars[var].def == -2 ? "POST" : NULL;
+}
 const char *rules_var_what(int var) { return vars[var].what; }
 
 int rules_parse_bool(const char *v)
@@ -88,7 +93,7 @@ int rules_compile_source(rules_set *r, const rules_source *src, char *err, size_
         }
     }
     for (int i = 0; i < RV_COUNT; i++) {
-        int b = tri[i] < 0 ? tri[RV_CONTAINERS] : tri[i];
+        int b = tri[i] == -1 ? tri[RV_CONTAINERS] : tri[i] == -2 ? tri[RV_POST] : tri[i];
         if (b)
             r->granted |= RBIT(i);
     }

@@ -51,6 +51,7 @@
     X(ALLOW_HOST_NAMESPACES, 0, "request bodies: host network, pid, ipc, uts, userns, cgroupns modes, container: forms") \
     X(ALLOW_CAPABILITIES, 0, "request bodies: CapAdd, unconfined SecurityOpt, Sysctls, MaskedPaths/ReadonlyPaths") \
     X(ALLOW_DEVICES, 0, "request bodies: Devices, DeviceRequests (GPUs), DeviceCgroupRules") \
+    X(ALLOW_ENV, -2, "answers: containers', services' and tasks' Env values shown, not redacted; unset follows POST") \
     X(LIBPOD_PING, 1, "/libpod/_ping")                                         \
     X(LIBPOD_VERSION, 1, "/libpod/version")                                    \
     X(LIBPOD_EVENTS, 0, "/libpod/events")                                      \
@@ -77,6 +78,7 @@ enum rules_var {
 };
 
 typedef uint64_t rules_mask;
+_Static_assert(RV_COUNT <= 64, "every variable needs a bit of rules_mask");
 #define RBIT(v) ((rules_mask)1 << (v))
 
 typedef struct rules_set {
@@ -183,6 +185,9 @@ size_t rules_need_text(const rules_verdict *v, char *out, size_t cap);
 /* The variable's name and default (-1: follows CONTAINERS). */
 const char *rules_var_name(int var);
 int rules_var_default(int var);
+/* The variable an unset one follows ("CONTAINERS" for a default of -1,
+ * "POST" for -2), or NULL. */
+const char *rules_var_follows(int var);
 const char *rules_var_what(int var);
 
 #endif

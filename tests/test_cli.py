@@ -45,7 +45,7 @@ def table(header, macro):
     body = text[text.index(f"#define {macro}(X)"):]
     body = body[:body.index("\n\n")]
     rows = re.findall(r'X\((\w+), *(-?\d+|"[^"]*")', body)
-    return {name: {"-1": "unset"}.get(d, d.strip('"')) for name, d in rows}
+    return {name: {"-1": "unset", "-2": "unset"}.get(d, d.strip('"')) for name, d in rows}
 
 
 PROFILE_FORMS = "# per profile NAME in SOCKET_PROXY_PROFILES:"

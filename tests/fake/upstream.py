@@ -348,7 +348,12 @@ def default_answer(req):
         return response(200, b"" if req.method == "HEAD" else b"OK", content_type="text/plain; charset=utf-8")
     if req.path.endswith("/version"):
         return response(200, b'{"ApiVersion":"1.41","Version":"fake","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}')
+    if req.path == "/networks/host":  # what the proxy asks before it judges a service body
+        return response(200, b'{"Name":"host","Id":"' + HOST_NETWORK_ID.encode() + b'","Scope":"local","Driver":"host"}')
     return response(200, b"{}")
+
+
+HOST_NETWORK_ID = "7d0b1e8c5a3f4e2d9c6b1a0f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b"
 
 
 # -- ready-made handlers -------------------------------------------------------------

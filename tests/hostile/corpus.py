@@ -10,6 +10,8 @@ JSON message does not name it), and checks that the proxy still serves a
 well-formed request afterwards.
 """
 
+from fake.upstream import HOST_NETWORK_ID
+
 H = b"Host: docker\r\n"
 PING = b"GET /_ping HTTP/1.1\r\n" + H + b"\r\n"
 LIST = b"GET /containers/json HTTP/1.1\r\n" + H + b"\r\n"
@@ -417,8 +419,20 @@ refused_bodies = [
     ("dotted path privileged", b"/_ping/../containers/create", b'{"Image":"x","HostConfig":{"Privileged":true}}',
      403, "ALLOW_PRIVILEGED"),
 ]
+# A service body is judged once the daemon said which network is the host's (the
+# proxy's own GET /networks/host: the fake daemon answers HOST_NETWORK_ID).
+ASKS = [("GET", "/networks/host")]
+refused_bodies += [
+    ("service on the host network by ID", b"/services/create",
+     b'{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"x"},"Networks":[{"Target":"' +
+     HOST_NETWORK_ID[:12].encode() + b'"}]}}', 403, "ALLOW_HOST_NAMESPACES"),
+    ("service update on the host network by name", b"/services/abc/update?version=3",
+     b'{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"x"}},"Networks":[{"Target":"HOST"}]}', 403,
+     "ALLOW_HOST_NAMESPACES"),
+]
 for name, target, body, status, var in refused_bodies:
-    CASES.append(case("body " + name, post(target, body), status, env=CPV, message=var))
+    reach = ASKS if target.startswith(b"/services/") else []
+    CASES.append(case("body " + name, post(target, body), status, reach=reach, env=CPV, message=var))
 CASES += [
     case("body ordinary create reaches the daemon", post(b"/containers/create",
          b'{"Image":"x","HostConfig":{"Binds":["named:/data"],"Tmpfs":{"/t":""},"PortBindings":{}},"Env":["A=1"]}'),
@@ -444,7 +458,15 @@ CASES += [
     case("body chunked with a bad chunk size: 400",
          b"POST /containers/create HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
          b"zz\r\n{}\r\n0\r\n\r\n", 400, env=CPV),
-    case("body chunked ordinary create reaches the daemon",
+    case("body gzip-encoded on a judged endpoint: 415",
+         post(b"/containers/create", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", b"Content-Encoding: gzip\r\n"), 415,
+         env=CPV, message="Content-Encoding"),
+    case("body Content-Encoding identity is still refused (the stricter reading)",
+         post(b"/containers/create", b'{"Image":"x"}', b"content-encoding: identity\r\n"), 415, env=CPV),
+    case("body Content-Type text/plain is judged all the same",
+         post(b"/containers/create", b'{"Image":"x","HostConfig":{"Privileged":true}}').replace(
+             b"application/json", b"text/plain"), 403, env=CPV, message="ALLOW_PRIVILEGED"),
+    case("body ordinary create reaches the daemon",
          b"POST /containers/create HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
          b"d\r\n" + b'{"Image":"x"}' + b"\r\n0\r\n\r\n", 200, reach=[("POST", "/containers/create")], env=CPV),
     case("body beyond SOCKET_PROXY_MAX_BODY: 413",

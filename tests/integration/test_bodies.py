@@ -127,12 +127,25 @@ def status(answer):
     return int(answer.split(b" ", 2)[1])
 
 
-def test_framing_of_judged_bodies(proxy_factory):
-    """Chunked: 411; beyond SOCKET_PROXY_MAX_BODY: 413; unreadable: 400; all close."""
+def test_framing_of_judged_bodies(proxy_factory, dockerd, bb_image, cleanup, unique_name):
+    """Chunked: judged whole and sent by length (dockerd creates the container);
+    beyond SOCKET_PROXY_MAX_BODY: 413; unreadable: 400; the refusals close."""
     p = proxy_factory(dict(BASE, SOCKET_PROXY_MAX_BODY="2048"))
-    chunked = (b"POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-               b"Content-Type: application/json\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
-    assert status(raw(p, chunked)) == 411
+    name = cleanup.container(unique_name)
+
+    def chunked(body):
+        parts = [body[i:i + 5] for i in range(0, len(body), 5)]
+        return (b"POST /v1.41/containers/create?name=" + name.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                b"Transfer-Encoding: chunked\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" +
+                b"".join(b"%x\r\n" % len(x) + x + b"\r\n" for x in parts) + b"0\r\n\r\n")
+
+    answer = raw(p, chunked(json.dumps({"Image": bb_image, "HostConfig": {"Privileged": True}}).encode()))
+    assert status(answer) == 403 and b"ALLOW_PRIVILEGED" in answer, answer
+    assert name not in names(dockerd)
+    answer = raw(p, chunked(json.dumps({"Image": bb_image, "Cmd": ["true"], "HostConfig": {"NetworkMode": "none"}})
+                            .encode()))
+    assert status(answer) == 201, answer
+    assert name in names(dockerd)
     big = json.dumps({"Image": "x", "Labels": {"a": "b" * 4000}}).encode()
     head = b"POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(big)
     assert status(raw(p, head + big)) == 413

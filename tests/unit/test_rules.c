@@ -493,6 +493,13 @@ static void test_values(void)
     }
     compile(&rs, "CONTAINERS=1");
     CHECK(rs.granted & RBIT(RV_ALLOW_LOGS), "ALLOW_LOGS unset follows CONTAINERS=1");
+    CHECK(!(rs.granted & RBIT(RV_ALLOW_ENV)), "ALLOW_ENV unset does not follow CONTAINERS=1");
+    compile(&rs, "CONTAINERS=1 POST=1");
+    CHECK(rs.granted & RBIT(RV_ALLOW_ENV), "ALLOW_ENV unset follows POST=1");
+    compile(&rs, "CONTAINERS=1 POST=1 ALLOW_ENV=0");
+    CHECK(!(rs.granted & RBIT(RV_ALLOW_ENV)), "ALLOW_ENV=0 wins over POST=1");
+    compile(&rs, "CONTAINERS=1 ALLOW_ENV=1");
+    CHECK(rs.granted & RBIT(RV_ALLOW_ENV), "ALLOW_ENV=1 wins over POST=0");
     compile(&rs, "API_KEY=secret");
     CHECK(rs.api_key && strcmp(rs.api_key, "secret") == 0, "API_KEY read");
 
