@@ -13,21 +13,12 @@ out=build/fuzz
 mkdir -p "$out"
 declare -A srcs=(
     [request]="core/http1.c" [response]="core/http1.c" [body]="core/http1.c"
-<<<<<<< HEAD
     [rules]="rules/rules.c rules/presets.c rules/body.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/presets.c rules/body.c rules/path.c core/config.c core/log.c"
-    [judge]="rules/body.c"
-)
-for t in "${targets[@]}"; do
-    extra=""
-    case $t in env | judge | rules) extra="$(pkg-config --cflags --libs libcjson)" ;; esac
-=======
-    [rules]="rules/rules.c rules/presets.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/presets.c rules/path.c core/config.c core/log.c"
     [judge]="rules/body.c" [redact]="rules/redact.c"
 )
 for t in "${targets[@]}"; do
     extra=""
-    case $t in env | judge | redact) extra="$(pkg-config --cflags --libs libcjson)" ;; esac
->>>>>>> redact
+    case $t in env | judge | rules | redact) extra="$(pkg-config --cflags --libs libcjson)" ;; esac
     # shellcheck disable=SC2086
     "$clang" -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         -o "$out/fuzz_$t" "tests/fuzz/fuzz_$t.c" ${srcs[$t]} $extra
