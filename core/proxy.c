@@ -761,6 +761,42 @@ static int refusal(conn *c, const rules_verdict *v, const h1_str *target, char *
     return RULES_BAD;
 }
 
+/* Whether the line (ll bytes, with its CRLF) is the header field `name`
+ * (lower case, with its colon: "content-length:"). */
+static bool field_is(const char *line, size_t ll, const char *name)
+{
+    size_t n = strlen(name);
+    return ll > n && h1_token_eq(line, n, name);
+}
+
+/* The value of the header field `name` (as field_is) in the head h (n
+ * bytes), without leading spaces and the CRLF; NULL when absent. */
+static const char *head_value(const char *h, size_t n, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < n;) {
+        const char *eol = memchr(h + i, '\n', n - i);
+        size_t ll = eol ? (size_t)(eol - (h + i)) + 1 : n - i;
+        if (i > 0 && field_is(h + i, ll, name)) {
+            const char *v = h + i + nl, *end = h + i + ll;
+            while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+            while (end > v && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+            *len = (size_t)(end - v);
+            return v;
+        }
+        i += ll;
+    }
+    return NULL;
+}
+
+static bool head_has(const char *h, size_t n, const char *name)
+{
+    size_t len;
+    return head_value(h, n, name, &len) != NULL;
+}
+
 /* Whether the answer to this request is read whole and redacted: the
  * containers', services' and tasks' Env values unless ALLOW_ENV, the swarm's
  * join tokens unless SECRETS. */
@@ -777,9 +813,32 @@ static void redact_choose(conn *c, const h1_request *req, const rules_verdict *v
     c->redact_what = what;
 }
 
+/* What the head alone says of a /build (its networkmode) or a
+ * /plugins/create request (body_judge_head). */
+static int judge_head(conn *c, const h1_request *req, size_t head_len, body_kind kind, char *msg, size_t len,
+                      const char **why)
+{
+    const char *q = memchr(req->target.p, '?', req->target.n);
+    size_t qlen = q ? req->target.n - (size_t)(q + 1 - req->target.p) : 0;
+    size_t ctlen = 0;
+    const char *ctype = head_value(req->method.p, head_len, "content-type:", &ctlen);
+    body_verdict bv;
+    body_judge_head(&c->rules->body, kind, q ? q + 1 : "", qlen, ctype, ctlen, &bv);
+    if (bv.status == 0)
+        return RULES_ALLOW;
+    if (bv.var)
+        snprintf(msg, len, "%s %.300s: %s (needs %s%s=1)", c->method, c->target, bv.why, c->rules->prefix, bv.var);
+    else
+        snprintf(msg, len, "%s %.300s: %s", c->method, c->target, bv.why);
+    c->decision = bv.status == 403 ? "deny" : "bad";
+    *why = bv.var ? bv.var : "request head";
+    return bv.status;
+}
+
 /* Decides the request (method, target, body) against the rules. Returns
  * RULES_ALLOW, or the status of a refusal whose text is in msg. */
-static int judge(conn *c, const h1_request *req, char *msg, size_t len, const char **why, body_kind *kind)
+static int judge(conn *c, const h1_request *req, size_t head_len, char *msg, size_t len, const char **why,
+                 body_kind *kind)
 {
     char pathbuf[8192];
     char *path = req->target.n < sizeof(pathbuf) ? pathbuf : malloc(req->target.n + 1);
@@ -795,6 +854,10 @@ static int judge(conn *c, const h1_request *req, char *msg, size_t len, const ch
     if (status != RULES_ALLOW || bare_with_body)
         status = refusal(c, &v, &req->target, msg, len, why);
     *kind = status == RULES_ALLOW ? body_kind_of(req->method.p, req->method.n, v.path, v.path_len) : BODY_NONE;
+    if (*kind == BODY_BUILD || *kind == BODY_PLUGIN_CREATE) {
+        status = judge_head(c, req, head_len, *kind, msg, len, why);
+        *kind = BODY_NONE; /* the body (a tar stream) is forwarded as it comes */
+    }
     redact_choose(c, req, &v, status == RULES_ALLOW);
     if (path != pathbuf)
         free(path);
@@ -956,27 +1019,6 @@ static step hold_too_large(conn *c, uint64_t len)
              c->srv->cfg->max_body);
     reject(c, 413, why);
     return outcome(c, false);
-}
-
-/* Whether the line (ll bytes, with its CRLF) is the header field `name`
- * (lower case, with its colon: "content-length:"). */
-static bool field_is(const char *line, size_t ll, const char *name)
-{
-    size_t n = strlen(name);
-    return ll > n && h1_token_eq(line, n, name);
-}
-
-/* Whether the head h (n bytes) has the header field `name` (as field_is). */
-static bool head_has(const char *h, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n;) {
-        const char *eol = memchr(h + i, '\n', n - i);
-        size_t ll = eol ? (size_t)(eol - (h + i)) + 1 : n - i;
-        if (i > 0 && field_is(h + i, ll, name))
-            return true;
-        i += ll;
-    }
-    return false;
 }
 
 /* Copies the head h (n bytes, ending in its blank line) to out without its
@@ -1207,7 +1249,7 @@ static step handle_head(conn *c)
     char msg[800];
     const char *why;
     body_kind kind;
-    int status = judge(c, &req, msg, sizeof(msg), &why, &kind);
+    int status = judge(c, &req, (size_t)n, msg, sizeof(msg), &why, &kind);
     if (status < 0) {
         conn_close(c);
         return STEP_CLOSED;
@@ -1617,7 +1659,7 @@ static void process(conn *c)
         if (tunnel_ends(c) == STEP_CLOSED)
             return;
     } else if (c->close_after && c->writes[CLIENT] == 0 && c->cstate != C_LINGER && c->rstate != R_BODY &&
-               c->rstate != R_HEAD) {
+               c->rstate != R_HEAD && c->rstate != R_HOLD) {
         finish_and_close(c);
         if (c->closing)
             return;

@@ -5,9 +5,12 @@
 #include "rules/body.h"
 
 #include <cJSON.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define V_PRIV "ALLOW_PRIVILEGED"
 #define V_NS "ALLOW_HOST_NAMESPACES"
@@ -696,9 +699,90 @@ body_kind body_kind_of(const char *method, size_t mlen, const char *path, size_t
         return BODY_SERVICE;
     if (AROUND("/plugins/", "/upgrade"))
         return BODY_PLUGIN_PRIVILEGES;
+    if (IS("/build"))
+        return BODY_BUILD;
+    if (IS("/plugins/create"))
+        return BODY_PLUGIN_CREATE;
 #undef IS
 #undef AROUND
     return BODY_NONE;
+}
+
+/* Percent-decodes q[0..n) ('+' is a space) into out (cap bytes, NUL-ended)
+ * as Go's url.QueryUnescape does. 0, or -1 on a bad escape, -2 when it does
+ * not fit. */
+static int query_decode(const char *q, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ch = (unsigned char)q[i];
+        if (ch == '%') {
+            if (i + 2 >= n || !isxdigit((unsigned char)q[i + 1]) || !isxdigit((unsigned char)q[i + 2]))
+                return -1;
+            char hex[3] = {q[i + 1], q[i + 2], 0};
+            ch = (int)strtol(hex, NULL, 16);
+            i += 2;
+        } else if (ch == '+') {
+            ch = ' ';
+        }
+        if (o + 1 >= cap)
+            return -2;
+        out[o++] = (char)ch;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* One key=value pair of a /build query: networkmode may not name the host's
+ * or another container's network namespace. */
+static bool judge_build_param(judge *j, const char *pair, size_t n)
+{
+    const char *eq = memchr(pair, '=', n);
+    size_t kl = eq ? (size_t)(eq - pair) : n;
+    char key[16], val[256];
+    int r = query_decode(pair, kl, key, sizeof(key));
+    if (r == -1)
+        return refuse(j, 400, NULL, "the query has a bad %%-escape");
+    if (r < 0 || !ci_eq(key, "networkmode")) /* too long to be networkmode */
+        return true;
+    if (query_decode(eq ? eq + 1 : pair + n, eq ? n - kl - 1 : 0, val, sizeof(val)) < 0)
+        return refuse(j, 400, NULL, "the networkmode parameter has a bad %%-escape or is too long");
+    if (j->p->host_namespaces)
+        return true;
+    if (ci_eq(val, "host"))
+        return refuse(j, 403, V_NS, "networkmode=host builds in the host's network namespace");
+    if (ci_prefix(val, "container:"))
+        return refuse(j, 403, V_NS, "networkmode joins another container's namespace (%.80s)", val);
+    return true;
+}
+
+void body_judge_head(const body_policy *p, body_kind kind, const char *query, size_t qlen, const char *ctype,
+                     size_t ctlen, body_verdict *v)
+{
+    judge j = {p, v};
+    v->status = 0;
+    v->var = NULL;
+    v->why[0] = '\0';
+    if (kind == BODY_PLUGIN_CREATE) {
+        if (!p->privileged)
+            refuse(&j, 403, V_PRIV, "a plugin's config.json may ask for any privilege (host network, mounts, "
+                                    "capabilities, devices)");
+        return;
+    }
+    if (kind != BODY_BUILD)
+        return;
+    if (ctype && ctlen >= 33 && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0) {
+        refuse(&j, 400, NULL, "a form body on /build: dockerd would read its fields before the query's");
+        return;
+    }
+    for (size_t i = 0; i < qlen;) {
+        size_t e = i;
+        while (e < qlen && query[e] != '&' && query[e] != ';')
+            e++;
+        if (!judge_build_param(&j, query + i, e - i))
+            return;
+        i = e + 1;
+    }
 }
 
 static bool judge_value(judge *j, body_kind kind, const cJSON *top)
@@ -753,8 +837,8 @@ void body_judge(const body_policy *p, body_kind kind, const char *body, size_t l
     v->status = 0;
     v->var = NULL;
     v->why[0] = '\0';
-    if (kind == BODY_NONE || len == 0)
-        return;
+    if (kind == BODY_NONE || kind == BODY_BUILD || kind == BODY_PLUGIN_CREATE || len == 0)
+        return; /* the last two are judged on the head (body_judge_head) */
     if (!clean_bytes((const unsigned char *)body, len)) {
         refuse(&j, 400, NULL, "the body is not valid UTF-8 JSON text");
         return;

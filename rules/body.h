@@ -41,6 +41,9 @@ typedef enum {
     BODY_SERVICE,           /* POST /services/create, /services/{id}/update */
     BODY_VOLUME_CREATE,     /* POST /volumes/create */
     BODY_PLUGIN_PRIVILEGES, /* POST /plugins/pull, /plugins/{name}/upgrade */
+    /* judged on the head alone (body_judge_head); their bodies are tar streams */
+    BODY_BUILD,             /* POST /build: the networkmode query parameter */
+    BODY_PLUGIN_CREATE,     /* POST /plugins/create: its config.json may ask for any privilege */
 } body_kind;
 
 /* The kind of body a request carries. path: cleaned, version prefix removed,
@@ -52,6 +55,14 @@ typedef struct body_verdict {
     const char *var; /* the variable that would open it ("ALLOW_PRIVILEGED"), or NULL */
     char why[256];   /* "HostConfig.Privileged is true" */
 } body_verdict;
+
+/* Judges what the head alone says of a BODY_BUILD or BODY_PLUGIN_CREATE
+ * request: query (after the '?', qlen bytes, may be empty) read as Go's
+ * url.ParseQuery reads it, every value of a key counted (dockerd takes the
+ * first; the stricter reading is any), and the Content-Type (a form body's
+ * fields would take precedence over the query in dockerd's FormValue). */
+void body_judge_head(const body_policy *p, body_kind kind, const char *query, size_t qlen, const char *ctype,
+                     size_t ctlen, body_verdict *v);
 
 /* Judges one body (len bytes, need not be NUL-terminated). An empty body is
  * allowed (it carries nothing); otherwise it must be exactly one JSON value,

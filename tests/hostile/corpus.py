@@ -434,6 +434,31 @@ for name, target, body, status, var in refused_bodies:
     reach = ASKS if target.startswith(b"/services/") else []
     CASES.append(case("body " + name, post(target, body), status, reach=reach, env=CPV, message=var))
 CASES += [
+    # POST /build is judged on its query (networkmode) and Content-Type; its tar body streams.
+    case("build networkmode=host", b"POST /build?t=x&networkmode=host HTTP/1.1\r\n" + H +
+         b"Content-Type: application/x-tar\r\nContent-Length: 3\r\n\r\nabc", 403,
+         env={"BUILD": "1", "POST": "1"}, message="ALLOW_HOST_NAMESPACES"),
+    case("build networkmode percent-encoded host", b"POST /v1.41/build?networkmode=%68%6fst HTTP/1.1\r\n" + H +
+         b"Content-Length: 0\r\n\r\n", 403, env={"BUILD": "1", "POST": "1"}, message="ALLOW_HOST_NAMESPACES"),
+    case("build networkmode second value host", b"POST /build?networkmode=none&networkmode=host HTTP/1.1\r\n" + H +
+         b"Content-Length: 0\r\n\r\n", 403, env={"BUILD": "1", "POST": "1"}, message="ALLOW_HOST_NAMESPACES"),
+    case("build networkmode container:", b"POST /build?networkmode=container:abc HTTP/1.1\r\n" + H +
+         b"Content-Length: 0\r\n\r\n", 403, env={"BUILD": "1", "POST": "1"}, message="ALLOW_HOST_NAMESPACES"),
+    case("build with a form body (its fields would win over the query)", b"POST /build?networkmode=none HTTP/1.1\r\n" +
+         H + b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 16\r\n\r\nnetworkmode=host",
+         400, env={"BUILD": "1", "POST": "1"}),
+    case("build networkmode=host allowed by ALLOW_HOST_NAMESPACES", b"POST /build?networkmode=host HTTP/1.1\r\n" + H +
+         b"Content-Type: application/x-tar\r\nContent-Length: 3\r\n\r\nabc", 200,
+         reach=[("POST", "/build?networkmode=host")], env={"BUILD": "1", "POST": "1", "ALLOW_HOST_NAMESPACES": "1"}),
+    case("build ordinary reaches the daemon", b"POST /build?t=web&networkmode=default HTTP/1.1\r\n" + H +
+         b"Content-Type: application/x-tar\r\nContent-Length: 3\r\n\r\nabc", 200,
+         reach=[("POST", "/build?t=web&networkmode=default")], env={"BUILD": "1", "POST": "1"}),
+    case("plugin create needs ALLOW_PRIVILEGED", b"POST /plugins/create?name=p HTTP/1.1\r\n" + H +
+         b"Content-Type: application/x-tar\r\nContent-Length: 3\r\n\r\nabc", 403,
+         env={"PLUGINS": "1", "POST": "1"}, message="ALLOW_PRIVILEGED"),
+    case("plugin create with ALLOW_PRIVILEGED", b"POST /plugins/create?name=p HTTP/1.1\r\n" + H +
+         b"Content-Type: application/x-tar\r\nContent-Length: 3\r\n\r\nabc", 200,
+         reach=[("POST", "/plugins/create?name=p")], env={"PLUGINS": "1", "POST": "1", "ALLOW_PRIVILEGED": "1"}),
     case("body ordinary create reaches the daemon", post(b"/containers/create",
          b'{"Image":"x","HostConfig":{"Binds":["named:/data"],"Tmpfs":{"/t":""},"PortBindings":{}},"Env":["A=1"]}'),
          200, reach=[("POST", "/containers/create")], env=CPV),

@@ -154,3 +154,17 @@ def test_framing_of_judged_bodies(proxy_factory, dockerd, bb_image, cleanup, uni
     answer = raw(p, head + bad)
     assert status(answer) == 400, answer
     assert p.alive()
+
+
+def test_build_network_host(proxy_factory, dockerd, bb_image, cleanup, unique_name, tmp_path):
+    """docker build --network host (the legacy builder's networkmode=host query
+    parameter) runs RUN steps in the host's network namespace: refused naming
+    ALLOW_HOST_NAMESPACES; --network none builds."""
+    tag = cleanup.image(unique_name.lower() + ":t")
+    (tmp_path / "Dockerfile").write_text(f"FROM {bb_image}\nRUN true\n")
+    p = proxy_factory({"BUILD": "1", "POST": "1", "IMAGES": "1"})
+    legacy = {"DOCKER_BUILDKIT": "0"}
+    refused(p.docker("build", "--network", "host", "-t", tag, str(tmp_path), check=False, env=legacy),
+            "ALLOW_HOST_NAMESPACES")
+    p.docker("build", "--network", "none", "-t", tag, str(tmp_path), env=legacy, timeout=120)
+    assert tag in dockerd.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout

@@ -347,6 +347,59 @@ static void test_rows(void)
     }
 }
 
+/* /build's query and /plugins/create, judged on the head alone. */
+static void test_head(void)
+{
+    static const struct {
+        body_kind kind;
+        const char *allow, *query, *ctype;
+        int status;
+        const char *var;
+    } heads[] = {
+        {BODY_BUILD, "", "", "application/x-tar", A, NULL},
+        {BODY_BUILD, "", "t=web&networkmode=default&rm=1", "application/x-tar", A, NULL},
+        {BODY_BUILD, "", "networkmode=none", NULL, A, NULL},
+        {BODY_BUILD, "", "networkmode=bridge&networkmode=", NULL, A, NULL},
+        {BODY_BUILD, "", "networkmode=host", "application/x-tar", D, NS},
+        {BODY_BUILD, "", "t=x&networkmode=HOST", NULL, D, NS},
+        {BODY_BUILD, "", "networkmode=%68ost", NULL, D, NS},
+        {BODY_BUILD, "", "network%6Dode=host", NULL, D, NS},
+        {BODY_BUILD, "", "NetworkMode=host", NULL, D, NS},      /* dockerd ignores the key; stricter: refused */
+        {BODY_BUILD, "", "networkmode=none&networkmode=host", NULL, D, NS}, /* dockerd takes the first; any */
+        {BODY_BUILD, "", "networkmode=none;networkmode=host", NULL, D, NS}, /* ';' split as old Go did */
+        {BODY_BUILD, "", "networkmode=container:abc", NULL, D, NS},
+        {BODY_BUILD, "", "networkmode=host+", NULL, A, NULL},   /* "host ": not the host (dockerd agrees) */
+        {BODY_BUILD, "", "networkmode=%zz", NULL, B, NULL},
+        {BODY_BUILD, "", "%zz=1", NULL, B, NULL},
+        {BODY_BUILD, "", "networkmode=%6", NULL, B, NULL},
+        {BODY_BUILD, "", "averyveryverylongparametername=host", NULL, A, NULL},
+        {BODY_BUILD, "N", "networkmode=host", NULL, A, NULL},
+        {BODY_BUILD, "", "", "application/x-www-form-urlencoded", B, NULL},
+        {BODY_BUILD, "", "", "Application/X-WWW-Form-Urlencoded; charset=utf-8", B, NULL},
+        {BODY_PLUGIN_CREATE, "", "name=p", "application/x-tar", D, PRIV},
+        {BODY_PLUGIN_CREATE, "P", "name=p", "application/x-tar", A, NULL},
+        {BODY_CONTAINER_CREATE, "", "networkmode=host", NULL, A, NULL}, /* bodies are body_judge's */
+    };
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        body_policy p;
+        body_verdict v;
+        policy(&p, heads[i].allow, NULL);
+        body_judge_head(&p, heads[i].kind, heads[i].query, strlen(heads[i].query), heads[i].ctype,
+                        heads[i].ctype ? strlen(heads[i].ctype) : 0, &v);
+        CHECK(v.status == heads[i].status, "head row %zu (%s): status %d, want %d (%s)", i, heads[i].query, v.status,
+              heads[i].status, v.why);
+        CHECK(!heads[i].var || (v.var && strcmp(v.var, heads[i].var) == 0), "head row %zu: var %s", i,
+              v.var ? v.var : "NULL");
+        CHECK(v.status == 0 || v.why[0], "head row %zu: no why", i);
+    }
+    /* and body_judge leaves them alone: their bodies are tar streams */
+    body_policy p;
+    body_verdict v;
+    policy(&p, "", NULL);
+    body_judge(&p, BODY_BUILD, "\x1f\x8b", 2, &v);
+    CHECK(v.status == 0, "body_judge skips a build context");
+}
+
 static void test_kinds(void)
 {
     static const struct {
@@ -354,6 +407,9 @@ static void test_kinds(void)
         body_kind kind;
     } k[] = {
         {"POST", "/containers/create", CC},
+        {"POST", "/build", BODY_BUILD},
+        {"POST", "/plugins/create", BODY_PLUGIN_CREATE},
+        {"GET", "/build", BODY_NONE},
         {"POST", "/containers/abc/update", CU},
         {"POST", "/containers/abc/start", CS},
         {"POST", "/containers/abc/exec", EX},
@@ -477,6 +533,7 @@ static void test_shapes(void)
 int main(void)
 {
     test_rows();
+    test_head();
     test_kinds();
     test_binds_var();
     test_each_variable_alone();
