@@ -53,6 +53,7 @@
 #include "http1.h"
 #include "log.h"
 #include "lookup.h"
+#include "quiet.h"
 #include "rules/redact.h"
 #include "rules/rules.h"
 #include "sys.h"
@@ -252,6 +253,20 @@ static const char *peer(conn *c)
         c->client = keep;
     }
     return c->peer;
+}
+
+/* Who a repeated fault is about: the peer without its TCP port
+ * ("127.0.0.1", "[::1]"), or a Unix peer's uid ("uid=1000"). */
+static const char *source_key(conn *c, char *out, size_t cap)
+{
+    const char *p = peer(c);
+    const char *end = strrchr(p, ':');
+    if (c->lis->is_unix || !end)
+        end = strchr(p, ' ') ? strchr(p, ' ') : p + strlen(p);
+    size_t n = (size_t)(end - p) < cap - 1 ? (size_t)(end - p) : cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
 }
 
 /* Copies s (n bytes; NULL: "-") into out, cut to fit. No printf: this runs
@@ -622,7 +637,8 @@ static void dial_failed(conn *c, const char *why)
 {
     char msg[300];
     snprintf(msg, sizeof(msg), "cannot reach the Docker daemon at %s: %s", c->srv->cfg->upstream, why);
-    log_msg(LOG_WARNING, "%s", msg);
+    if (quiet_hit(c->srv->quiet, QUIET_DAEMON, NULL))
+        log_msg(LOG_WARNING, "%s (repeats are summed up every %d s)", msg, QUIET_WINDOW_S);
     c->upstate = UP_NONE;
     c->dial_retry = false;
     c->decision = "allow";
@@ -666,6 +682,7 @@ static dial_result dial(conn *c)
         return DIAL_CLOSED;
     }
     c->upstate = UP_OPEN;
+    quiet_over(c->srv->quiet, QUIET_DAEMON);
     c->up_requests = 0;
     return DIAL_OPEN;
 }
@@ -1856,7 +1873,12 @@ static void log_stranger(conn *c)
     begin_request(c, NULL, NULL);
     c->t0 = accepted;
     c->decision = "deny";
-    access_log(c, why);
+    /* A stranger that keeps knocking gets one access line, then a summary. */
+    char key[64];
+    if (quiet_hit(c->srv->quiet, QUIET_STRANGER, source_key(c, key, sizeof(key))))
+        access_log(c, why);
+    else
+        c->log_pending = false;
 }
 
 /* A TCP peer outside the profile's ALLOW_FROM: closed before a byte of it
@@ -1936,7 +1958,8 @@ static void on_refused_closed(uv_handle_t *h) { free(h->data); }
 static const char *refusal_at_accept(server *s, conn *c, char *msg, size_t len)
 {
     if (s->nconns >= s->max_conns || s->draining) {
-        log_msg(LOG_WARNING, "connection refused: %zu connections open (the limit)", s->nconns);
+        if (quiet_hit(s->quiet, QUIET_LIMIT, NULL))
+            log_msg(LOG_WARNING, "connection refused: %zu connections open (the limit)", s->nconns);
         return "too many connections, try again";
     }
     if (!s->cfg->max_client_conns)
@@ -1945,8 +1968,10 @@ static const char *refusal_at_accept(server *s, conn *c, char *msg, size_t len)
     if (c->client.kind == CLIENT_NONE || clients_enter(&s->clients, &c->client, s->cfg->max_client_conns))
         return NULL;
     c->client.kind = CLIENT_NONE;
-    log_msg(LOG_WARNING, "connection from %s refused: it has %zu open (SOCKET_PROXY_MAX_CLIENT_CONNS)", c->peer,
-            s->cfg->max_client_conns);
+    char key[64];
+    if (quiet_hit(s->quiet, QUIET_CLIENT_LIMIT, source_key(c, key, sizeof(key))))
+        log_msg(LOG_WARNING, "connection from %s refused: it has %zu open (SOCKET_PROXY_MAX_CLIENT_CONNS)", c->peer,
+                s->cfg->max_client_conns);
     snprintf(msg, len, "too many connections from this client (SOCKET_PROXY_MAX_CLIENT_CONNS=%zu), try again",
              s->cfg->max_client_conns);
     return msg;
@@ -1970,6 +1995,8 @@ void proxy_accept(listener *l)
     conn *c = calloc(1, sizeof(*c));
     if (!c)
         return;
+    c->srv = s; /* a refusal at accept logs through them */
+    c->lis = l;
     if (l->is_unix)
         uv_pipe_init(s->loop, &c->cl.pipe, 0);
     else

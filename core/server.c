@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "proxy.h"
+#include "quiet.h"
 #include "sys.h"
 
 #define BUF_FREE_MAX 16
@@ -298,6 +299,7 @@ static int server_init(server *s, uv_loop_t *loop, const config *cfg)
     /* Each client needs an upstream descriptor too; keep a few for the loop. */
     s->max_conns = nofile > 64 ? (nofile - 32) / 2 : 16;
     s->held_max = SERVER_HELD_BODIES * cfg->max_body;
+    s->quiet = quiet_new(loop);
     return 0;
 }
 
@@ -370,8 +372,10 @@ static void server_free(server *s)
 {
     close_listeners(s);
     proxy_close_all(s);
-    /* Before the walk below: admission lists close their own handles. */
+    /* Before the walk below: admission lists and the fault summaries close
+     * their own handles. */
     profiles_free(s->profiles);
+    quiet_close(s->quiet);
     uv_walk(s->loop, close_walk, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);

@@ -27,8 +27,11 @@ typedef struct listener {
     bool bound;
 } listener;
 
+struct quiet;
+
 typedef struct server {
     uv_loop_t *loop;
+    struct quiet *quiet;      /* repeated faults logged once, then summed up (core/quiet.c) */
     const config *cfg;
     profiles *profiles;
     listener *listeners;      /* one per socket and TCP address of every profile */
