@@ -830,8 +830,9 @@ static void redact_choose(conn *c, const h1_request *req, const rules_verdict *v
     c->redact_what = what;
 }
 
-/* What the head alone says of a /build (its networkmode) or a
- * /plugins/create request (body_judge_head). */
+/* What the head alone says of a request whose body is not JSON: /build (its
+ * networkmode), /plugins/create, libpod's play/kube, restore and secrets
+ * (body_judge_head). */
 static int judge_head(conn *c, const h1_request *req, size_t head_len, body_kind kind, char *msg, size_t len,
                       const char **why)
 {
@@ -871,9 +872,9 @@ static int judge(conn *c, const h1_request *req, size_t head_len, char *msg, siz
     if (status != RULES_ALLOW || bare_with_body)
         status = refusal(c, &v, &req->target, msg, len, why);
     *kind = status == RULES_ALLOW ? body_kind_of(req->method.p, req->method.n, v.path, v.path_len) : BODY_NONE;
-    if (*kind == BODY_BUILD || *kind == BODY_PLUGIN_CREATE) {
+    if (body_kind_on_head(*kind)) {
         status = judge_head(c, req, head_len, *kind, msg, len, why);
-        *kind = BODY_NONE; /* the body (a tar stream) is forwarded as it comes */
+        *kind = BODY_NONE; /* the body (a tar stream, YAML, a secret) is forwarded as it comes */
     }
     redact_choose(c, req, &v, status == RULES_ALLOW);
     if (path != pathbuf)

@@ -1,6 +1,7 @@
 /* The request-body judge (issue 11): reads the JSON bodies that can turn a
  * POST into root on the host (container create/update/start, exec, services,
- * volumes, plugin privileges) the way dockerd reads them (Go encoding/json:
+ * volumes, plugin privileges; and Podman's libpod container, pod, volume and
+ * update bodies) the way dockerd and podman read them (Go encoding/json:
  * case-insensitive field names with Go's folds, the last of repeated keys, the
  * create body's deprecated top-level HostConfig fields) and refuses each
  * dangerous field unless its own variable opens it.
@@ -41,13 +42,25 @@ typedef enum {
     BODY_SERVICE,           /* POST /services/create, /services/{id}/update */
     BODY_VOLUME_CREATE,     /* POST /volumes/create */
     BODY_PLUGIN_PRIVILEGES, /* POST /plugins/pull, /plugins/{name}/upgrade */
-    /* judged on the head alone (body_judge_head); their bodies are tar streams */
+    /* Podman's libpod API (its exec body is Docker's: BODY_EXEC_CREATE) */
+    BODY_LIBPOD_CREATE,     /* POST /libpod/containers/create: a SpecGenerator */
+    BODY_LIBPOD_UPDATE,     /* POST /libpod/containers/{id}/update: resources */
+    BODY_LIBPOD_VOLUME,     /* POST /libpod/volumes/create */
+    BODY_LIBPOD_POD,        /* POST /libpod/pods/create: a PodSpecGenerator */
+    /* judged on the head alone (body_judge_head); their bodies are not JSON */
     BODY_BUILD,             /* POST /build: the networkmode query parameter */
     BODY_PLUGIN_CREATE,     /* POST /plugins/create: its config.json may ask for any privilege */
+    BODY_LIBPOD_PLAY,       /* POST /libpod/play/..., /libpod/kube/...: Kubernetes YAML asks for anything */
+    BODY_LIBPOD_RESTORE,    /* POST /libpod/containers/{id}/restore: import= brings a whole container config */
+    BODY_LIBPOD_SECRET,     /* POST /libpod/secrets/create: driver= and driveropts= (the shell driver runs commands) */
 } body_kind;
 
+/* True for the kinds judged on the head alone (body_judge_head): their
+ * bodies are forwarded as they come, never held. */
+bool body_kind_on_head(body_kind kind);
+
 /* The kind of body a request carries. path: cleaned, version prefix removed,
- * no query (e.g. "/containers/create"). */
+ * no query (e.g. "/containers/create", "/libpod/containers/create"). */
 body_kind body_kind_of(const char *method, size_t mlen, const char *path, size_t plen);
 
 typedef struct body_verdict {
@@ -56,11 +69,12 @@ typedef struct body_verdict {
     char why[256];   /* "HostConfig.Privileged is true" */
 } body_verdict;
 
-/* Judges what the head alone says of a BODY_BUILD or BODY_PLUGIN_CREATE
- * request: query (after the '?', qlen bytes, may be empty) read as Go's
+/* Judges what the head alone says of a request of a body_kind_on_head kind:
+ * query (after the '?', qlen bytes, may be empty) read as Go's
  * url.ParseQuery reads it, every value of a key counted (dockerd takes the
- * first; the stricter reading is any), and the Content-Type (a form body's
- * fields would take precedence over the query in dockerd's FormValue). */
+ * first, podman's schema decoder the last; the stricter reading is any), and
+ * the Content-Type (a form body's fields would take precedence over the
+ * query in dockerd's FormValue). */
 void body_judge_head(const body_policy *p, body_kind kind, const char *query, size_t qlen, const char *ctype,
                      size_t ctlen, body_verdict *v);
 

@@ -47,7 +47,7 @@
     X(ALLOW_CHANGES, -1, "GET /containers/{id}/changes; unset follows CONTAINERS") \
     X(ALLOW_ARCHIVE, 0, "/containers/{id}/archive (docker cp); also needs CONTAINERS=1") \
     X(ALLOW_EXPORT, 0, "/containers/{id}/export, /images/{name}/get, /images/get; also needs CONTAINERS=1 or IMAGES=1") \
-    X(ALLOW_PRIVILEGED, 0, "request bodies: HostConfig.Privileged, exec Privileged, plugin privileges") \
+    X(ALLOW_PRIVILEGED, 0, "request bodies: HostConfig.Privileged, exec Privileged, plugin privileges; libpod privileged, play/kube, restore import, secret drivers") \
     X(ALLOW_HOST_NAMESPACES, 0, "request bodies: host network, pid, ipc, uts, userns, cgroupns modes, container: forms") \
     X(ALLOW_CAPABILITIES, 0, "request bodies: CapAdd, unconfined SecurityOpt, Sysctls, MaskedPaths/ReadonlyPaths") \
     X(ALLOW_DEVICES, 0, "request bodies: Devices, DeviceRequests (GPUs), DeviceCgroupRules") \

@@ -1,5 +1,5 @@
-/* libFuzzer: the body judge (rules/body.c). The first byte picks the kind, the
- * rest is the body. Invariants:
+/* libFuzzer: the body judge (rules/body.c), Docker's bodies and Podman's
+ * libpod ones. The first byte picks the kind, the rest is the body. Invariants:
  *  - a verdict is 0, 400 (no variable) or 403 (a variable and a why);
  *  - with every variable open (ALLOW_BINDS=/) only the Docker socket is still
  *    refused, and what default-deny allows stays allowed;
@@ -204,10 +204,11 @@ static bool has_bind_option(const char *o)
     return false;
 }
 
-static bool volume_bad(const cJSON *top)
+/* field: "driveropts" (Docker's), "options" (podman's) */
+static bool volume_bad(const cJSON *top, const char *field)
 {
     for (const cJSON *c = top->child; c; c = c->next) {
-        if (!named(c, "driveropts") || !cJSON_IsObject(c))
+        if (!named(c, field) || !cJSON_IsObject(c))
             continue;
         bool bind = false, abs = false;
         for (const cJSON *f = c->child; f; f = f->next) {
@@ -221,6 +222,195 @@ static bool volume_bad(const cJSON *top)
         if (bind && abs)
             return true;
     }
+    return false;
+}
+
+/* ---- the strict reader for Podman's libpod bodies ---- */
+
+static bool nonempty_object(const cJSON *c)
+{
+    return cJSON_IsObject(c) && c->child;
+}
+
+static bool abs_string(const cJSON *c)
+{
+    return cJSON_IsString(c) && c->valuestring[0] == '/';
+}
+
+/* slirp4netns options: an allow_host_loopback key whose value is not false */
+static bool loopback_asked(const char *opts)
+{
+    char *copy = strdup(opts), *save = NULL;
+    bool asked = false;
+    for (char *t = strtok_r(copy, ",", &save); t && !asked; t = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(t, '=');
+        if (eq)
+            *eq = '\0';
+        asked = strcasecmp(t, "allow_host_loopback") == 0 && !(eq && strcasecmp(eq + 1, "false") == 0);
+    }
+    free(copy);
+    return asked;
+}
+
+/* a namespace object whose mode is not one of those that stay apart */
+static bool namespace_bad(const cJSON *ns)
+{
+    static const char *const ok[] = {"", "default", "private", "pod", "none", "bridge", "slirp4netns", "pasta",
+                                     "shareable", "auto", "keep-id", "no-map"};
+    const cJSON *mode = NULL, *value = NULL;
+    for (const cJSON *f = cJSON_IsObject(ns) ? ns->child : NULL; f; f = f->next) {
+        if (named(f, "nsmode"))
+            mode = f;
+        if (named(f, "value"))
+            value = f;
+    }
+    if (!cJSON_IsString(mode))
+        return false;
+    bool known = false;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        known = known || strcmp(mode->valuestring, ok[i]) == 0;
+    if (!known)
+        return true;
+    return strcmp(mode->valuestring, "slirp4netns") == 0 && cJSON_IsString(value) && loopback_asked(value->valuestring);
+}
+
+/* mount options naming host directories (overlay's lowerdir, upperdir, workdir) */
+static bool overlay_dirs(const cJSON *opts)
+{
+    bool dirs = false;
+    for (const cJSON *e = cJSON_IsArray(opts) ? opts->child : NULL; e && !dirs; e = e->next) {
+        char *copy, *save = NULL;
+        if (!cJSON_IsString(e))
+            continue;
+        copy = strdup(e->valuestring);
+        for (char *t = strtok_r(copy, ",", &save); t && !dirs; t = strtok_r(NULL, ",", &save))
+            dirs = strncasecmp(t, "lowerdir=", 9) == 0 || strncasecmp(t, "upperdir=", 9) == 0 ||
+                   strncasecmp(t, "workdir=", 8) == 0;
+        free(copy);
+    }
+    return dirs;
+}
+
+/* entries (mounts, overlay_volumes; sources: named volumes have none): an
+ * absolute source or overlay directories in the options */
+static bool entries_bind(const cJSON *list, bool sources)
+{
+    for (const cJSON *m = cJSON_IsArray(list) ? list->child : NULL; m; m = m->next)
+        for (const cJSON *f = cJSON_IsObject(m) ? m->child : NULL; f; f = f->next)
+            if ((sources && named(f, "source") && abs_string(f)) || (named(f, "options") && overlay_dirs(f)))
+                return true;
+    return false;
+}
+
+/* a timezone that climbs out of the zoneinfo directory, resolved as a path */
+static bool timezone_leaves(const char *tz)
+{
+    char path[8192] = "/usr/share/zoneinfo", *copy = strdup(tz), *save = NULL;
+    bool leaves = false;
+    for (char *t = strtok_r(copy, "/", &save); t && !leaves; t = strtok_r(NULL, "/", &save)) {
+        if (strcmp(t, "..") == 0) {
+            char *slash = strrchr(path, '/');
+            if (slash)
+                *slash = '\0';
+        } else if (strcmp(t, ".") != 0) {
+            strcat(path, "/");
+            strcat(path, t);
+        }
+        leaves = strncmp(path, "/usr/share/zoneinfo", 19) != 0;
+    }
+    free(copy);
+    return leaves;
+}
+
+/* an OCI resources object with device cgroup rules in it */
+static bool device_rules(const cJSON *resources)
+{
+    for (const cJSON *f = cJSON_IsObject(resources) ? resources->child : NULL; f; f = f->next)
+        if (named(f, "devices") && nonempty_array(f))
+            return true;
+    return false;
+}
+
+/* the fields a container and a pod share (nns: a pod has no cgroupns) */
+static bool libpod_common_bad(const cJSON *c, size_t nns)
+{
+    static const char *const ns[] = {"netns", "pidns", "ipcns", "utsns", "userns", "cgroupns"};
+    for (size_t i = 0; i < nns; i++)
+        if (named(c, ns[i]) && namespace_bad(c))
+            return true;
+    if (named(c, "network_options") && cJSON_IsObject(c))
+        for (const cJSON *m = c->child; m; m = m->next) {
+            if (m->string && strcasecmp(m->string, "pasta") == 0 && nonempty_array(m))
+                return true;
+            for (const cJSON *e = m->string && strcasecmp(m->string, "slirp4netns") == 0 && cJSON_IsArray(m) ? m->child
+                                                                                                             : NULL;
+                 e; e = e->next)
+                if (cJSON_IsString(e) && loopback_asked(e->valuestring))
+                    return true;
+        }
+    if (named(c, "sysctl") && nonempty_object(c))
+        return true;
+    if (named(c, "resource_limits") && device_rules(c))
+        return true;
+    return (named(c, "mounts") && entries_bind(c, true)) || (named(c, "overlay_volumes") && entries_bind(c, true)) ||
+           (named(c, "volumes") && entries_bind(c, false)) || (named(c, "volumes_from") && nonempty_array(c));
+}
+
+static bool libpod_create_bad(const cJSON *top)
+{
+    static const char *const lists[] = {"cap_add", "unmask", "devices", "device_cgroup_rule", "devices_from",
+                                        "host_device_list", "gpus"};
+    static const char *const files[] = {"rootfs", "init_path", "conmon_pid_file", "base_hosts_file"};
+    for (const cJSON *c = top->child; c; c = c->next) {
+        if (libpod_common_bad(c, 6) || (named(c, "privileged") && cJSON_IsTrue(c)))
+            return true;
+        if (named(c, "oci_runtime") && cJSON_IsString(c) && strchr(c->valuestring, '/'))
+            return true;
+        for (size_t i = 0; i < 7; i++)
+            if (named(c, lists[i]) && nonempty_array(c))
+                return true;
+        for (size_t i = 0; i < 4; i++)
+            if (named(c, files[i]) && abs_string(c))
+                return true;
+        if ((named(c, "seccomp_profile_path") || named(c, "apparmor_profile")) && cJSON_IsString(c) &&
+            c->valuestring[0])
+            return true;
+        if (named(c, "seccomp_policy") && cJSON_IsString(c) && c->valuestring[0] &&
+            strcasecmp(c->valuestring, "default") != 0)
+            return true;
+        for (const cJSON *e = named(c, "selinux_opts") && cJSON_IsArray(c) ? c->child : NULL; e; e = e->next)
+            if (cJSON_IsString(e) && (strcasecmp(e->valuestring, "disable") == 0 || strncasecmp(e->valuestring, "type:", 5) == 0))
+                return true;
+        if (named(c, "timezone") && cJSON_IsString(c) && timezone_leaves(c->valuestring))
+            return true;
+        for (const cJSON *f = named(c, "log_configuration") && cJSON_IsObject(c) ? c->child : NULL; f; f = f->next)
+            if (named(f, "path") && abs_string(f))
+                return true;
+    }
+    return false;
+}
+
+static bool libpod_pod_bad(const cJSON *top)
+{
+    for (const cJSON *c = top->child; c; c = c->next) {
+        if (libpod_common_bad(c, 5) || (named(c, "pod_devices") && nonempty_array(c)))
+            return true;
+        if ((named(c, "infra_conmon_pid_file") || named(c, "hostsfile")) && abs_string(c))
+            return true;
+        for (const cJSON *e = named(c, "security_opt") && cJSON_IsArray(c) ? c->child : NULL; e; e = e->next)
+            if (cJSON_IsString(e) && (security_opt_bad(e->valuestring) || strncasecmp(e->valuestring, "unmask=", 7) == 0))
+                return true;
+    }
+    return false;
+}
+
+static bool libpod_update_bad(const cJSON *top)
+{
+    if (device_rules(top))
+        return true;
+    for (const cJSON *c = top->child; c; c = c->next)
+        if (named(c, "resources") && device_rules(c))
+            return true;
     return false;
 }
 
@@ -256,7 +446,15 @@ static bool strict_refuses(body_kind kind, const cJSON *top)
     case BODY_SERVICE:
         return service_bad(top);
     case BODY_VOLUME_CREATE:
-        return volume_bad(top);
+        return volume_bad(top, "driveropts");
+    case BODY_LIBPOD_CREATE:
+        return libpod_create_bad(top);
+    case BODY_LIBPOD_POD:
+        return libpod_pod_bad(top);
+    case BODY_LIBPOD_UPDATE:
+        return libpod_update_bad(top);
+    case BODY_LIBPOD_VOLUME:
+        return volume_bad(top, "options");
     default:
         return false;
     }
@@ -268,7 +466,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    body_kind kind = (body_kind)(1 + data[0] % 7);
+    /* the JSON kinds: BODY_CONTAINER_CREATE .. BODY_LIBPOD_POD (the existing seeds' bytes 0..6 keep their kind) */
+    body_kind kind = (body_kind)(1 + data[0] % BODY_LIBPOD_POD);
     const char *body = (const char *)data + 1;
     size_t len = size - 1;
 

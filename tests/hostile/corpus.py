@@ -504,3 +504,72 @@ CASES += [
     case("body of a non-judged POST is streamed as before", post(b"/containers/abc/kill", b'{"x":1}'), 200,
          reach=[("POST", "/containers/abc/kill")], env=CPV),
 ]
+
+# -- Podman's libpod API (LIBPOD_*=1 POST=1): its bodies are judged as dockerd's are, read as
+# podman's Go decoder reads them (SpecGenerator's lower_snake names, case-insensitive) ----------
+LIBPOD = {"LIBPOD_CONTAINERS": "1", "POST": "1", "LIBPOD_EXEC": "1", "LIBPOD_VOLUMES": "1", "LIBPOD_PODS": "1",
+          "LIBPOD_PLAY": "1", "LIBPOD_SECRETS": "1"}
+refused_libpod = [
+    ("privileged", b"/v4.0.0/libpod/containers/create", b'{"image":"alpine","privileged":true}', 403,
+     "ALLOW_PRIVILEGED"),
+    ("privileged upper-case key", b"/libpod/containers/create", b'{"image":"alpine","PRIVILEGED":true}', 403,
+     "ALLOW_PRIVILEGED"),
+    ("privileged repeated key", b"/libpod/containers/create",
+     b'{"image":"alpine","privileged":false,"Privileged":true}', 400, None),
+    ("privileged as a string", b"/libpod/containers/create", b'{"image":"alpine","privileged":"true"}', 400, None),
+    ("netns host", b"/v5.0.0/libpod/containers/create", b'{"image":"alpine","netns":{"nsmode":"host"}}', 403,
+     "ALLOW_HOST_NAMESPACES"),
+    ("pidns by path", b"/libpod/containers/create",
+     b'{"image":"alpine","pidns":{"nsmode":"path","value":"/proc/1/ns/pid"}}', 403, "ALLOW_HOST_NAMESPACES"),
+    ("bind of /", b"/libpod/containers/create",
+     b'{"image":"alpine","mounts":[{"destination":"/host","type":"bind","source":"/","options":["rbind"]}]}', 403,
+     "ALLOW_BINDS"),
+    ("overlay volume of /etc", b"/libpod/containers/create",
+     b'{"image":"alpine","overlay_volumes":[{"destination":"/e","source":"/etc"}]}', 403, "ALLOW_BINDS"),
+    ("rootfs /", b"/libpod/containers/create", b'{"rootfs":"/"}', 403, "ALLOW_BINDS"),
+    ("cap_add", b"/libpod/containers/create", b'{"image":"alpine","cap_add":["SYS_ADMIN"]}', 403,
+     "ALLOW_CAPABILITIES"),
+    ("devices", b"/libpod/containers/create", b'{"image":"alpine","devices":[{"path":"/dev/sda"}]}', 403,
+     "ALLOW_DEVICES"),
+    ("exec privileged", b"/libpod/containers/abc/exec", b'{"Cmd":["sh"],"Privileged":true}', 403,
+     "ALLOW_PRIVILEGED"),
+    ("update device rules", b"/libpod/containers/abc/update", b'{"devices":[{"allow":true,"access":"rwm"}]}', 403,
+     "ALLOW_DEVICES"),
+    ("volume bind in disguise", b"/libpod/volumes/create",
+     b'{"Name":"v","Driver":"local","Options":{"type":"none","o":"bind","device":"/"}}', 403, "ALLOW_BINDS"),
+    ("pod on the host network", b"/libpod/pods/create", b'{"name":"p","netns":{"nsmode":"host"}}', 403,
+     "ALLOW_HOST_NAMESPACES"),
+]
+for name, target, body, status, var in refused_libpod:
+    CASES.append(case("libpod body " + name, post(target, body), status, env=LIBPOD, message=var))
+CASES += [
+    case("libpod body ordinary create reaches the daemon", post(b"/v4.0.0/libpod/containers/create",
+         b'{"name":"web","image":"alpine","netns":{"nsmode":"bridge"},"portmappings":[{"container_port":80,'
+         b'"host_port":8080}],"volumes":[{"Name":"data","Dest":"/data"}],"env":{"A":"1"}}'), 200,
+         reach=[("POST", "/v4.0.0/libpod/containers/create")], env=LIBPOD),
+    case("libpod body privileged allowed by ALLOW_PRIVILEGED", post(b"/v4.0.0/libpod/containers/create",
+         b'{"image":"alpine","privileged":true}'), 200, reach=[("POST", "/v4.0.0/libpod/containers/create")],
+         env=dict(LIBPOD, ALLOW_PRIVILEGED="1")),
+    case("libpod body bind allowed by its prefix", post(b"/libpod/containers/create",
+         b'{"image":"alpine","mounts":[{"destination":"/app","type":"bind","source":"/srv/app"}]}'), 200,
+         reach=[("POST", "/libpod/containers/create")], env=dict(LIBPOD, ALLOW_BINDS="/srv")),
+    case("libpod body ordinary pod reaches the daemon", post(b"/libpod/pods/create", b'{"name":"p"}'), 200,
+         reach=[("POST", "/libpod/pods/create")], env=LIBPOD),
+    case("libpod play/kube needs ALLOW_PRIVILEGED", b"POST /v4.0.0/libpod/play/kube HTTP/1.1\r\n" + H +
+         b"Content-Type: application/yaml\r\nContent-Length: 9\r\n\r\nkind: Pod", 403, env=LIBPOD,
+         message="ALLOW_PRIVILEGED"),
+    case("libpod kube/play with ALLOW_PRIVILEGED", b"POST /libpod/kube/play HTTP/1.1\r\n" + H +
+         b"Content-Type: application/yaml\r\nContent-Length: 9\r\n\r\nkind: Pod", 200,
+         reach=[("POST", "/libpod/kube/play")], env=dict(LIBPOD, ALLOW_PRIVILEGED="1")),
+    case("libpod restore import=true needs ALLOW_PRIVILEGED", b"POST /libpod/containers/x/restore?import=true "
+         b"HTTP/1.1\r\n" + H + b"Content-Type: application/x-tar\r\nContent-Length: 3\r\n\r\nabc", 403, env=LIBPOD,
+         message="ALLOW_PRIVILEGED"),
+    case("libpod restore of a checkpoint in place reaches the daemon", b"POST /libpod/containers/x/restore?keep=true "
+         b"HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n", 200,
+         reach=[("POST", "/libpod/containers/x/restore?keep=true")], env=LIBPOD),
+    case("libpod secret with the shell driver needs ALLOW_PRIVILEGED", b"POST /libpod/secrets/create?name=s&driver=shell "
+         b"HTTP/1.1\r\n" + H + b"Content-Length: 3\r\n\r\nabc", 403, env=LIBPOD, message="ALLOW_PRIVILEGED"),
+    case("libpod secret with the file driver reaches the daemon", b"POST /libpod/secrets/create?name=s&driver=file "
+         b"HTTP/1.1\r\n" + H + b"Content-Length: 3\r\n\r\nabc", 200,
+         reach=[("POST", "/libpod/secrets/create?name=s&driver=file")], env=LIBPOD),
+]

@@ -2,7 +2,9 @@
  * spelling (case, ſ and K folds, repeated keys, the create body's top-level
  * HostConfig fields, wrong types, trailing values, bad UTF-8, dot segments,
  * the Docker socket), and the bodies that must pass, among them ones captured
- * from the docker CLI (28.2) against a recording socket. */
+ * from the docker CLI (28.2) against a recording socket; the same for
+ * Podman's libpod bodies (SpecGenerator, pods, update, volumes) and the
+ * libpod requests judged on their head (play/kube, restore, secrets). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,13 @@ static const char cli_vol_nfs[] =
     "{\"Driver\":\"local\",\"DriverOpts\":{\"device\":\":/export\",\"o\":\"addr=10.0.0.1,rw\",\"type\":\"nfs\"},\"Name\":\"nfsvol\"}\n";
 static const char cli_exec[] =
     "{\"User\":\"0\",\"Privileged\":false,\"Tty\":false,\"AttachStdin\":false,\"AttachStderr\":true,\"AttachStdout\":true,\"Detach\":false,\"DetachKeys\":\"\",\"Env\":[\"X=1\"],\"WorkingDir\":\"\",\"Cmd\":[\"true\"]}\n";
+/* Podman 5's remote client body (SpecGenerator), written by hand in its shape (no podman here to record
+ * one): podman --remote create --name web -p 8080:80 -e A=1 -v data:/data --tmpfs /run alpine sleep 1 */
+static const char podman_create[] =
+    "{\"name\":\"web\",\"command\":[\"sleep\",\"1\"],\"env\":{\"A\":\"1\"},\"terminal\":false,\"stdin\":false,\"labels\":{},\"annotations\":{\"io.podman.annotations.autoremove\":\"FALSE\"},\"stop_signal\":15,\"log_configuration\":{\"driver\":\"journald\"},\"raw_image_name\":\"alpine\",\"systemd\":\"true\",\"sdnotifyMode\":\"container\",\"pidns\":{},\"utsns\":{},\"containerCreateCommand\":[\"podman\",\"--remote\",\"create\",\"--name\",\"web\",\"alpine\"],\"init_container_type\":\"\",\"image\":\"alpine\",\"image_volume_mode\":\"anonymous\",\"mounts\":[{\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"rw\",\"rprivate\",\"nosuid\",\"nodev\",\"tmpcopyup\"]}],\"volumes\":[{\"Name\":\"data\",\"Dest\":\"/data\",\"Options\":[],\"IsAnonymous\":false,\"SubPath\":\"\"}],\"ipcns\":{},\"shm_size\":65536000,\"selinux_opts\":null,\"userns\":{},\"idmappings\":{\"HostUIDMapping\":true,\"HostGIDMapping\":true,\"UIDMap\":null,\"GIDMap\":null,\"AutoUserNs\":false},\"cgroupns\":{},\"cgroups_mode\":\"enabled\",\"netns\":{\"nsmode\":\"bridge\"},\"portmappings\":[{\"host_ip\":\"\",\"container_port\":80,\"host_port\":8080,\"range\":1,\"protocol\":\"tcp\"}],\"Networks\":{\"podman\":{}},\"use_image_resolve_conf\":false,\"use_image_hosts\":false,\"seccomp_policy\":\"default\",\"healthLogDestination\":\"local\",\"healthMaxLogCount\":5,\"healthMaxLogSize\":500}\n";
+/* podman --remote create --privileged --network host -v /:/host --cap-add SYS_ADMIN --device /dev/fuse alpine */
+static const char podman_create_priv[] =
+    "{\"name\":\"p\",\"privileged\":true,\"image\":\"alpine\",\"netns\":{\"nsmode\":\"host\"},\"cap_add\":[\"SYS_ADMIN\"],\"devices\":[{\"path\":\"/dev/fuse\"}],\"mounts\":[{\"destination\":\"/host\",\"type\":\"bind\",\"source\":\"/\",\"options\":[\"rbind\"]}],\"pidns\":{},\"utsns\":{},\"ipcns\":{},\"userns\":{},\"cgroupns\":{},\"seccomp_policy\":\"default\"}\n";
 /* cli_priv_create: docker create --privileged --network host -v /:/host --mount type=bind,src=/etc,dst=/e
  *   --security-opt seccomp=unconfined --security-opt systempaths=unconfined --cap-add SYS_ADMIN
  *   --device /dev/fuse --pid host busybox
@@ -39,6 +48,10 @@ static const char cli_exec[] =
 #define SV BODY_SERVICE
 #define VC BODY_VOLUME_CREATE
 #define PL BODY_PLUGIN_PRIVILEGES
+#define LC BODY_LIBPOD_CREATE
+#define LU BODY_LIBPOD_UPDATE
+#define LV BODY_LIBPOD_VOLUME
+#define LP BODY_LIBPOD_POD
 
 #define PRIV "ALLOW_PRIVILEGED"
 #define NS "ALLOW_HOST_NAMESPACES"
@@ -263,7 +276,7 @@ static const row rows[] = {
     {CC, "", "/", "{\"HostConfig\":{\"VolumesFrom\":[\"other:ro\"]}}", A},
     {CC, "", "/", "{\"HostConfig\":{\"Binds\":[\"/etc:/etc\",\"/:/host\"]}}", A},
     /* the Docker socket: only by its exact path, never through a parent, not even / */
-    {CC, "", "/", "{\"HostConfig\":{\"Binds\":[\"/var/run/docker.sock:/s\"]}}", D, BND, "Docker socket"},
+    {CC, "", "/", "{\"HostConfig\":{\"Binds\":[\"/var/run/docker.sock:/s\"]}}", D, BND, "daemon's socket"},
     {CC, "", "/var/run", "{\"HostConfig\":{\"Binds\":[\"/var/run/docker.sock:/s\"]}}", D, BND},
     {CC, "", "/", "{\"HostConfig\":{\"Binds\":[\"/run/docker.sock:/s\"]}}", D, BND},
     {CC, "", "/", "{\"HostConfig\":{\"Binds\":[\"/var/run/../run/./docker.sock:/s\"]}}", D, BND},
@@ -304,6 +317,217 @@ static const row rows[] = {
     {VC, "", NULL, "{\"DriverOpts\":{\"type\":\"cifs\",\"device\":\"//server/share\",\"o\":\"username=u\"}}", A},
     {VC, "", NULL, "{\"Name\":\"plain\"}", A},
     {VC, "", NULL, "{\"Name\":\"t\",\"DriverOpts\":{\"type\":\"tmpfs\",\"device\":\"tmpfs\",\"o\":\"size=100m\"}}", A},
+
+    /* ---- Podman's libpod API: SpecGenerator, PodSpecGenerator, update, volume ---- */
+    {LC, "", NULL, podman_create, A},
+    {LC, "", NULL, podman_create_priv, D, PRIV, "privileged is true"},
+    {LC, "P", NULL, podman_create_priv, D, NS, "netns is host"},
+    {LC, "PN", NULL, podman_create_priv, D, CAP, "cap_add adds SYS_ADMIN"},
+    {LC, "PNC", NULL, podman_create_priv, D, DEV, "devices is not empty"},
+    {LC, "PNCD", NULL, podman_create_priv, D, BND, "host path /"},
+    {LC, "PNCD", "/", podman_create_priv, A},
+    {LC, "", NULL, "", A},
+    {LC, "", NULL, "null", A},
+    {LC, "", NULL, "{\"image\":\"alpine\"}", A},
+    {LC, "", NULL, "[]", B},
+    {LC, "", NULL, "{\"image\":\"alpine\"} {\"privileged\":true}", B, NULL, "more than one"},
+    {LC, "", NULL, "{\"image\":\"\xff\"}", B},
+    /* privileged, with Go's case folds and repeated keys */
+    {LC, "", NULL, "{\"privileged\":true}", D, PRIV, "privileged is true"},
+    {LC, "", NULL, "{\"Privileged\":true}", D, PRIV},
+    {LC, "", NULL, "{\"PRIVILEGED\":true}", D, PRIV},
+    {LC, "", NULL, "{\"\xc5\xbfysctl\":{\"a\":\"b\"}}", D, CAP},      /* ſ folds to s */
+    {LC, "", NULL, "{\"unmas\xe2\x84\xaa\":[\"ALL\"]}", D, CAP},       /* K (Kelvin) folds to k */
+    {LC, "", NULL, "{\"pr\\u0069vileged\":true}", D, PRIV},
+    {LC, "", NULL, "{\"privileged\":false}", A},
+    {LC, "", NULL, "{\"privileged\":null}", A},
+    {LC, "P", NULL, "{\"privileged\":true}", A},
+    {LC, "", NULL, "{\"privileged\":false,\"Privileged\":true}", B, NULL, "twice"},
+    {LC, "", NULL, "{\"privileged\":\"true\"}", B},
+    {LC, "", NULL, "{\"privileged\":1}", B},
+    {LC, "", NULL, "{\"oci_runtime\":\"/var/lib/containers/storage/volumes/v/_data/x\"}", D, PRIV, "oci_runtime"},
+    {LC, "", NULL, "{\"oci_runtime\":\"crun\"}", A},
+    {LC, "P", NULL, "{\"oci_runtime\":\"/usr/bin/crun\"}", A},
+    {LC, "", NULL, "{\"oci_runtime\":[\"/x\"]}", B},
+    /* namespaces: host, path, container and modes unknown are refused; the modes that stay apart pass */
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"host\"}}", D, NS, "netns is host"},
+    {LC, "", NULL, "{\"pidns\":{\"nsmode\":\"host\"}}", D, NS, "pidns is host"},
+    {LC, "", NULL, "{\"ipcns\":{\"nsmode\":\"host\"}}", D, NS, "ipcns is host"},
+    {LC, "", NULL, "{\"utsns\":{\"nsmode\":\"host\"}}", D, NS, "utsns is host"},
+    {LC, "", NULL, "{\"userns\":{\"nsmode\":\"host\"}}", D, NS, "userns is host"},
+    {LC, "", NULL, "{\"cgroupns\":{\"nsmode\":\"host\"}}", D, NS, "cgroupns is host"},
+    {LC, "V", NULL, "{\"cgroupns\":{\"nsmode\":\"host\"}}", A},
+    {LC, "V", NULL, "{\"pidns\":{\"nsmode\":\"host\"}}", D, NS},
+    {LC, "", NULL, "{\"NetNS\":{\"NSMode\":\"host\"}}", D, NS},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"HOST\"}}", D, NS},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"path\",\"value\":\"/proc/1/ns/net\"}}", D, NS, "/proc/1/ns/net"},
+    {LC, "", NULL, "{\"pidns\":{\"nsmode\":\"container\",\"value\":\"web\"}}", D, NS, "another container"},
+    {LC, "", NULL, "{\"utsns\":{\"nsmode\":\"container\",\"value\":\"web\"}}", D, NS},
+    {LC, "", NULL, "{\"userns\":{\"nsmode\":\"ns\",\"value\":\"/proc/1/ns/user\"}}", D, NS, "not one known"},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"Private\"}}", D, NS},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"private\",\"nsmode\":\"host\"}}", B, NULL, "twice"},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"private\"},\"NETNS\":{\"nsmode\":\"host\"}}", B},
+    {LC, "", NULL, "{\"netns\":\"host\"}", B},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":[\"host\"]}}", B},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"path\",\"value\":[\"/proc/1/ns/net\"]}}", B},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"bridge\"},\"pidns\":{\"nsmode\":\"private\"},\"ipcns\":{\"nsmode\":\"shareable\"},\"utsns\":{},\"userns\":{\"nsmode\":\"keep-id\",\"value\":\"uid=1000\"},\"cgroupns\":{\"nsmode\":\"private\"}}", A},
+    {LC, "", NULL, "{\"pod\":\"p\",\"netns\":{\"nsmode\":\"pod\"},\"pidns\":{\"nsmode\":\"pod\"},\"ipcns\":{\"nsmode\":\"none\"},\"userns\":{\"nsmode\":\"auto\",\"value\":\"size=65536\"}}", A},
+    {LC, "", NULL, "{\"netns\":null,\"pidns\":{\"nsmode\":null},\"userns\":{\"nsmode\":\"default\"},\"ipcns\":{\"nsmode\":\"\"}}", A},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"pasta\"},\"userns\":{\"nsmode\":\"no-map\"}}", A},
+    {LC, "N", NULL, "{\"netns\":{\"nsmode\":\"host\"},\"pidns\":{\"nsmode\":\"path\",\"value\":\"/proc/1/ns/pid\"},\"ipcns\":{\"nsmode\":\"container\",\"value\":\"x\"}}", A},
+    /* the host's loopback through slirp4netns, pasta's command line */
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"slirp4netns\",\"value\":\"cidr=10.0.3.0/24\"}}", A},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"slirp4netns\",\"value\":\"mtu=1500,allow_host_loopback=true\"}}", D, NS, "loopback"},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"slirp4netns\",\"value\":\"ALLOW_HOST_LOOPBACK=1\"}}", D, NS},
+    {LC, "", NULL, "{\"netns\":{\"nsmode\":\"slirp4netns\",\"value\":\"allow_host_loopback=false\"}}", A},
+    {LC, "", NULL, "{\"network_options\":{\"slirp4netns\":[\"allow_host_loopback=true\"]}}", D, NS, "loopback"},
+    {LC, "", NULL, "{\"network_options\":{\"slirp4netns\":[\"port_handler=slirp4netns\",\"enable_ipv6=true\"]}}", A},
+    {LC, "", NULL, "{\"network_options\":{\"pasta\":[\"-T\",\"5432\"]}}", D, NS, "pasta"},
+    {LC, "", NULL, "{\"network_options\":{\"pasta\":[]}}", A},
+    {LC, "N", NULL, "{\"network_options\":{\"pasta\":[\"--map-host-loopback\",\"10.0.2.2\"]}}", A},
+    {LC, "", NULL, "{\"network_options\":{\"bridge\":[\"isolate=true\"]}}", A},
+    {LC, "", NULL, "{\"network_options\":{\"pasta\":\"-T\"}}", B},
+    {LC, "", NULL, "{\"network_options\":{\"pasta\":[1]}}", B},
+    /* ALLOW_CAPABILITIES */
+    {LC, "", NULL, "{\"cap_add\":[\"NET_ADMIN\"]}", D, CAP, "cap_add adds NET_ADMIN"},
+    {LC, "", NULL, "{\"CAP_ADD\":[\"SYS_PTRACE\"]}", D, CAP},
+    {LC, "", NULL, "{\"cap_add\":[],\"cap_drop\":[\"ALL\"]}", A},
+    {LC, "C", NULL, "{\"cap_add\":[\"ALL\"]}", A},
+    {LC, "", NULL, "{\"cap_add\":\"ALL\"}", B},
+    {LC, "", NULL, "{\"sysctl\":{\"net.ipv4.ip_unprivileged_port_start\":\"0\"}}", D, CAP, "sysctl sets"},
+    {LC, "", NULL, "{\"sysctl\":{}}", A},
+    {LC, "", NULL, "{\"unmask\":[\"ALL\"]}", D, CAP, "unmask unmasks ALL"},
+    {LC, "", NULL, "{\"unmask\":[\"/proc/kcore\"]}", D, CAP},
+    {LC, "", NULL, "{\"mask\":[\"/opt/secret\"],\"unmask\":[]}", A},
+    {LC, "", NULL, "{\"seccomp_policy\":\"image\"}", D, CAP, "seccomp_policy is image"},
+    {LC, "", NULL, "{\"seccomp_policy\":\"default\"}", A},
+    {LC, "", NULL, "{\"seccomp_profile_path\":\"unconfined\"}", D, CAP, "seccomp_profile_path is unconfined"},
+    {LC, "", NULL, "{\"seccomp_profile_path\":\"/etc/permissive.json\"}", D, CAP},
+    {LC, "", NULL, "{\"apparmor_profile\":\"unconfined\"}", D, CAP, "apparmor_profile is unconfined"},
+    {LC, "", NULL, "{\"selinux_opts\":[\"disable\"]}", D, CAP, "selinux_opts disable"},
+    {LC, "", NULL, "{\"selinux_opts\":[\"type:spc_t\"]}", D, CAP},
+    {LC, "", NULL, "{\"selinux_opts\":[\"level:s0:c1,c2\"]}", A},
+    {LC, "C", NULL, "{\"seccomp_profile_path\":\"unconfined\",\"apparmor_profile\":\"unconfined\",\"selinux_opts\":[\"disable\"],\"unmask\":[\"ALL\"],\"sysctl\":{\"a\":\"b\"}}", A},
+    {LC, "", NULL, "{\"selinux_opts\":\"disable\"}", B},
+    /* ALLOW_DEVICES */
+    {LC, "", NULL, "{\"devices\":[{\"path\":\"/dev/sda\"}]}", D, DEV, "devices is not empty"},
+    {LC, "", NULL, "{\"device_cgroup_rule\":[{\"allow\":true,\"access\":\"rwm\"}]}", D, DEV, "device_cgroup_rule"},
+    {LC, "", NULL, "{\"devices_from\":[\"other\"]}", D, DEV, "devices_from"},
+    {LC, "", NULL, "{\"host_device_list\":[{\"path\":\"/dev/mem\"}]}", D, DEV},
+    {LC, "", NULL, "{\"gpus\":[\"all\"]}", D, DEV, "gpus"},
+    {LC, "", NULL, "{\"resource_limits\":{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}}", D, DEV, "resource_limits.devices"},
+    {LC, "", NULL, "{\"resource_limits\":{\"memory\":{\"limit\":268435456},\"pids\":{\"limit\":100}}}", A},
+    {LC, "", NULL, "{\"devices\":[],\"gpus\":null,\"resource_limits\":{\"devices\":[]}}", A},
+    {LC, "D", NULL, "{\"devices\":[{\"path\":\"/dev/fuse\"}],\"resource_limits\":{\"devices\":[{\"allow\":true}]}}", A},
+    {LC, "", NULL, "{\"devices\":{\"path\":\"/dev/sda\"}}", B},
+    /* ALLOW_BINDS: mounts (OCI), overlay volumes, named volumes' options, volumes_from */
+    {LC, "", NULL, "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"bind\",\"source\":\"/\"}]}", D, BND, "host path /"},
+    {LC, "", NULL, "{\"Mounts\":[{\"Destination\":\"/h\",\"Type\":\"bind\",\"Source\":\"/etc\"}]}", D, BND, "/etc"},
+    {LC, "", NULL, "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"none\",\"source\":\"/\",\"options\":[\"rbind\"]}]}", D, BND},
+    {LC, "", NULL, "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"ext4\",\"source\":\"/dev/sda1\"}]}", D, BND, "/dev/sda1"},
+    {LC, "", NULL, "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"glob\",\"source\":\"/etc/*\"}]}", D, BND},
+    {LC, "", NULL, "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"bind\",\"source\":\"etc\"}]}", B, NULL, "absolute"},
+    {LC, "", NULL, "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"ext4\",\"source\":\"../../../dev/sda1\"}]}", B},
+    {LC, "", NULL, "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"overlay\",\"source\":\"overlay\",\"options\":[\"lowerdir=/etc:/srv/x\"]}]}", D, BND, "/etc"},
+    {LC, "", "/srv", "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"overlay\",\"source\":\"overlay\",\"options\":[\"ro,upperdir=/srv/u\",\"workdir=/srv/w\",\"lowerdir=/srv/a:/srv/b\"]}]}", A},
+    {LC, "", "/srv", "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"overlay\",\"source\":\"overlay\",\"options\":[\"ro,UPPERDIR=/etc\"]}]}", D, BND, "/etc"},
+    {LC, "", "/srv", "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"overlay\",\"source\":\"overlay\",\"options\":[\"lowerdir=/srv/a:\"]}]}", B},
+    {LC, "", "/srv", "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"overlay\",\"source\":\"overlay\",\"options\":[\"lowerdir=srv\"]}]}", B},
+    {LC, "", NULL, "{\"mounts\":[{\"destination\":\"/t\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"size=64m\",\"nosuid\"]},{\"destination\":\"/d\",\"type\":\"devpts\",\"source\":\"devpts\"}]}", A},
+    {LC, "", NULL, "{\"mounts\":[{\"destination\":\"/i\",\"type\":\"image\",\"source\":\"docker.io/library/alpine\"}]}", A},
+    {LC, "", "/srv", "{\"mounts\":[{\"destination\":\"/a\",\"type\":\"bind\",\"source\":\"/srv/app\",\"options\":[\"rbind\",\"ro\"]}]}", A},
+    {LC, "", "/srv", "{\"mounts\":[{\"destination\":\"/a\",\"type\":\"bind\",\"source\":\"/srv/../etc\"}]}", D, BND, "/etc"},
+    {LC, "", "/", "{\"mounts\":[{\"destination\":\"/s\",\"type\":\"bind\",\"source\":\"/run/docker.sock\"}]}", D, BND, "daemon's socket"},
+    {LC, "", "/", "{\"mounts\":[{\"destination\":\"/s\",\"type\":\"bind\",\"source\":\"/var/run/podman/podman.sock\"}]}", D, BND, "socket"},
+    {LC, "", "/", "{\"mounts\":[{\"destination\":\"/s\",\"type\":\"bind\",\"source\":\"" UPSTREAM "\"}]}", D, BND},
+    {LC, "", "/run/podman/podman.sock", "{\"mounts\":[{\"destination\":\"/s\",\"type\":\"bind\",\"source\":\"/var/run/podman/podman.sock\"}]}", A},
+    {LC, "", NULL, "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"bind\",\"source\":\"/srv\",\"Source\":\"/\"}]}", B, NULL, "twice"},
+    {LC, "", NULL, "{\"mounts\":{\"source\":\"/\"}}", B},
+    {LC, "", NULL, "{\"mounts\":[\"/:/h\"]}", B},
+    {LC, "", NULL, "{\"mounts\":[{\"source\":\"/\",\"options\":\"rbind\"}]}", B},
+    {LC, "", NULL, "{\"overlay_volumes\":[{\"destination\":\"/h\",\"source\":\"/\"}]}", D, BND, "overlay_volumes"},
+    {LC, "", "/srv", "{\"overlay_volumes\":[{\"destination\":\"/h\",\"source\":\"/srv/lower\",\"options\":[\"upperdir=/etc\",\"workdir=/srv/w\"]}]}", D, BND, "/etc"},
+    {LC, "", "/srv", "{\"overlay_volumes\":[{\"destination\":\"/h\",\"source\":\"/srv/lower\",\"options\":[\"U\"]}]}", A},
+    {LC, "", "/srv", "{\"overlay_volumes\":[{\"destination\":\"/h\",\"source\":\"lower\"}]}", B},
+    {LC, "", NULL, "{\"volumes\":[{\"Name\":\"data\",\"Dest\":\"/data\",\"Options\":[\"rw\",\"z\"]},{\"Name\":\"\",\"Dest\":\"/anon\"}]}", A},
+    {LC, "", NULL, "{\"volumes\":[{\"Name\":\"data\",\"Dest\":\"/data\",\"Options\":[\"O\",\"upperdir=/etc\",\"workdir=/tmp/w\"]}]}", D, BND, "/etc"},
+    {LC, "", NULL, "{\"volumes\":[\"data:/data\"]}", B},
+    {LC, "", NULL, "{\"image_volumes\":[{\"Source\":\"alpine\",\"Destination\":\"/img\"}],\"image_volume_mode\":\"anonymous\"}", A},
+    {LC, "", NULL, "{\"volumes_from\":[\"other:ro\"]}", D, BND, "volumes_from"},
+    {LC, "", "/", "{\"volumes_from\":[\"other:ro\"]}", A},
+    /* ALLOW_BINDS: host files podman reads or writes for the container */
+    {LC, "", NULL, "{\"rootfs\":\"/\"}", D, BND, "rootfs (the container's root filesystem) binds host path /"},
+    {LC, "", "/srv", "{\"rootfs\":\"/srv/rootfs\",\"rootfs_overlay\":true}", A},
+    {LC, "", "/srv", "{\"rootfs\":\"/srv/../etc\"}", D, BND},
+    {LC, "", NULL, "{\"rootfs\":\"rootfs\"}", B, NULL, "absolute"},
+    {LC, "", NULL, "{\"init\":true,\"init_path\":\"/etc/shadow\"}", D, BND, "init_path"},
+    {LC, "", NULL, "{\"conmon_pid_file\":\"/etc/cron.d/x\"}", D, BND, "conmon_pid_file"},
+    {LC, "", NULL, "{\"log_configuration\":{\"driver\":\"k8s-file\",\"path\":\"/etc/cron.d/x\"}}", D, BND, "log_configuration.path"},
+    {LC, "", NULL, "{\"log_configuration\":{\"driver\":\"journald\",\"options\":{\"tag\":\"web\"}}}", A},
+    {LC, "", NULL, "{\"log_configuration\":\"k8s-file\"}", B},
+    {LC, "", NULL, "{\"base_hosts_file\":\"/etc/shadow\"}", D, BND, "base_hosts_file"},
+    {LC, "", NULL, "{\"base_hosts_file\":\"image\"}", A},
+    {LC, "", NULL, "{\"base_hosts_file\":\"none\"}", A},
+    {LC, "", NULL, "{\"timezone\":\"Europe/Berlin\"}", A},
+    {LC, "", NULL, "{\"timezone\":\"local\"}", A},
+    {LC, "", NULL, "{\"timezone\":\"../../../etc/shadow\"}", D, BND, "zoneinfo"},
+    {LC, "", NULL, "{\"timezone\":\"Europe/../../../../etc/shadow\"}", D, BND},
+    {LC, "", NULL, "{\"timezone\":\"/../x\"}", D, BND},
+    {LC, "", NULL, "{\"timezone\":\"Europe/../UTC\"}", A},
+    {LC, "", "/", "{\"timezone\":\"../../../etc/shadow\"}", A},
+    /* harmless fields */
+    {LC, "", NULL, "{\"hostadd\":[\"db:10.0.0.2\"],\"create_working_dir\":true,\"work_dir\":\"/app\",\"mask\":[\"/x\"],\"hostname\":\"h\",\"dns_server\":[\"1.1.1.1\"],\"portmappings\":[{\"host_port\":8080,\"container_port\":80}],\"Networks\":{\"podman\":{}},\"env\":{\"A\":\"1\"},\"labels\":{\"a\":\"b\"},\"systemd\":\"true\"}", A},
+
+    /* ---- libpod update: podman 5 has the resources at the top, podman 4 under Resources ---- */
+    {LU, "", NULL, "{\"memory\":{\"limit\":268435456},\"cpu\":{\"shares\":512},\"Env\":[\"A=1\"]}", A},
+    {LU, "", NULL, "{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}", D, DEV, "devices is not empty"},
+    {LU, "", NULL, "{\"Resources\":{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}}", D, DEV, "Resources.devices"},
+    {LU, "", NULL, "{\"resources\":{\"Devices\":[{\"allow\":true}]}}", D, DEV},
+    {LU, "D", NULL, "{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}", A},
+    {LU, "", NULL, "{\"devices\":[],\"Resources\":{\"memory\":{\"limit\":1}}}", A},
+    {LU, "", NULL, "{\"devices\":[],\"Devices\":[{\"allow\":true}]}", B},
+    {LU, "", NULL, "{\"devices\":{\"allow\":true}}", B},
+
+    /* ---- libpod volume: the local driver's options, as Docker's DriverOpts ---- */
+    {LV, "", NULL, "{\"Name\":\"v\",\"Driver\":\"local\",\"Options\":{\"type\":\"none\",\"o\":\"bind\",\"device\":\"/\"}}", D, BND, "Options"},
+    {LV, "", NULL, "{\"name\":\"v\",\"options\":{\"o\":\"rbind\",\"device\":\"/etc\"}}", D, BND, "/etc"},
+    {LV, "", NULL, "{\"Options\":{\"type\":\"ext4\",\"device\":\"/dev/sda1\"}}", D, BND},
+    {LV, "", "/srv", "{\"Options\":{\"type\":\"none\",\"o\":\"bind\",\"device\":\"/srv/v\"}}", A},
+    {LV, "", NULL, "{\"Options\":{\"o\":\"uid=1000\",\"O\":\"bind\",\"device\":\"/\"}}", B},
+    {LV, "", NULL, "{\"Options\":{\"device\":[\"/\"]}}", B},
+    {LV, "", NULL, "{\"Name\":\"v\",\"Label\":{\"a\":\"b\"},\"Options\":{\"type\":\"tmpfs\",\"device\":\"tmpfs\",\"o\":\"size=10m\"},\"UID\":1000}", A},
+    {LV, "", NULL, "{\"Name\":\"plain\"}", A},
+    {LV, "", NULL, "{\"Name\":\"v\",\"Options\":\"o=bind\"}", B},
+
+    /* ---- libpod pod create ---- */
+    {LP, "", NULL, "{\"name\":\"p\",\"netns\":{\"nsmode\":\"bridge\"},\"portmappings\":[{\"host_port\":8080,\"container_port\":80}],\"shared_namespaces\":[\"net\",\"ipc\",\"uts\"],\"infra_image\":\"k8s.gcr.io/pause:3.5\"}", A},
+    {LP, "", NULL, "{\"netns\":{\"nsmode\":\"host\"}}", D, NS, "netns is host"},
+    {LP, "", NULL, "{\"pidns\":{\"nsmode\":\"host\"}}", D, NS},
+    {LP, "", NULL, "{\"ipcns\":{\"nsmode\":\"path\",\"value\":\"/proc/1/ns/ipc\"}}", D, NS},
+    {LP, "", NULL, "{\"utsns\":{\"nsmode\":\"host\"}}", D, NS},
+    {LP, "", NULL, "{\"userns\":{\"nsmode\":\"host\"}}", D, NS},
+    {LP, "N", NULL, "{\"netns\":{\"nsmode\":\"host\"},\"pidns\":{\"nsmode\":\"host\"}}", A},
+    {LP, "", NULL, "{\"network_options\":{\"pasta\":[\"-T\",\"22\"]}}", D, NS},
+    {LP, "", NULL, "{\"pod_devices\":[\"/dev/sda\"]}", D, DEV, "pod_devices"},
+    {LP, "D", NULL, "{\"pod_devices\":[\"/dev/fuse\"]}", A},
+    {LP, "", NULL, "{\"sysctl\":{\"kernel.shm_rmid_forced\":\"1\"}}", D, CAP, "sysctl"},
+    {LP, "", NULL, "{\"security_opt\":[\"label=disable\"]}", D, CAP, "security_opt label=disable"},
+    {LP, "", NULL, "{\"security_opt\":[\"seccomp=unconfined\"]}", D, CAP},
+    {LP, "", NULL, "{\"security_opt\":[\"unmask=ALL\"]}", D, CAP},
+    {LP, "", NULL, "{\"security_opt\":[\"no-new-privileges\",\"label=level:s0\"]}", A},
+    {LP, "", NULL, "{\"mounts\":[{\"destination\":\"/h\",\"type\":\"bind\",\"source\":\"/\"}]}", D, BND, "mounts entry"},
+    {LP, "", NULL, "{\"overlay_volumes\":[{\"destination\":\"/h\",\"source\":\"/etc\"}]}", D, BND},
+    {LP, "", NULL, "{\"volumes_from\":[\"x\"]}", D, BND},
+    {LP, "", NULL, "{\"infra_conmon_pid_file\":\"/etc/passwd\"}", D, BND, "infra_conmon_pid_file"},
+    {LP, "", NULL, "{\"hostsFile\":\"/etc/shadow\"}", D, BND, "hostsFile"},
+    {LP, "", NULL, "{\"hostsFile\":\"none\",\"no_manage_hosts\":false}", A},
+    {LP, "", NULL, "{\"resource_limits\":{\"devices\":[{\"allow\":true}]}}", D, DEV},
+    {LP, "", NULL, "{\"privileged\":true}", A}, /* not a pod field */
+    {LP, "", NULL, "{\"name\":\"p\",\"NAME\":\"q\"}", A}, /* repeats of fields nobody judges */
+    {LP, "", NULL, "{\"netns\":{\"nsmode\":\"bridge\"},\"Netns\":{\"nsmode\":\"host\"}}", B},
+    {LP, "", NULL, "{\"security_opt\":\"label=disable\"}", B},
+    /* libpod exec is Docker's ExecOptions */
+    {EX, "", NULL, "{\"AttachStdout\":true,\"Cmd\":[\"sh\"],\"Privileged\":true,\"User\":\"root\"}", D, PRIV},
 };
 
 static void policy(body_policy *p, const char *allow, const char *binds)
@@ -379,6 +603,37 @@ static void test_head(void)
         {BODY_PLUGIN_CREATE, "", "name=p", "application/x-tar", D, PRIV},
         {BODY_PLUGIN_CREATE, "P", "name=p", "application/x-tar", A, NULL},
         {BODY_CONTAINER_CREATE, "", "networkmode=host", NULL, A, NULL}, /* bodies are body_judge's */
+        /* libpod: Kubernetes YAML (play/kube, kube/play, kube/apply) is opened by ALLOW_PRIVILEGED alone */
+        {BODY_LIBPOD_PLAY, "", "", "application/yaml", D, PRIV},
+        {BODY_LIBPOD_PLAY, "NCD", "start=true", "application/x-tar", D, PRIV},
+        {BODY_LIBPOD_PLAY, "P", "", "application/yaml", A, NULL},
+        /* restore: import= reads a whole container configuration from the archive in the body */
+        {BODY_LIBPOD_RESTORE, "", "", NULL, A, NULL},
+        {BODY_LIBPOD_RESTORE, "", "keep=true&tcpEstablished=false&import=false", NULL, A, NULL},
+        {BODY_LIBPOD_RESTORE, "", "import=0&import=f&import=FALSE&import=", NULL, A, NULL},
+        {BODY_LIBPOD_RESTORE, "", "import=true", "application/x-tar", D, PRIV},
+        {BODY_LIBPOD_RESTORE, "", "import=1", NULL, D, PRIV},
+        {BODY_LIBPOD_RESTORE, "", "IMPORT=T", NULL, D, PRIV},      /* schema matches keys with EqualFold */
+        {BODY_LIBPOD_RESTORE, "", "%69mport=True", NULL, D, PRIV},
+        {BODY_LIBPOD_RESTORE, "", "import=false&import=true", NULL, D, PRIV}, /* schema takes the last; any */
+        {BODY_LIBPOD_RESTORE, "", "import=false;import=true", NULL, D, PRIV},
+        {BODY_LIBPOD_RESTORE, "", "import=yes", NULL, D, PRIV},    /* not a Go bool: refused all the same */
+        {BODY_LIBPOD_RESTORE, "", "import=%zz", NULL, B, NULL},
+        {BODY_LIBPOD_RESTORE, "", "%zz=1", NULL, B, NULL},
+        {BODY_LIBPOD_RESTORE, "CDN", "import=true", NULL, D, PRIV},
+        {BODY_LIBPOD_RESTORE, "P", "import=true", NULL, A, NULL},
+        {BODY_LIBPOD_RESTORE, "P", "import=%zz", NULL, A, NULL},  /* opened: nothing to read */
+        /* secrets: the shell and pass drivers run their options on the host */
+        {BODY_LIBPOD_SECRET, "", "name=db", "application/octet-stream", A, NULL},
+        {BODY_LIBPOD_SECRET, "", "name=db&driver=file&driveropts=%7B%7D&labels=%7B%22a%22%3A%22b%22%7D", NULL, A, NULL},
+        {BODY_LIBPOD_SECRET, "", "name=db&driver=&driveropts=null", NULL, A, NULL},
+        {BODY_LIBPOD_SECRET, "", "name=db&driver=shell", NULL, D, PRIV},
+        {BODY_LIBPOD_SECRET, "", "name=db&DRIVER=pass", NULL, D, PRIV},
+        {BODY_LIBPOD_SECRET, "", "name=db&driveropts=%7B%22store%22%3A%22id%3Etmp%2Fx%22%7D", NULL, D, PRIV},
+        {BODY_LIBPOD_SECRET, "", "name=db&driver=file&driveropts=%7B%22path%22%3A%22%2Fetc%22%7D", NULL, D, PRIV},
+        {BODY_LIBPOD_SECRET, "", "driveropt%C5%BF=%7B%22a%22%3A%22b%22%7D", NULL, D, PRIV}, /* EqualFold: ſ */
+        {BODY_LIBPOD_SECRET, "", "driveropts=%7B%7D%20x", NULL, D, PRIV},
+        {BODY_LIBPOD_SECRET, "P", "driver=shell&driveropts=%7B%22store%22%3A%22x%22%7D", NULL, A, NULL},
     };
     for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
         body_policy p;
@@ -433,6 +688,37 @@ static void test_kinds(void)
         {"POST", "/networks/create", BODY_NONE},
         {"POST", "/containers/createx", BODY_NONE},
         {"POSTX", "/containers/create", BODY_NONE},
+        /* a trailing slash: the stricter reading (a strict-slash router takes it as the route) */
+        {"POST", "/containers/create/", CC},
+        {"POST", "/containers/abc/exec/", EX},
+        {"POST", "/", BODY_NONE},
+        /* Podman's libpod API, as v.path arrives: /v4.0.0/libpod/containers/create -> /libpod/containers/create */
+        {"POST", "/libpod/containers/create", LC},
+        {"POST", "/libpod/containers/create/", LC},
+        {"POST", "/libpod/containers/web/exec", EX},
+        {"POST", "/libpod/containers/web/update", LU},
+        {"POST", "/libpod/containers/web/restore", BODY_LIBPOD_RESTORE},
+        {"POST", "/libpod/volumes/create", LV},
+        {"POST", "/libpod/pods/create", LP},
+        {"POST", "/libpod/secrets/create", BODY_LIBPOD_SECRET},
+        {"POST", "/libpod/play/kube", BODY_LIBPOD_PLAY},
+        {"POST", "/libpod/kube/play", BODY_LIBPOD_PLAY},
+        {"POST", "/libpod/kube/apply", BODY_LIBPOD_PLAY},
+        {"POST", "/libpod/play", BODY_LIBPOD_PLAY},
+        {"POST", "/libpod/playground", BODY_NONE},
+        {"POST", "/libpod/kubernetes", BODY_NONE},
+        {"GET", "/libpod/containers/create", BODY_NONE},
+        {"GET", "/libpod/containers/json", BODY_NONE},
+        {"POST", "/libpod/containers/json", BODY_NONE},
+        {"DELETE", "/libpod/play/kube", BODY_NONE},
+        {"POST", "/libpod/containers/web/start", BODY_NONE},
+        {"POST", "/libpod/containers/web/checkpoint", BODY_NONE},
+        {"POST", "/libpod/containers//exec", BODY_NONE},
+        {"POST", "/libpod/pods/web/start", BODY_NONE},
+        {"POST", "/libpod/volumes/prune", BODY_NONE},
+        {"POST", "/libpod/images/pull", BODY_NONE},
+        {"POST", "/libpod/exec/abc/start", BODY_NONE},
+        {"POST", "/libpod/containers/createx", BODY_NONE},
     };
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
         body_kind got = body_kind_of(k[i].method, strlen(k[i].method), k[i].path, strlen(k[i].path));
@@ -494,19 +780,22 @@ static void test_binds_var(void)
 static void test_each_variable_alone(void)
 {
     static const struct {
-        const char *allow, *binds, *body;
+        const char *allow, *binds, *body, *libpod;
     } k[] = {
-        {"P", NULL, "{\"HostConfig\":{\"Privileged\":true}}"},
-        {"N", NULL, "{\"HostConfig\":{\"PidMode\":\"host\"}}"},
-        {"C", NULL, "{\"HostConfig\":{\"CapAdd\":[\"SYS_ADMIN\"]}}"},
-        {"D", NULL, "{\"HostConfig\":{\"Devices\":[{}]}}"},
-        {"", "/", "{\"HostConfig\":{\"Binds\":[\"/:/h\"]}}"},
+        {"P", NULL, "{\"HostConfig\":{\"Privileged\":true}}", "{\"privileged\":true}"},
+        {"N", NULL, "{\"HostConfig\":{\"PidMode\":\"host\"}}", "{\"pidns\":{\"nsmode\":\"host\"}}"},
+        {"C", NULL, "{\"HostConfig\":{\"CapAdd\":[\"SYS_ADMIN\"]}}", "{\"unmask\":[\"ALL\"]}"},
+        {"D", NULL, "{\"HostConfig\":{\"Devices\":[{}]}}", "{\"devices\":[{}]}"},
+        {"", "/", "{\"HostConfig\":{\"Binds\":[\"/:/h\"]}}", "{\"rootfs\":\"/\"}"},
     };
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
         for (size_t o = 0; o < sizeof(k) / sizeof(k[0]); o++) {
             body_policy p;
             body_verdict v;
             policy(&p, k[o].allow, k[o].binds);
+            body_judge(&p, LC, k[i].libpod, strlen(k[i].libpod), &v);
+            CHECK((v.status == 0) == (i == o), "%s under %s/%s: %d %s", k[i].libpod, k[o].allow,
+                  k[o].binds ? k[o].binds : "-", v.status, v.why);
             body_judge(&p, CC, k[i].body, strlen(k[i].body), &v);
             CHECK((v.status == 0) == (i == o), "%s under %s/%s: %d %s", k[i].body, k[o].allow,
                   k[o].binds ? k[o].binds : "-", v.status, v.why);
