@@ -1118,6 +1118,7 @@ static const struct body_route {
     {"/services/", "/update", BODY_SERVICE},
     {"/plugins/", "/upgrade", BODY_PLUGIN_PRIVILEGES},
     {"/build", NULL, BODY_BUILD},
+    {"/libpod/build", NULL, BODY_BUILD}, /* podman's own: the same query, more of it */
     {"/plugins/create", NULL, BODY_PLUGIN_CREATE},
     {"/libpod/containers/create", NULL, BODY_LIBPOD_CREATE},
     {"/libpod/pods/create", NULL, BODY_LIBPOD_POD},
@@ -1182,8 +1183,18 @@ static int query_decode(const char *q, size_t n, char *out, size_t cap)
 static bool head_key(body_kind kind, const char *key)
 {
     switch (kind) {
-    case BODY_BUILD:
-        return key_is(key, "networkmode");
+    case BODY_BUILD: {
+        /* Docker's networkmode, and what podman's /build (and /libpod/build)
+         * also reads: build-time binds, devices, capabilities, security
+         * options, namespaces, isolation, host files. */
+        static const char *const keys[] = {"networkmode", "nsoptions", "isolation", "volume", "devices",
+                                           "addcaps", "securityopt", "seccomp", "apparmor", "rusagelogfile",
+                                           "additionalbuildcontexts", NULL};
+        for (const char *const *k = keys; *k; k++)
+            if (key_is(key, *k))
+                return true;
+        return false;
+    }
     case BODY_LIBPOD_RESTORE:
         return key_is(key, "import");
     case BODY_LIBPOD_SECRET:
@@ -1214,18 +1225,39 @@ static bool empty_json_map(const char *v)
     return empty;
 }
 
-/* One decoded parameter of a head kind's query (key: one of head_key's). */
-static bool judge_param(judge *j, body_kind kind, const char *key, const char *val)
+/* One decoded /build parameter (key: one of head_key's). */
+static bool judge_build_param(judge *j, const char *key, const char *val)
 {
-    if (kind == BODY_BUILD) {
-        if (j->p->host_namespaces)
-            return true;
-        if (ci_eq(val, "host"))
+    const body_policy *p = j->p;
+    bool set = *val && strcmp(val, "[]") != 0 && strcmp(val, "{}") != 0 && strcmp(val, "null") != 0;
+    if (key_is(key, "networkmode")) {
+        if (!p->host_namespaces && ci_eq(val, "host"))
             return refuse(j, 403, V_NS, "networkmode=host builds in the host's network namespace");
-        if (ci_prefix(val, "container:"))
+        if (!p->host_namespaces && ci_prefix(val, "container:"))
             return refuse(j, 403, V_NS, "networkmode joins another container's namespace (%.80s)", val);
         return true;
     }
+    if (key_is(key, "nsoptions") && set && !p->host_namespaces)
+        return refuse(j, 403, V_NS, "nsoptions=%.80s sets the build's namespaces (podman)", val);
+    if (key_is(key, "isolation") && ci_eq(val, "chroot") && !p->host_namespaces)
+        return refuse(j, 403, V_NS, "isolation=chroot runs the build's steps in the host's namespaces (podman)");
+    if ((key_is(key, "volume") || key_is(key, "rusagelogfile") || key_is(key, "additionalbuildcontexts")) && set &&
+        !binds_all(p))
+        return refuse(j, 403, V_BINDS, "%s=%.80s reaches host paths from the build (podman; ALLOW_BINDS=/ opens it)",
+                      key, val);
+    if (key_is(key, "devices") && set && !p->devices)
+        return refuse(j, 403, V_DEV, "devices=%.80s gives the build host devices (podman)", val);
+    if ((key_is(key, "addcaps") || key_is(key, "securityopt") || key_is(key, "seccomp") ||
+         key_is(key, "apparmor")) && set && !p->capabilities)
+        return refuse(j, 403, V_CAP, "%s=%.80s changes the build's confinement (podman)", key, val);
+    return true;
+}
+
+/* One decoded parameter of a head kind's query (key: one of head_key's). */
+static bool judge_param(judge *j, body_kind kind, const char *key, const char *val)
+{
+    if (kind == BODY_BUILD)
+        return judge_build_param(j, key, val);
     if (kind == BODY_LIBPOD_RESTORE && !go_false(val))
         return refuse(j, 403, V_PRIV, "import=%.20s restores a container from the archive in the body, with "
                                       "whatever configuration (privileges, mounts, namespaces) it carries", val);
@@ -1243,7 +1275,7 @@ static bool judge_query_pair(judge *j, body_kind kind, const char *pair, size_t 
 {
     const char *eq = memchr(pair, '=', n);
     size_t kl = eq ? (size_t)(eq - pair) : n;
-    char key[16], val[512];
+    char key[32], val[512];
     int r = query_decode(pair, kl, key, sizeof(key));
     if (r == -1)
         return refuse(j, 400, NULL, "the query has a bad %%-escape");

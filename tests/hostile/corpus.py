@@ -444,6 +444,11 @@ CASES += [
          b"Content-Length: 0\r\n\r\n", 403, env={"BUILD": "1", "POST": "1"}, message="ALLOW_HOST_NAMESPACES"),
     case("build networkmode container:", b"POST /build?networkmode=container:abc HTTP/1.1\r\n" + H +
          b"Content-Length: 0\r\n\r\n", 403, env={"BUILD": "1", "POST": "1"}, message="ALLOW_HOST_NAMESPACES"),
+    case("build with podman's volume parameter (a host bind)", b"POST /build?t=x&volume=%2F%3A%2Fhost HTTP/1.1\r\n" +
+         H + b"Content-Type: application/x-tar\r\nContent-Length: 3\r\n\r\nabc", 403,
+         env={"BUILD": "1", "POST": "1"}, message="ALLOW_BINDS"),
+    case("build with podman's devices parameter", b"POST /build?devices=%2Fdev%2Fsda HTTP/1.1\r\n" + H +
+         b"Content-Length: 0\r\n\r\n", 403, env={"BUILD": "1", "POST": "1"}, message="ALLOW_DEVICES"),
     case("build with a form body (its fields would win over the query)", b"POST /build?networkmode=none HTTP/1.1\r\n" +
          H + b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 16\r\n\r\nnetworkmode=host",
          400, env={"BUILD": "1", "POST": "1"}),

@@ -592,6 +592,26 @@ static void test_head(void)
         {BODY_BUILD, "", "networkmode=none&networkmode=host", NULL, D, NS}, /* dockerd takes the first; any */
         {BODY_BUILD, "", "networkmode=none;networkmode=host", NULL, D, NS}, /* ';' split as old Go did */
         {BODY_BUILD, "", "networkmode=container:abc", NULL, D, NS},
+        /* what podman's /build and /libpod/build read besides */
+        {BODY_BUILD, "", "t=x&volume=%2F%3A%2Fhost", NULL, D, BND},
+        {BODY_BUILD, "B", "volume=/srv:/srv", NULL, A, NULL},
+        {BODY_BUILD, "", "volume=", NULL, A, NULL},
+        {BODY_BUILD, "", "Volume=/etc:/e", NULL, D, BND},
+        {BODY_BUILD, "", "devices=%2Fdev%2Fsda", NULL, D, DEV},
+        {BODY_BUILD, "D", "devices=/dev/sda", NULL, A, NULL},
+        {BODY_BUILD, "", "addcaps=%5B%22CAP_SYS_ADMIN%22%5D", NULL, D, CAP},
+        {BODY_BUILD, "", "addcaps=%5B%5D", NULL, A, NULL},
+        {BODY_BUILD, "", "securityopt=seccomp%3Dunconfined", NULL, D, CAP},
+        {BODY_BUILD, "", "seccomp=/tmp/p.json", NULL, D, CAP},
+        {BODY_BUILD, "", "apparmor=unconfined", NULL, D, CAP},
+        {BODY_BUILD, "C", "apparmor=unconfined&addcaps=x", NULL, A, NULL},
+        {BODY_BUILD, "", "nsoptions=%5B%7B%22Name%22%3A%22network%22%2C%22Host%22%3Atrue%7D%5D", NULL, D, NS},
+        {BODY_BUILD, "", "nsoptions=null", NULL, A, NULL},
+        {BODY_BUILD, "N", "nsoptions=[{}]", NULL, A, NULL},
+        {BODY_BUILD, "", "isolation=chroot", NULL, D, NS},
+        {BODY_BUILD, "", "isolation=oci", NULL, A, NULL},
+        {BODY_BUILD, "", "rusagelogfile=/etc/cron.d/x", NULL, D, BND},
+        {BODY_BUILD, "", "additionalbuildcontexts=%7B%22c%22%3A%7B%22Value%22%3A%22%2Fetc%22%7D%7D", NULL, D, BND},
         {BODY_BUILD, "", "networkmode=host+", NULL, A, NULL},   /* "host ": not the host (dockerd agrees) */
         {BODY_BUILD, "", "networkmode=%zz", NULL, B, NULL},
         {BODY_BUILD, "", "%zz=1", NULL, B, NULL},
@@ -638,7 +658,7 @@ static void test_head(void)
     for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
         body_policy p;
         body_verdict v;
-        policy(&p, heads[i].allow, NULL);
+        policy(&p, heads[i].allow, strchr(heads[i].allow, 'B') ? "/" : NULL); /* B: ALLOW_BINDS=/ */
         body_judge_head(&p, heads[i].kind, heads[i].query, strlen(heads[i].query), heads[i].ctype,
                         heads[i].ctype ? strlen(heads[i].ctype) : 0, &v);
         CHECK(v.status == heads[i].status, "head row %zu (%s): status %d, want %d (%s)", i, heads[i].query, v.status,
