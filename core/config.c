@@ -235,6 +235,29 @@ int config_parse_listen_list(const char *name, const char *v, config_listen *out
     return 0;
 }
 
+int config_parse_listen_one(const char *name, const char *v, config_listen *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (parse_listen(v, strlen(v), out) < 0)
+        return config_fail(err, errlen, name, v,
+                           "use off, or one numeric address with a port, such as 127.0.0.1:9100 or [::1]:9100");
+    return 0;
+}
+
+/* The metrics listener: off unless set (empty is off too, the default). */
+static int load_metrics(config *c, const char *(*get)(const char *), char *err, size_t errlen)
+{
+    const char *v = get(config_var_names[CV_SOCKET_PROXY_METRICS]);
+    config_listen l;
+    if (!v || !*v || strcasecmp(v, "off") == 0)
+        return 0;
+    if (config_parse_listen_one(config_var_names[CV_SOCKET_PROXY_METRICS], v, &l, err, errlen) < 0)
+        return -1;
+    /* parse_listen takes at most 95 bytes: it fits */
+    snprintf(c->metrics_addr, sizeof(c->metrics_addr), "%s", v);
+    return 0;
+}
+
 /* TCP listeners: SOCKET_PROXY_LISTEN's, or PORT on [::] (0.0.0.0 with
  * DISABLE_IPV6); then, with the volume's result, that something listens. */
 static int load_listeners(config *c, const char *(*get)(const char *), char *err, size_t errlen)
@@ -382,6 +405,7 @@ static int load_profile_vars(config *c, const char *(*get)(const char *), char *
  * reported, and the listeners' check needs the volume's and the profiles'. */
 static int (*const load_steps[])(config *c, const char *(*get)(const char *), char *err, size_t errlen) = {
     load_profile_vars, load_volume, load_listeners, load_upstream, load_timeouts, load_limits, load_identity, load_logging,
+    load_metrics,
 };
 
 int config_load(config *c, const char *(*get)(const char *name), char *err, size_t errlen)

@@ -39,6 +39,8 @@
       "TCP clients admitted: addresses, CIDRs and host names, comma-separated; empty: anyone")                      \
     X(SOCKET_PROXY_PEER_UIDS, "", "Unix-socket clients admitted by uid, comma-separated; empty: anyone")             \
     X(SOCKET_PROXY_PEER_GIDS, "", "Unix-socket clients admitted by gid, comma-separated; empty: anyone")             \
+    X(SOCKET_PROXY_METRICS, "",                                                                                      \
+      "Prometheus metrics (GET /metrics) on one numeric address with a port, such as 127.0.0.1:9100; empty or off: none") \
     X(SOCKET_PROXY_UID, "1000", "user to switch to after binding (0 keeps root)")                                    \
     X(SOCKET_PROXY_GID, "1000", "group to switch to after binding")                                                  \
     X(SOCKET_PROXY_SOCKET_MODE, "0660", "mode of the proxy's socket")                                                \
@@ -88,6 +90,7 @@ typedef struct config {
     mode_t socket_mode;
     int log_level;            /* syslog numbering: 0 emerg .. 7 debug */
     bool log_json;
+    char metrics_addr[96];    /* SOCKET_PROXY_METRICS as given, checked; "" when off */
     config_mask empty_;       /* CBIT(CV_x): set but empty, so the default applies (off for the listeners) */
     /* Read as given (NULL when unset or empty); core/profiles.c checks them. */
     const char *profiles_spec, *preset, *allow_from, *peer_uids, *peer_gids;
@@ -106,6 +109,9 @@ int config_parse_uint(const char *name, const char *v, unsigned long min, unsign
 int config_parse_volume(const char *name, const char *v, char *volume, char *unix_path, char *err, size_t errlen);
 /* A comma-separated list of numeric addresses with ports. */
 int config_parse_listen_list(const char *name, const char *v, config_listen *out, int *n, char *err, size_t errlen);
+
+/* Exactly one numeric address with a port ("127.0.0.1:9100", "[::1]:9100"). */
+int config_parse_listen_one(const char *name, const char *v, config_listen *out, char *err, size_t errlen);
 
 /* "30s", "500ms", "2m", "1h", or plain seconds. -1 on error. */
 int64_t config_parse_duration(const char *s);

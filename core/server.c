@@ -60,6 +60,8 @@ static void unlink_sockets(server *s)
 
 static void close_listeners(server *s)
 {
+    metrics_close(s->metrics_l);
+    s->metrics_l = NULL;
     for (int i = 0; i < s->nlisteners; i++) {
         if (s->listeners[i].open) {
             uv_close((uv_handle_t *)&s->listeners[i].h, NULL);
@@ -322,6 +324,28 @@ static int open_profile(server *s, const profile *p, char *err, size_t errlen)
     return 0;
 }
 
+/* SOCKET_PROXY_METRICS: the counters and their listener, when set. Bound
+ * with the proxy's listeners, before privileges drop (a low port works). */
+static int start_metrics(server *s, char *err, size_t errlen)
+{
+    const char *names[PROFILES_MAX + 1];
+    if (!s->cfg->metrics_addr[0])
+        return 0;
+    for (int i = 0; i < s->profiles->n; i++)
+        names[i] = s->profiles->p[i].name;
+    s->metrics = metrics_new(s->profiles->n, names);
+    if (!s->metrics) {
+        snprintf(err, errlen, "SOCKET_PROXY_METRICS: out of memory");
+        return -1;
+    }
+    /* GET /_socket-proxy/learned: none until learn mode provides it. */
+    s->metrics_l = metrics_listen(s->loop, s->cfg->metrics_addr, s->metrics, NULL, NULL, err, errlen);
+    if (!s->metrics_l)
+        return -1;
+    log_msg(LOG_INFO, "metrics on tcp:%s (GET /metrics)", s->cfg->metrics_addr);
+    return 0;
+}
+
 /* Binds every listener, then drops privileges. -1 with err set. */
 static int open_listeners(server *s, char *err, size_t errlen)
 {
@@ -347,6 +371,8 @@ static int open_listeners(server *s, char *err, size_t errlen)
         if (s->profiles->p[i].allow_from)
             admit_from_start(s->profiles->p[i].allow_from, s->loop);
     }
+    if (start_metrics(s, err, errlen) < 0)
+        return -1;
     if (sys_drop_privileges(cfg, err, errlen) < 0 || sys_check_upstream(cfg, err, errlen) < 0)
         return -1;
     return 0;
@@ -379,6 +405,7 @@ static void server_free(server *s)
     uv_walk(s->loop, close_walk, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);
+    metrics_free(s->metrics); /* after the loop: the listener used it up to its last close callback */
     clients_clear(&s->clients);
     free(s->listeners);
     for (int k = 0; k < 2; k++) {

@@ -7,6 +7,7 @@
 
 #include "clients.h"
 #include "config.h"
+#include "metrics.h"
 #include "profiles.h"
 #include "rules/rules.h"
 
@@ -48,6 +49,12 @@ typedef struct server {
     size_t buf_nfree[2];
     size_t buf_size;          /* large: streaming, and the head limit */
     size_t held, held_max;    /* bytes of judged bodies held whole, and their bound */
+    /* SOCKET_PROXY_METRICS: both NULL when it is off (the metrics_ hooks
+     * take NULL as a no-op, so the connection code calls them regardless).
+     * A request's metrics_request.profile is its profile's index in
+     * profiles->p (l->prof - srv->profiles->p). */
+    metrics *metrics;
+    metrics_listener *metrics_l;
 } server;
 
 /* Judged bodies held at once (read whole before they are sent) may take at

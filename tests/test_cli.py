@@ -163,6 +163,8 @@ def test_vars_lists_the_new_limits_with_their_defaults():
     ({"SOCKET_PROXY_MAX_CLIENT_CONNS": "1e3"}, "SOCKET_PROXY_MAX_CLIENT_CONNS"),
     ({"SOCKET_PROXY_MAX_CLIENT_CONNS": "99999999999999999999999"}, "SOCKET_PROXY_MAX_CLIENT_CONNS"),
     ({"API_KEY": "k" * 70000}, "API_KEY"),
+    ({"SOCKET_PROXY_METRICS": "9100"}, "SOCKET_PROXY_METRICS"),
+    ({"SOCKET_PROXY_METRICS": "localhost:9100"}, "SOCKET_PROXY_METRICS"),
 ])
 def test_bad_configuration_is_one_line(env, var):
     try:
