@@ -159,6 +159,8 @@ struct conn {
     lookup *hostnet_ask;   /* a service body waits for the daemon's host network ID */
     bool hostnet_asked;
     char hostnet[72];      /* its answer: the host network's ID, "" when it has none */
+    bool counted;          /* in the client-connections gauge */
+    bool streaming;        /* in the streams gauge: a stream's answer or a tunnel is open */
     redact_kind redact;    /* this request's answer carries values to redact (REDACT_NONE: streamed) */
     unsigned redact_what;  /* REDACT_ENV, REDACT_JOIN_TOKENS */
     char *retry;           /* a GET/HEAD head sent on a reused upstream, kept until the answer starts */
@@ -293,11 +295,47 @@ static void begin_request(conn *c, const h1_str *method, const h1_str *target)
     copy_text(c->target, sizeof(c->target), target);
 }
 
+/* The variable that decided (the first of those the rules named), or NULL. */
+static const char *section_of(const conn *c)
+{
+    if (!c->need || (c->decision && strcmp(c->decision, "bad") == 0))
+        return NULL;
+    return rules_var_name(__builtin_ctzll((unsigned long long)c->need));
+}
+
+/* The finished request, for SOCKET_PROXY_METRICS. A stranger refused at
+ * accept is a connection refusal, not a request. */
+static void count_request(conn *c)
+{
+    if (!c->srv->metrics || c->method[0] == '-')
+        return;
+    bool stream = c->streaming || (c->rflags & RULES_F_STREAM) || c->cstate == C_TUNNEL;
+    metrics_request r = {
+        .profile = (int)(c->lis->prof - c->srv->profiles->p),
+        .method = c->method,
+        .section = section_of(c),
+        .decision = c->decision ? c->decision : "allow",
+        .status = c->status,
+        .seconds = stream ? -1 : (double)(uv_hrtime() - c->t0) / 1e9,
+    };
+    metrics_count_request(c->srv->metrics, &r);
+}
+
+/* The streams gauge follows a stream's answer or a tunnel while it is open. */
+static void set_streaming(conn *c, bool on)
+{
+    if (c->streaming == on)
+        return;
+    c->streaming = on;
+    metrics_gauge_add(c->srv->metrics, METRICS_STREAMS, on ? 1 : -1);
+}
+
 static void access_log(conn *c, const char *rule_override)
 {
     if (!c->log_pending)
         return;
     c->log_pending = false;
+    count_request(c);
     if (!log_enabled(LOG_INFO))
         return;
     char rule[512];
@@ -414,6 +452,7 @@ static int send_bytes(conn *c, side to, uv_buf_t *bufs, unsigned nbufs, int owne
         total += bufs[i].len;
     if (to == CLIENT)
         c->bytes_out += total;
+    metrics_add_bytes(c->srv->metrics, to == UPSTREAM ? total : 0, to == CLIENT ? total : 0);
     int w = c->writes[to] == 0 ? uv_try_write(dst, bufs, nbufs) : UV_EAGAIN;
     if (w < 0 && w != UV_EAGAIN && w != UV_ENOSYS)
         return w;
@@ -501,11 +540,26 @@ static size_t answer_format(char *out, int status, const char *message, bool hea
  * connection until it is flushed (client_step parses no further head and
  * update_io reads no more meanwhile): a client that never reads cannot make
  * the proxy keep a copy of every answer. */
+/* The proxy's own answers by kind, for SOCKET_PROXY_METRICS. */
+static void count_answer(metrics *m, int status)
+{
+    static const struct {
+        int status;
+        metrics_event e;
+    } kinds[] = {{400, METRICS_REFUSED_400}, {403, METRICS_REFUSED_403}, {408, METRICS_REFUSED_408},
+                 {413, METRICS_REFUSED_413}, {431, METRICS_REFUSED_431}, {503, METRICS_REFUSED_503},
+                 {502, METRICS_BAD_GATEWAY}};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (kinds[i].status == status)
+            metrics_event_add(m, kinds[i].e);
+}
+
 static void respond(conn *c, int status, const char *message, bool close)
 {
     char out[ANSWER_MAX];
     uv_buf_t b = uv_buf_init(out, (unsigned)answer_format(out, status, message, c->req_is_head, close));
     c->status = status;
+    count_answer(c->srv->metrics, status);
     if (send_bytes(c, CLIENT, &b, 1, OWN) < 0) {
         conn_close(c);
         return;
@@ -525,6 +579,9 @@ static void conn_free(conn *c)
     free(c->retry);
     free(c->hold);
     hold_release(c);
+    set_streaming(c, false);
+    if (c->counted)
+        metrics_gauge_add(srv->metrics, METRICS_CLIENT_CONNS, -1);
     if (c->client.kind != CLIENT_NONE)
         clients_leave(&srv->clients, &c->client);
     if (c->prev)
@@ -635,6 +692,7 @@ static void finish_and_close(conn *c)
  * unless the request carried a body. */
 static void dial_failed(conn *c, const char *why)
 {
+    metrics_event_add(c->srv->metrics, METRICS_DIAL_FAILURES);
     char msg[300];
     snprintf(msg, sizeof(msg), "cannot reach the Docker daemon at %s: %s", c->srv->cfg->upstream, why);
     if (quiet_hit(c->srv->quiet, QUIET_DAEMON, NULL))
@@ -1335,6 +1393,7 @@ static step relay(conn *c, side from)
 
 static void start_tunnel(conn *c)
 {
+    set_streaming(c, true);
     c->rstate = R_TUNNEL;
     c->cstate = C_TUNNEL;
     h1_body_close(&c->body[CLIENT]);
@@ -1348,6 +1407,7 @@ static void response_done(conn *c)
 {
     c->rstate = R_IDLE;
     access_log(c, NULL);
+    set_streaming(c, false);
     /* A request body the daemon did not wait for leaves the framing unknown. */
     if (c->cstate == C_BODY || c->res_close || c->req_close || c->close_after || c->srv->draining)
         finish_and_close(c);
@@ -1499,6 +1559,8 @@ static step handle_response_head(conn *c)
         return redact_hold(c, &res, buf);
     } else if (res.status >= 200) { /* not an interim head (100 Continue): the body follows */
         c->rstate = R_BODY;
+        if (c->rflags & RULES_F_STREAM)
+            set_streaming(c, true);
         h1_body_response(&c->body[UPSTREAM], &res, c->req_is_head);
         c->res_close |= c->body[UPSTREAM].mode == H1_BODY_CLOSE;
         k = h1_body_feed(&c->body[UPSTREAM], b->p + b->pos, b->len - b->pos, &done);
@@ -1874,6 +1936,7 @@ static void log_stranger(conn *c)
     begin_request(c, NULL, NULL);
     c->t0 = accepted;
     c->decision = "deny";
+    metrics_event_add(c->srv->metrics, METRICS_REFUSED_FROM);
     /* A stranger that keeps knocking gets one access line, then a summary. */
     char key[64];
     if (quiet_hit(c->srv->quiet, QUIET_STRANGER, source_key(c, key, sizeof(key))))
@@ -1959,6 +2022,7 @@ static void on_refused_closed(uv_handle_t *h) { free(h->data); }
 static const char *refusal_at_accept(server *s, conn *c, char *msg, size_t len)
 {
     if (s->nconns >= s->max_conns || s->draining) {
+        metrics_event_add(s->metrics, METRICS_REFUSED_LIMIT);
         if (quiet_hit(s->quiet, QUIET_LIMIT, NULL))
             log_msg(LOG_WARNING, "connection refused: %zu connections open (the limit)", s->nconns);
         return "too many connections, try again";
@@ -1969,6 +2033,7 @@ static const char *refusal_at_accept(server *s, conn *c, char *msg, size_t len)
     if (c->client.kind == CLIENT_NONE || clients_enter(&s->clients, &c->client, s->cfg->max_client_conns))
         return NULL;
     c->client.kind = CLIENT_NONE;
+    metrics_event_add(s->metrics, METRICS_REFUSED_LIMIT);
     char key[64];
     if (quiet_hit(s->quiet, QUIET_CLIENT_LIMIT, source_key(c, key, sizeof(key))))
         log_msg(LOG_WARNING, "connection from %s refused: it has %zu open (SOCKET_PROXY_MAX_CLIENT_CONNS)", c->peer,
@@ -2035,6 +2100,8 @@ void proxy_accept(listener *l)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
+    c->counted = true;
+    metrics_gauge_add(s->metrics, METRICS_CLIENT_CONNS, 1);
     if (!l->is_unix)
         uv_tcp_nodelay(&c->cl.tcp, 1);
     admit(c);

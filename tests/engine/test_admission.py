@@ -322,6 +322,7 @@ def test_stranger_over_a_limit_still_gets_no_bytes(ns_proxy, fake_upstream):
     # the line's duration runs from that connection's accept (not from 0)
     took = [float(x.rsplit(" ", 1)[1].rstrip("ms")) for x in deny_lines(p, "SOCKET_PROXY_ALLOW_FROM")]
     assert all(0 <= t < 60000 for t in took), took
+    assert p.wait_idle()  # every earlier connection (the readiness probe's too) has left the count
     own = socket.create_connection(p.tcp, source_address=("127.0.0.1", 0))
     try:
         own.sendall(request_bytes("GET", "/_ping"))

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, free_port, wait_for
 from fake.rawhttp import read_until_close, reader_from_bytes, read_response, request_bytes, status_of
-from fake.upstream import serve
+from fake.upstream import response, serve
 
 PROM_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 HEAD_TIMEOUT_S = 5  # METRICS_HEAD_TIMEOUT_MS
@@ -214,7 +214,6 @@ def test_a_port_in_use_stops_start_up(proxy_bin, tmp_path):
                for x in lines), lines
 
 
-@pytest.mark.skip(reason="hooks land with the proxy.c wiring")
 def test_counts_after_a_known_mix(fake_upstream, proxy_factory):
     """A known mix of requests through the proxy, then the exact counts a scrape
     shows. The section is the variable that decided; a 400 has none."""
@@ -242,3 +241,53 @@ def test_counts_after_a_known_mix(fake_upstream, proxy_factory):
     assert samples["socket_proxy_upstream_dial_failures_total"] == "0"
     assert int(samples['socket_proxy_bytes_total{direction="in"}']) > 0
     assert int(samples['socket_proxy_bytes_total{direction="out"}']) > 0
+
+
+def test_gauges_streams_and_strangers(fake_upstream, proxy_factory):
+    """An open event stream shows in the connections and streams gauges while it
+    lasts; a stranger refused by ALLOW_FROM counts as a refusal, not a request."""
+    def events(conn):
+        while True:
+            req = conn.read_request()
+            if req is None:
+                return
+            if req.path.endswith("/events"):
+                conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          b"2\r\n{}\r\n")
+                conn.wait_closed()
+                return
+            conn.send(response(200, b"OK", content_type="text/plain"))
+
+    up = fake_upstream(events)
+    addr = ("127.0.0.1", free_port())
+    p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_METRICS": "%s:%d" % addr,
+                                             "SOCKET_PROXY_ALLOW_FROM": "127.0.0.1"})
+    assert wait_for(lambda: "metrics on tcp:" in p.stderr_text()), p.stderr_text()
+    s = p.connect()
+    s.sendall(request_bytes("GET", "/events"))
+    s.settimeout(5)
+    assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    assert p.wait_idle()
+    samples = parse_exposition(answer(addr, "GET", "/metrics").body.decode())
+    assert samples["socket_proxy_client_connections"] == "1" and samples["socket_proxy_streams"] == "1", samples
+    s.close()
+    stranger = socket.socket()
+    stranger.bind(("127.0.0.2", 0))
+    stranger.connect(p.tcp)
+    stranger.settimeout(5)
+    assert stranger.recv(100) == b""
+    stranger.close()
+    assert p.wait_idle()
+
+    def settled():
+        got = parse_exposition(answer(addr, "GET", "/metrics").body.decode())
+        return got if got["socket_proxy_client_connections"] == "0" else None
+    samples = wait_for(settled)
+    assert samples, "the stream's connection never left the gauge"
+    assert samples["socket_proxy_streams"] == "0"
+    assert samples['socket_proxy_refusals_total{kind="allow_from"}'] == "1"
+    requests = {k: v for k, v in samples.items() if k.startswith("socket_proxy_requests_total{")}
+    assert requests == {'socket_proxy_requests_total{profile="default",method="GET",section="EVENTS",'
+                        'decision="allow",code="2xx"}': "1"}, requests
+    # the stream is not in the duration histogram
+    assert samples['socket_proxy_request_duration_seconds_count{profile="default"}'] == "0"
