@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, free_port, wait_for
 from fake.rawhttp import read_until_close, reader_from_bytes, read_response, request_bytes, status_of
-from fake.upstream import response, serve
+from fake.upstream import events_or_serve, serve
 
 PROM_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 HEAD_TIMEOUT_S = 5  # METRICS_HEAD_TIMEOUT_MS
@@ -246,19 +246,7 @@ def test_counts_after_a_known_mix(fake_upstream, proxy_factory):
 def test_gauges_streams_and_strangers(fake_upstream, proxy_factory):
     """An open event stream shows in the connections and streams gauges while it
     lasts; a stranger refused by ALLOW_FROM counts as a refusal, not a request."""
-    def events(conn):
-        while True:
-            req = conn.read_request()
-            if req is None:
-                return
-            if req.path.endswith("/events"):
-                conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          b"2\r\n{}\r\n")
-                conn.wait_closed()
-                return
-            conn.send(response(200, b"OK", content_type="text/plain"))
-
-    up = fake_upstream(events)
+    up = fake_upstream(events_or_serve)
     addr = ("127.0.0.1", free_port())
     p = proxy_factory(upstream=up.path, env={"SOCKET_PROXY_METRICS": "%s:%d" % addr,
                                              "SOCKET_PROXY_ALLOW_FROM": "127.0.0.1"})

@@ -372,6 +372,20 @@ def serve(answer=default_answer):
     return handler
 
 
+def events_or_serve(conn):
+    """/events: a chunked 200 with one event, then open and silent; the rest: answered."""
+    while True:
+        req = conn.read_request()
+        if req is None:
+            return
+        if req.path.endswith("/events"):
+            conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"2\r\n{}\r\n")
+            conn.wait_closed()
+            return
+        conn.send(default_answer(req))
+
+
 def stall(conn):
     """Read the request, never answer; return when the proxy closes the connection."""
     conn.read_request()

@@ -13,26 +13,12 @@ import conftest
 from conftest import ProxyBin, wait_for
 from fake import rawhttp
 from fake.rawhttp import PING_CLOSE, SockReader, request_bytes
-from fake.upstream import default_answer
+from fake.upstream import events_or_serve
 from test_faults import raise_nofile
 
 EVENTS = request_bytes("GET", "/v1.41/events")
 VAR = "SOCKET_PROXY_MAX_CLIENT_CONNS"
 OTHER_UID = 65534
-
-
-def events_or_serve(conn):
-    """/events: a chunked 200 with one event, then open and silent; the rest: answered."""
-    while True:
-        req = conn.read_request()
-        if req is None:
-            return
-        if req.path.endswith("/events"):
-            conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                      b"2\r\n{}\r\n")
-            conn.wait_closed()
-            return
-        conn.send(default_answer(req))
 
 
 def start_proxy(proxy_factory, proxy_bin, up, env, tmp_path, nofile=None):

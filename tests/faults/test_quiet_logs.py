@@ -8,8 +8,8 @@ import tempfile
 
 from conftest import wait_for
 from fake.rawhttp import read_until_close, request_bytes, status_of
-from fake.upstream import FakeUpstream, serve
-from test_client_conns import events_or_serve, open_stream
+from fake.upstream import FakeUpstream, events_or_serve, serve
+from test_client_conns import open_stream
 
 WINDOW = 13  # the 10 s window, and time for the 1 s tick that ends it
 
