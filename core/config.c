@@ -384,6 +384,11 @@ static int load_logging(config *c, const char *(*get)(const char *), char *err, 
         c->log_json = true;
     else if (strcasecmp(v, "text") != 0)
         return fail(err, errlen, CV_LOG_FORMAT, v, "use text or json");
+    v = value_of(c, get, CV_SOCKET_PROXY_MODE);
+    if (strcasecmp(v, "learn") == 0)
+        c->learn = true;
+    else if (strcasecmp(v, "enforce") != 0)
+        return fail(err, errlen, CV_SOCKET_PROXY_MODE, v, "use enforce or learn");
     return 0;
 }
 

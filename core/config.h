@@ -41,6 +41,9 @@
     X(SOCKET_PROXY_PEER_GIDS, "", "Unix-socket clients admitted by gid, comma-separated; empty: anyone")             \
     X(SOCKET_PROXY_METRICS, "",                                                                                      \
       "Prometheus metrics (GET /metrics) on one numeric address with a port, such as 127.0.0.1:9100; empty or off: none") \
+    X(SOCKET_PROXY_MODE, "enforce",                                                                                  \
+      "enforce, or learn: requests the path rules deny are forwarded and logged learn-allow, and the least "         \
+      "variables each client needs are reported")                                                                    \
     X(SOCKET_PROXY_UID, "1000", "user to switch to after binding (0 keeps root)")                                    \
     X(SOCKET_PROXY_GID, "1000", "group to switch to after binding")                                                  \
     X(SOCKET_PROXY_SOCKET_MODE, "0660", "mode of the proxy's socket")                                                \
@@ -91,6 +94,7 @@ typedef struct config {
     int log_level;            /* syslog numbering: 0 emerg .. 7 debug */
     bool log_json;
     char metrics_addr[96];    /* SOCKET_PROXY_METRICS as given, checked; "" when off */
+    bool learn;               /* SOCKET_PROXY_MODE=learn */
     config_mask empty_;       /* CBIT(CV_x): set but empty, so the default applies (off for the listeners) */
     /* Read as given (NULL when unset or empty); core/profiles.c checks them. */
     const char *profiles_spec, *preset, *allow_from, *peer_uids, *peer_gids;

@@ -44,6 +44,7 @@
 #include <assert.h>
 #include <cJSON.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@
 #include <unistd.h>
 
 #include "http1.h"
+#include "learn.h"
 #include "log.h"
 #include "lookup.h"
 #include "quiet.h"
@@ -146,6 +148,7 @@ struct conn {
     h1_progress head_prog; /* how far the head at in[CLIENT].pos has been checked */
     size_t pending_head;   /* length of the head at in[CLIENT].pos waiting for a dial */
     bool req_is_head, req_close;
+    bool learned;          /* learn mode forwarded this request, which the path rules deny */
     unsigned rflags;       /* RULES_F_* of the verdict */
     /* upstream connection */
     uint64_t dial_t0;      /* when dialing began (uv_now), for SOCKET_PROXY_TIMEOUT */
@@ -330,12 +333,24 @@ static void set_streaming(conn *c, bool on)
     metrics_gauge_add(c->srv->metrics, METRICS_STREAMS, on ? 1 : -1);
 }
 
+/* Learn mode: what an allowed (or learn-allowed) request needed. */
+static void note_learned(conn *c)
+{
+    const char *d = c->decision ? c->decision : "allow";
+    if (!c->srv->learn || !c->need || c->method[0] == '-' || (strcmp(d, "allow") != 0 && strcmp(d, "learn-allow") != 0))
+        return;
+    char key[64];
+    learn_note(c->srv->learn, (int)(c->lis->prof - c->srv->profiles->p), source_key(c, key, sizeof(key)), c->need,
+               c->need_alt, c->method, c->target);
+}
+
 static void access_log(conn *c, const char *rule_override)
 {
     if (!c->log_pending)
         return;
     c->log_pending = false;
     count_request(c);
+    note_learned(c);
     if (!log_enabled(LOG_INFO))
         return;
     char rule[512];
@@ -927,6 +942,11 @@ static int judge(conn *c, const h1_request *req, size_t head_len, char *msg, siz
     c->rflags = v.flags;
     int status = v.status;
     bool bare_with_body = (v.flags & RULES_F_NO_BODY) && c->body[CLIENT].mode != H1_BODY_NONE;
+    /* Learn mode forwards what the path rules deny (only which sections is
+     * learned: framing, bodies and admission stay enforced). */
+    c->learned = status == RULES_DENY && c->srv->learn && !bare_with_body;
+    if (c->learned)
+        status = RULES_ALLOW;
     if (status != RULES_ALLOW || bare_with_body)
         status = refusal(c, &v, &req->target, msg, len, why);
     *kind = status == RULES_ALLOW ? body_kind_of(req->method.p, req->method.n, v.path, v.path_len) : BODY_NONE;
@@ -1226,6 +1246,41 @@ static void on_hostnet(void *arg, int status, const char *body, size_t len)
     process(c);
 }
 
+/* Learn mode: which body variables an allowed body used. Each switch that
+ * is on is turned off in a copy of the policy: if the body is refused for
+ * it, the body needed it. The host paths it bound come with the verdict. */
+static void learn_body(conn *c, const body_policy *p, const body_verdict *allowed)
+{
+    static const struct {
+        int var;
+        size_t off;
+    } sw[] = {{RV_ALLOW_PRIVILEGED, offsetof(body_policy, privileged)},
+              {RV_ALLOW_HOST_NAMESPACES, offsetof(body_policy, host_namespaces)},
+              {RV_ALLOW_CAPABILITIES, offsetof(body_policy, capabilities)},
+              {RV_ALLOW_DEVICES, offsetof(body_policy, devices)}};
+    rules_mask used = 0;
+    body_policy *off = malloc(sizeof(*off));
+    body_verdict *v = malloc(sizeof(*v));
+    for (size_t i = 0; off && v && i < sizeof(sw) / sizeof(sw[0]); i++) {
+        *off = *p;
+        bool *flag = (bool *)((char *)off + sw[i].off);
+        if (!*flag)
+            continue;
+        *flag = false;
+        body_judge(off, c->hold_kind, c->hold + c->hold_head, c->hold_len - c->hold_head, v);
+        if (v->status == 403 && v->var && strcmp(v->var, rules_var_name(sw[i].var)) == 0)
+            used |= RBIT(sw[i].var);
+    }
+    free(off);
+    free(v);
+    const char *binds[8];
+    for (unsigned i = 0; i < allowed->nhost; i++)
+        binds[i] = allowed->host[i];
+    char key[64];
+    learn_note_body(c->srv->learn, (int)(c->lis->prof - c->srv->profiles->p), source_key(c, key, sizeof(key)), used,
+                    binds, (int)allowed->nhost);
+}
+
 /* Judges the whole held body: allowed (hold_judged set), refused (answered),
  * or waiting for the daemon's host network ID (a service body). */
 static step hold_judge(conn *c)
@@ -1252,6 +1307,8 @@ static step hold_judge(conn *c)
     body_judge(p, c->hold_kind, c->hold + c->hold_head, c->hold_len - c->hold_head, &v);
     if (v.status != 0)
         return refuse_body(c, &v);
+    if (c->srv->learn)
+        learn_body(c, p, &v);
     c->hold_judged = true;
     return STEP_PROGRESS;
 }
@@ -1332,7 +1389,7 @@ static step handle_head(conn *c)
     }
     if (status != RULES_ALLOW)
         return refuse(c, &req, (size_t)n, status, msg, why);
-    c->decision = "allow";
+    c->decision = c->learned ? "learn-allow" : "allow";
     c->req_close = req.conn_close;
     if (kind != BODY_NONE && c->body[CLIENT].mode != H1_BODY_NONE)
         return hold_body(c, (size_t)n, kind, req.expect_continue);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "learn.h"
 #include "proxy.h"
 #include "quiet.h"
 #include "sys.h"
@@ -326,6 +327,63 @@ static int open_profile(server *s, const profile *p, char *err, size_t errlen)
 
 /* SOCKET_PROXY_METRICS: the counters and their listener, when set. Bound
  * with the proxy's listeners, before privileges drop (a low port works). */
+/* ---- learn mode ---- */
+
+#define LEARN_WARN_MS (10 * 60 * 1000)
+
+static char *learned_text(void *arg, size_t *len)
+{
+    server *s = arg;
+    return s->learn ? learn_report(s->learn, len) : NULL;
+}
+
+/* The report goes to standard output: it is for pasting, not a log line. */
+static void print_learned(server *s)
+{
+    size_t len;
+    char *text = learned_text(s, &len);
+    if (text) {
+        fwrite(text, 1, len, stdout);
+        fflush(stdout);
+    }
+    free(text);
+}
+
+static void on_learn_warn(uv_timer_t *t)
+{
+    (void)t;
+    log_msg(LOG_WARNING, "SOCKET_PROXY_MODE=learn: NOT ENFORCING the path rules; requests they deny are forwarded "
+                         "and logged learn-allow (SIGUSR1 prints what each client needed)");
+}
+
+static void on_usr1(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    print_learned(h->data);
+}
+
+/* Learn mode's store, its warning (now and every 10 minutes) and SIGUSR1. */
+static int start_learn(server *s)
+{
+    const char *names[PROFILES_MAX + 1], *prefixes[PROFILES_MAX + 1];
+    if (!s->cfg->learn)
+        return 0;
+    for (int i = 0; i < s->profiles->n; i++) {
+        names[i] = s->profiles->p[i].name;
+        prefixes[i] = s->profiles->p[i].prefix;
+    }
+    if (!(s->learn = learn_new(s->profiles->n, names, prefixes)))
+        return -1;
+    uv_timer_init(s->loop, &s->learn_warn);
+    uv_timer_start(&s->learn_warn, on_learn_warn, 0, LEARN_WARN_MS);
+    uv_unref((uv_handle_t *)&s->learn_warn);
+    uv_signal_init(s->loop, &s->sig_usr1);
+    s->sig_usr1.data = s;
+    uv_signal_start(&s->sig_usr1, on_usr1, SIGUSR1);
+    uv_unref((uv_handle_t *)&s->sig_usr1);
+    return 0;
+}
+
 static int start_metrics(server *s, char *err, size_t errlen)
 {
     const char *names[PROFILES_MAX + 1];
@@ -338,8 +396,9 @@ static int start_metrics(server *s, char *err, size_t errlen)
         snprintf(err, errlen, "SOCKET_PROXY_METRICS: out of memory");
         return -1;
     }
-    /* GET /_socket-proxy/learned: none until learn mode provides it. */
-    s->metrics_l = metrics_listen(s->loop, s->cfg->metrics_addr, s->metrics, NULL, NULL, err, errlen);
+    /* GET /_socket-proxy/learned: in learn mode, what was learned. */
+    s->metrics_l = metrics_listen(s->loop, s->cfg->metrics_addr, s->metrics, s->cfg->learn ? learned_text : NULL, s,
+                                  err, errlen);
     if (!s->metrics_l)
         return -1;
     log_msg(LOG_INFO, "metrics on tcp:%s (GET /metrics)", s->cfg->metrics_addr);
@@ -427,7 +486,9 @@ int server_run(const config *cfg, profiles *ps)
         return 1;
     }
     s.profiles = ps;
-    if (open_listeners(&s, err, sizeof(err)) < 0) {
+    if (start_learn(&s) < 0) {
+        log_msg(LOG_CRIT, "SOCKET_PROXY_MODE=learn: out of memory");
+    } else if (open_listeners(&s, err, sizeof(err)) < 0) {
         log_msg(LOG_CRIT, "%s", err);
     } else {
         start_signals(&s);
@@ -435,7 +496,9 @@ int server_run(const config *cfg, profiles *ps)
         uv_run(&loop, UV_RUN_DEFAULT);
         rc = 0;
         log_msg(LOG_NOTICE, "stopped");
+        print_learned(&s); /* at exit: what this run learned */
     }
     server_free(&s);
+    learn_free(s.learn);
     return rc;
 }

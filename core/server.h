@@ -33,6 +33,7 @@ struct quiet;
 typedef struct server {
     uv_loop_t *loop;
     struct quiet *quiet;      /* repeated faults logged once, then summed up (core/quiet.c) */
+    struct learn *learn;      /* SOCKET_PROXY_MODE=learn: what each client needed; NULL otherwise */
     const config *cfg;
     profiles *profiles;
     listener *listeners;      /* one per socket and TCP address of every profile */
@@ -44,6 +45,8 @@ typedef struct server {
     bool draining;            /* SIGTERM seen: finish in-flight requests, then exit */
     clients clients;          /* connections per client (SOCKET_PROXY_MAX_CLIENT_CONNS) */
     uv_signal_t sig_term, sig_int, sig_chld;
+    uv_signal_t sig_usr1;     /* learn mode: print what was learned */
+    uv_timer_t learn_warn;    /* learn mode: "not enforcing" every 10 minutes */
     uv_timer_t grace;
     void **buf_free[2];       /* recycled I/O buffers: [0] small, [1] large */
     size_t buf_nfree[2];

@@ -229,6 +229,12 @@ static bool host_path(judge *j, const char *what, const char *src)
     if (!clean_path(src, strlen(src), c, sizeof(c)))
         return refuse(j, 400, NULL, "%s: host path too long", what);
     const body_policy *p = j->p;
+    body_verdict *v = j->v;
+    bool seen = false;
+    for (unsigned i = 0; i < v->nhost && !seen; i++)
+        seen = strcmp(v->host[i], c) == 0;
+    if (!seen && v->nhost < sizeof(v->host) / sizeof(v->host[0]) && strlen(c) < sizeof(v->host[0]))
+        memcpy(v->host[v->nhost++], c, strlen(c) + 1);
     if (is_docker_socket(p, c)) {
         for (unsigned i = 0; i < p->nbinds; i++)
             if (strcmp(run_alias(p->binds[i]), run_alias(c)) == 0)
@@ -1293,6 +1299,7 @@ void body_judge_head(const body_policy *p, body_kind kind, const char *query, si
     v->status = 0;
     v->var = NULL;
     v->why[0] = '\0';
+    v->nhost = 0;
     /* A plugin's config.json and a Kubernetes YAML (privileged, hostNetwork,
      * hostPID, hostPath volumes, capabilities, devices...) may ask for any
      * privilege. The proxy reads no YAML (anchors, merge keys, repeated keys
@@ -1384,6 +1391,7 @@ void body_judge(const body_policy *p, body_kind kind, const char *body, size_t l
     v->status = 0;
     v->var = NULL;
     v->why[0] = '\0';
+    v->nhost = 0;
     if (kind == BODY_NONE || body_kind_on_head(kind) || len == 0)
         return; /* body_kind_on_head: judged by body_judge_head */
     if (!clean_bytes((const unsigned char *)body, len)) {

@@ -67,6 +67,8 @@ typedef struct body_verdict {
     int status;      /* 0 allow, 403 refused field, 400 unreadable/ambiguous */
     const char *var; /* the variable that would open it ("ALLOW_PRIVILEGED"), or NULL */
     char why[256];   /* "HostConfig.Privileged is true" */
+    unsigned nhost;  /* the host paths the body binds, cleaned (allowed or not, the first 8): learn mode */
+    char host[8][256];
 } body_verdict;
 
 /* Judges what the head alone says of a request of a body_kind_on_head kind:

@@ -675,6 +675,24 @@ static void test_head(void)
     CHECK(v.status == 0, "body_judge skips a build context");
 }
 
+/* The host paths a body binds, reported for learn mode, allowed or not. */
+static void test_host_paths(void)
+{
+    body_policy p;
+    body_verdict v;
+    policy(&p, "", "/srv");
+    const char *b = "{\"HostConfig\":{\"Binds\":[\"/srv/a/../a:/a\",\"named:/n\",\"/srv/a:/b:ro\"],"
+                    "\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/srv/b/\",\"Target\":\"/b\"}]}}";
+    body_judge(&p, CC, b, strlen(b), &v);
+    CHECK(v.status == 0 && v.nhost == 2 && strcmp(v.host[0], "/srv/a") == 0 && strcmp(v.host[1], "/srv/b") == 0,
+          "host paths: status %d, %u paths (%s, %s)", v.status, v.nhost, v.nhost > 0 ? v.host[0] : "",
+          v.nhost > 1 ? v.host[1] : "");
+    policy(&p, "", NULL);
+    b = "{\"HostConfig\":{\"Binds\":[\"/etc:/e\"]}}";
+    body_judge(&p, CC, b, strlen(b), &v);
+    CHECK(v.status == 403 && v.nhost == 1 && strcmp(v.host[0], "/etc") == 0, "a refused host path is reported too");
+}
+
 static void test_kinds(void)
 {
     static const struct {
@@ -843,6 +861,7 @@ int main(void)
 {
     test_rows();
     test_head();
+    test_host_paths();
     test_kinds();
     test_binds_var();
     test_each_variable_alone();
