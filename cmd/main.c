@@ -4,6 +4,7 @@
  *   socket-proxy check M TARGET  explain the decision for one request
  *   socket-proxy rules           the effective permissions
  *   socket-proxy vars            every variable and its default (machine-readable)
+ *   socket-proxy learn LOGFILE   the least variables per client, from an access log
  *   socket-proxy version
  */
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/learn.h"
 #include "core/log.h"
 #include "core/profiles.h"
 #include "core/server.h"
@@ -32,7 +34,7 @@ static void warn_line(void *ctx, const char *line) { log_msg(LOG_WARNING, "%s", 
 static int usage(FILE *f)
 {
     fprintf(f, "usage: socket-proxy [healthcheck [--timeout D] [--socket PATH | --url tcp://HOST:PORT | --profile NAME]\n"
-               "                    | check [--profile NAME] METHOD TARGET | rules | vars | version | help]\n"
+               "                    | check [--profile NAME] METHOD TARGET | rules | vars | learn LOGFILE | version | help]\n"
                "Configuration is read from the environment; see the README.\n");
     return f == stdout ? 0 : 2;
 }
@@ -157,6 +159,23 @@ static int cmd_rules(const profiles *ps)
 }
 
 static const char *no_env(const char *name) { return NULL; }
+
+/* `learn LOGFILE`: reads a log, not the environment, so a saved log can be
+ * read anywhere, with any configuration or none. */
+static int cmd_learn(int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: socket-proxy learn LOGFILE   (an access log as LOG_LEVEL=info writes it, text or json; "
+                        "- reads standard input)\n");
+        return 2;
+    }
+    char err[600];
+    if (learn_from_log(argv[0], stdout, err, sizeof(err)) < 0) {
+        fprintf(stderr, "socket-proxy: learn: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
 
 static const char *rules_default_text(int var)
 {
@@ -284,6 +303,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "vars") == 0)
         return cmd_vars();
+    if (strcmp(cmd, "learn") == 0)
+        return cmd_learn(argc - 2, argv + 2);
 
     char err[512];
     config cfg;

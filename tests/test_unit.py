@@ -5,7 +5,8 @@ import subprocess
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UNITS = ["test_http1", "test_rules", "test_body", "test_redact", "test_admit", "test_admit_loop", "test_lookup", "test_metrics"]
+UNITS = ["test_http1", "test_rules", "test_body", "test_redact", "test_admit", "test_admit_loop", "test_lookup",
+         "test_metrics", "test_learn"]
 BUILDS = {"plain": "build/tests", "asan": "build/asan"}
 
 
