@@ -200,14 +200,20 @@ def main():
     text = "\n".join(lines)
     print(text)
     if args.results:
-        old = open(args.results).read() if os.path.exists(args.results) else ""
-        if SECTION in old:
-            head, rest = old.split(SECTION, 1)
-            nxt = rest.find("\n## ")
-            old = head + (rest[nxt + 1:] if nxt >= 0 else "")
-        with open(args.results, "w") as f:
-            f.write(old.rstrip("\n") + "\n\n" + text)
+        write_section(args.results, SECTION, text)
     return 0
+
+
+def write_section(path, section, text):
+    """Replaces the section (from its "## " heading to the next) of the Markdown
+    file at path with text, or appends it."""
+    old = open(path).read() if os.path.exists(path) else ""
+    if section in old:
+        head, rest = old.split(section, 1)
+        nxt = rest.find("\n## ")
+        old = head + (rest[nxt + 1:] if nxt >= 0 else "")
+    with open(path, "w") as f:
+        f.write(old.rstrip("\n") + "\n\n" + text)
 
 
 if __name__ == "__main__":
