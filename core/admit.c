@@ -318,6 +318,15 @@ bool admit_set_match(const admit_set *s, const admit_net *addr)
     return false;
 }
 
+const char *admit_set_name_of(const admit_set *s, const admit_net *addr)
+{
+    for (unsigned i = 0; i < s->n_names; i++)
+        for (unsigned k = 0; k < s->names[i].n_addrs; k++)
+            if (same_addr(&s->names[i].addrs[k], addr))
+                return s->names[i].host;
+    return NULL;
+}
+
 /* ---- what a resolution does to a name ---- */
 
 unsigned admit_addrs_from(const struct addrinfo *ai, admit_net *out, unsigned cap)

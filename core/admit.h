@@ -57,6 +57,10 @@ bool admit_from_admits(const admit_from *a, const struct sockaddr *sa);
  * A no-op when there is none (the check already answered). */
 void admit_from_cancel(admit_from *a, void *data);
 
+/* The ALLOW_FROM name the peer's address resolves back to as things stand
+ * (learn mode names its clients so), or NULL. */
+const char *admit_from_name_of(const admit_from *a, const struct sockaddr *sa);
+
 /* Stops the timers, cancels the resolutions not yet running and answers
  * every pending check with done(data, false); a itself is freed once libuv
  * has finished with its handles and requests (a resolution already running
@@ -153,6 +157,9 @@ bool admit_net_has(const admit_net *net, const admit_net *addr);
 /* addr is admitted by s as it stands: one of its networks or one of the
  * current addresses of its names holds it. */
 bool admit_set_match(const admit_set *s, const admit_net *addr);
+
+/* The first name of s whose current addresses hold addr, or NULL. */
+const char *admit_set_name_of(const admit_set *s, const admit_net *addr);
 
 /* The addresses of a getaddrinfo answer, duplicates dropped, at most cap. */
 unsigned admit_addrs_from(const struct addrinfo *ai, admit_net *out, unsigned cap);

@@ -301,6 +301,12 @@ bool admit_from_admits(const admit_from *a, const struct sockaddr *sa)
     return admit_addr_of(sa, &addr) && admit_set_match(&a->set, &addr);
 }
 
+const char *admit_from_name_of(const admit_from *a, const struct sockaddr *sa)
+{
+    admit_net addr;
+    return admit_addr_of(sa, &addr) ? admit_set_name_of(&a->set, &addr) : NULL;
+}
+
 void admit_from_cancel(admit_from *a, void *data)
 {
     admit_waiter **pp = &a->waiters;

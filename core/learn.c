@@ -25,7 +25,7 @@
 #include "core/profiles.h"
 
 #define EXAMPLE_MAX 100 /* bytes of one example as reported, "..." included */
-#define KEY_MAX 64      /* bytes of a client's key, NUL included */
+#define KEY_MAX 300     /* bytes of a client's key, NUL included ("172.18.0.5 (traefik)") */
 #define BIND_MAX 256    /* bytes of one ALLOW_BINDS path, NUL included (rules/body.h) */
 #define ITEM_INDENT "      - "
 

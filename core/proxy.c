@@ -333,14 +333,32 @@ static void set_streaming(conn *c, bool on)
     metrics_gauge_add(c->srv->metrics, METRICS_STREAMS, on ? 1 : -1);
 }
 
+/* Who learn mode says a client is: source_key, and for a TCP client the
+ * ALLOW_FROM name its address resolves back to ("172.18.0.5 (traefik)"). */
+static const char *learn_key(conn *c, char *out, size_t cap)
+{
+    source_key(c, out, cap);
+    const admit_from *from = c->lis->prof->allow_from;
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    const char *name = NULL;
+    if (!c->lis->is_unix && from && uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &len) == 0)
+        name = admit_from_name_of(from, (struct sockaddr *)&ss);
+    if (name) {
+        size_t n = strlen(out);
+        snprintf(out + n, cap - n, " (%s)", name);
+    }
+    return out;
+}
+
 /* Learn mode: what an allowed (or learn-allowed) request needed. */
 static void note_learned(conn *c)
 {
     const char *d = c->decision ? c->decision : "allow";
     if (!c->srv->learn || !c->need || c->method[0] == '-' || (strcmp(d, "allow") != 0 && strcmp(d, "learn-allow") != 0))
         return;
-    char key[64];
-    learn_note(c->srv->learn, (int)(c->lis->prof - c->srv->profiles->p), source_key(c, key, sizeof(key)), c->need,
+    char key[320];
+    learn_note(c->srv->learn, (int)(c->lis->prof - c->srv->profiles->p), learn_key(c, key, sizeof(key)), c->need,
                c->need_alt, c->method, c->target);
 }
 
@@ -1276,8 +1294,8 @@ static void learn_body(conn *c, const body_policy *p, const body_verdict *allowe
     const char *binds[8];
     for (unsigned i = 0; i < allowed->nhost; i++)
         binds[i] = allowed->host[i];
-    char key[64];
-    learn_note_body(c->srv->learn, (int)(c->lis->prof - c->srv->profiles->p), source_key(c, key, sizeof(key)), used,
+    char key[320];
+    learn_note_body(c->srv->learn, (int)(c->lis->prof - c->srv->profiles->p), learn_key(c, key, sizeof(key)), used,
                     binds, (int)allowed->nhost);
 }
 

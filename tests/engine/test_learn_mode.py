@@ -86,3 +86,36 @@ def test_enforce_is_the_default_and_bad_modes_are_refused(fake_upstream, proxy_f
     assert wait_for(lambda: not bad.alive(), timeout=10)
     err = bad.stderr_text()
     assert "SOCKET_PROXY_MODE" in err and "enforce or learn" in err, err
+
+
+def test_tcp_clients_are_named_by_allow_from(fake_upstream, proxy_factory):
+    """A TCP client whose address resolves back to an ALLOW_FROM name is
+    reported under that name too (/etc/hosts: localhost is 127.0.0.1)."""
+    up = fake_upstream(serve())
+    p = proxy_factory({"SOCKET_PROXY_MODE": "learn", "SOCKET_PROXY_ALLOW_FROM": "localhost"}, upstream=up.path)
+    assert wait_for(lambda: "localhost is 127.0.0.1" in p.stderr_text()), p.stderr_text()
+    s = socket.create_connection(p.tcp, source_address=("127.0.0.1", 0), timeout=5)
+    s.sendall(request_bytes("GET", "/v1.41/volumes", {"Connection": "close"}))
+    assert status_of(read_until_close(s, timeout=5)) == 200
+    s.close()
+    p.proc.send_signal(signal.SIGUSR1)
+    assert wait_for(lambda: "client 127.0.0.1 (localhost)" in stdout_text(p)), stdout_text(p)
+    assert "- VOLUMES=1" in stdout_text(p)
+
+
+def test_body_variables_learned_from_what_bodies_used(fake_upstream, proxy_factory):
+    """Run with the body switches open: the report names only the ones the
+    bodies used, and the exact host paths they bound."""
+    up = fake_upstream(serve())
+    p = proxy_factory({"SOCKET_PROXY_MODE": "learn", "ALLOW_BINDS": "/", "ALLOW_PRIVILEGED": "1",
+                       "ALLOW_CAPABILITIES": "1", "CONTAINERS": "1", "POST": "1"}, upstream=up.path)
+    body = (b'{"Image":"x","HostConfig":{"Privileged":true,"Binds":["/srv/app/data:/data","named:/n"],'
+            b'"Mounts":[{"Type":"bind","Source":"/srv/x/../cfg","Target":"/cfg"}]}}')
+    out = ask(p, request_bytes("POST", "/v1.41/containers/create", {"Content-Type": "application/json",
+                                                                    "Connection": "close"}, body=body))
+    assert status_of(out) == 200, out
+    p.proc.send_signal(signal.SIGUSR1)
+    assert wait_for(lambda: "ALLOW_PRIVILEGED=1" in stdout_text(p)), stdout_text(p)
+    text = stdout_text(p)
+    assert "ALLOW_BINDS=/srv/app/data,/srv/cfg" in text, text
+    assert "ALLOW_CAPABILITIES" not in text and "- CONTAINERS=1" in text and "- POST=1" in text, text

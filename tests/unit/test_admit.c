@@ -409,6 +409,12 @@ static void test_set_names(void)
     admit_name_result(&s.names[2], ADMIT_TRANSIENT, NULL, 0, 61000);
     CHECK((p = addr("192.0.2.9"), !admit_set_match(&s, &p)), "a kept address, expired");
     CHECK((p = addr("10.9.9.9"), admit_set_match(&s, &p)), "the CIDR still");
+    /* the name an address resolves back to (learn mode names clients so) */
+    const char *nm;
+    CHECK((p = addr("172.18.0.5"), (nm = admit_set_name_of(&s, &p)) && strcmp(nm, "traefik") == 0), "name of");
+    CHECK((p = addr("fd00::5"), (nm = admit_set_name_of(&s, &p)) && strcmp(nm, "traefik") == 0), "name of, IPv6");
+    CHECK((p = addr("10.9.9.9"), !admit_set_name_of(&s, &p)), "a CIDR has no name");
+    CHECK((p = addr("192.0.2.9"), !admit_set_name_of(&s, &p)), "an expired address has no name");
 
     CHECK(admit_set_text(&s, text, 10) == 9 && strcmp(text, "10.0.0.0/") == 0, "truncated: %s", text);
     CHECK(admit_set_text(&s, text, 1) == 0 && text[0] == '\0', "cap 1");
