@@ -291,7 +291,9 @@ static bool judge_bind(judge *j, const char *where, const char *b)
                 colon = s;
             parts++;
         }
-    if (!*b || parts > 3 || strstr(b, "::") || b[strlen(b) - 1] == ':')
+    /* The destination is an absolute container path: a Windows form
+     * ("C:\\:/host") or a relative one does not parse on Linux. */
+    if (!*b || parts > 3 || strstr(b, "::") || b[strlen(b) - 1] == ':' || (colon && colon[1] != '/'))
         return refuse(j, 400, NULL, "%s does not parse as src:dst[:opts]", what);
     if (parts == 1 || b[0] != '/')
         return true;

@@ -224,6 +224,9 @@ static const row rows[] = {
     {CC, "", NULL, "{\"HostConfig\":{\"MaskedPaths\":[]}}", D, CAP, "MaskedPaths drops the default /proc/asound"},
     {CC, "", NULL, "{\"HostConfig\":{\"ReadonlyPaths\":[]}}", D, CAP, "ReadonlyPaths drops the default /proc/bus"},
     {CC, "", NULL, "{\"HostConfig\":{\"ReadonlyPaths\":[\"/nothing\"]}}", D, CAP, "drops the default"},
+    {CC, "", NULL, "{\"HostConfig\":{\"Binds\":[\"C:\\\\:/host\"]}}", B},
+    {CC, "", NULL, "{\"HostConfig\":{\"Binds\":[\"vol:data\"]}}", B},
+    {CC, "", NULL, "{\"HostConfig\":{\"Binds\":[\"vol:/data:ro\"]}}", A},
     /* the lists an inspect answer shows (a recreate copies them): the defaults, in any order, plus more */
     {CC, "", NULL, "{\"HostConfig\":{\"MaskedPaths\":[\"/proc/asound\",\"/proc/acpi\",\"/proc/kcore\",\"/proc/keys\",\"/proc/latency_stats\",\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\",\"/proc/scsi\",\"/sys/firmware\"],\"ReadonlyPaths\":[\"/proc/bus\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\",\"/proc/sysrq-trigger\"]}}", A},
     {CC, "", NULL, "{\"HostConfig\":{\"MaskedPaths\":[\"/proc/asound\",\"/proc/acpi\",\"/proc/kcore\",\"/proc/keys\",\"/proc/latency_stats\",\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\",\"/proc/scsi\",\"/sys/firmware\",\"/sys/devices/virtual/powercap\"],\"ReadonlyPaths\":[\"/proc/bus\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\",\"/proc/sysrq-trigger\",\"/x\"]}}", A},
