@@ -18,6 +18,8 @@
 #include "core/profiles.h"
 #include "core/server.h"
 #include "health/health.h"
+#include "rules/body.h"
+#include "rules/redact.h"
 #include "rules/rules.h"
 
 /* The version lives in the VERSION file; configure.py hands it to the build. */
@@ -58,6 +60,41 @@ static const rules_set *check_profile(const profiles *ps, int *argc, char ***arg
     return p ? &p->rules : NULL;
 }
 
+/* ALLOW_BINDS as it reads: "unset (no host paths)" or "/srv,/data". */
+static const char *binds_text(const body_policy *b, char *out, size_t cap)
+{
+    if (!b->nbinds)
+        return "unset";
+    size_t n = 0;
+    out[0] = '\0';
+    for (unsigned i = 0; i < b->nbinds && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "," : "", b->binds[i]);
+    return out;
+}
+
+/* What `check` adds for a request whose body or answer the proxy reads:
+ * the body switches that apply, or the values an answer would have
+ * replaced. */
+static void check_body_and_answer(const rules_set *r, const char *m, const rules_verdict *v)
+{
+    static const int sw[] = {RV_ALLOW_PRIVILEGED, RV_ALLOW_HOST_NAMESPACES, RV_ALLOW_CAPABILITIES, RV_ALLOW_DEVICES};
+    body_kind k = body_kind_of(m, strlen(m), v->path, v->path_len);
+    if (k != BODY_NONE) {
+        char binds[16 * 258];
+        printf("  %s judged:", body_kind_on_head(k) ? "head" : "body");
+        for (size_t i = 0; i < sizeof(sw) / sizeof(sw[0]); i++)
+            printf(" %s%s=%d", r->prefix, rules_var_name(sw[i]), (r->granted & RBIT(sw[i])) ? 1 : 0);
+        printf(" %sALLOW_BINDS=%s\n", r->prefix, binds_text(&r->body, binds, sizeof(binds)));
+    }
+    redact_kind rk = redact_kind_of(m, strlen(m), v->path, v->path_len);
+    if (rk == REDACT_SWARM)
+        printf("  answer: join tokens %s (%sSECRETS=%d)\n", (r->granted & RBIT(RV_SECRETS)) ? "shown" : "redacted",
+               r->prefix, (r->granted & RBIT(RV_SECRETS)) ? 1 : 0);
+    else if (rk != REDACT_NONE)
+        printf("  answer: Env values %s (%sALLOW_ENV=%d)\n", (r->granted & RBIT(RV_ALLOW_ENV)) ? "shown" : "redacted",
+               r->prefix, (r->granted & RBIT(RV_ALLOW_ENV)) ? 1 : 0);
+}
+
 static int cmd_check(const profiles *ps, int argc, char **argv)
 {
     const rules_set *r = check_profile(ps, &argc, &argv);
@@ -88,6 +125,8 @@ static int cmd_check(const profiles *ps, int argc, char **argv)
                 printf("  %s%-16s = %d (%s)\n", r->prefix, rules_var_name(i), (r->granted & RBIT(i)) ? 1 : 0,
                        (r->explicit_ & RBIT(i)) ? "set" : (r->preset_ & RBIT(i)) ? "preset" : "default");
     }
+    if (v.status == RULES_ALLOW)
+        check_body_and_answer(r, m, &v);
     free(buf);
     return v.status == RULES_ALLOW ? 0 : 1;
 }
@@ -124,6 +163,11 @@ static int cmd_rules_profiles(const profiles *ps)
     printf("%-18s", "PRESET");
     for (int j = 0; j < ps->n; j++)
         printf(" %-12.12s", ps->p[j].rules.preset >= 0 ? rules_preset_name(ps->p[j].rules.preset) : "-");
+    printf("\n%-18s", "ALLOW_BINDS");
+    for (int j = 0; j < ps->n; j++) {
+        char binds[16 * 258];
+        printf(" %-12.12s", binds_text(&ps->p[j].rules.body, binds, sizeof(binds)));
+    }
     printf("\n%-18s", "API_KEY");
     for (int j = 0; j < ps->n; j++)
         printf(" %-12s", ps->p[j].rules.api_key ? "set" : "unset");
@@ -150,6 +194,8 @@ static int cmd_rules(const profiles *ps)
                (r->explicit_ & RBIT(i)) ? "env" : (r->preset_ & RBIT(i)) ? "preset" : "default", rules_var_what(i));
     if (r->preset >= 0)
         printf("PRESET             %s (%s)\n", rules_preset_name(r->preset), rules_preset_what(r->preset));
+    char binds[16 * 258];
+    printf("ALLOW_BINDS        %s\n", binds_text(&r->body, binds, sizeof(binds)));
     printf("API_KEY            %s\n", r->api_key ? "set (sent upstream as X-Api-Key)" : "unset");
     if (r->min_api[0] || r->min_api[1])
         printf("SOCKET_PROXY_MIN_API_VERSION %u.%u (requests for older API versions get 400)\n", r->min_api[0], r->min_api[1]);

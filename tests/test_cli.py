@@ -277,3 +277,26 @@ def test_api_key_fits_the_head_limit_to_the_byte():
     assert fits.returncode == 0 and fits.stderr == "", fits.stderr
     over = run("rules", env={"API_KEY": "k" * 1012, "SOCKET_PROXY_MAX_HEAD": "1024"})
     assert over.returncode == 2 and "API_KEY" in over.stderr
+
+
+def test_check_and_rules_show_the_body_and_answer_switches():
+    """check says which body switches judge a request's body (or head) and what an
+    answer would have replaced; rules shows ALLOW_BINDS."""
+    env = {"CONTAINERS": "1", "POST": "1", "ALLOW_PRIVILEGED": "1", "ALLOW_BINDS": "/srv,/data//x/.."}
+    r = run("check", "POST", "/v1.41/containers/create", env=env)
+    assert r.returncode == 0, r.stderr
+    assert ("body judged: ALLOW_PRIVILEGED=1 ALLOW_HOST_NAMESPACES=0 ALLOW_CAPABILITIES=0 ALLOW_DEVICES=0 "
+            "ALLOW_BINDS=/srv,/data") in r.stdout, r.stdout
+    r = run("check", "POST", "/build?networkmode=host", env={"BUILD": "1", "POST": "1"})
+    assert "head judged: ALLOW_PRIVILEGED=0" in r.stdout and "ALLOW_BINDS=unset" in r.stdout, r.stdout
+    r = run("check", "GET", "/v1.41/containers/abc/json", env={"CONTAINERS": "1"})
+    assert "answer: Env values redacted (ALLOW_ENV=0)" in r.stdout, r.stdout
+    r = run("check", "GET", "/v1.41/containers/abc/json", env={"CONTAINERS": "1", "POST": "1"})
+    assert "answer: Env values shown (ALLOW_ENV=1)" in r.stdout, r.stdout
+    r = run("check", "GET", "/swarm", env={"SWARM": "1", "SECRETS": "1"})
+    assert "answer: join tokens shown (SECRETS=1)" in r.stdout, r.stdout
+    r = run("check", "GET", "/v1.41/containers/json", env={"CONTAINERS": "1"})
+    assert "judged" not in r.stdout and "answer:" not in r.stdout, r.stdout
+    r = run("rules", env={"ALLOW_BINDS": "/srv"})
+    assert "\nALLOW_BINDS        /srv\n" in r.stdout, r.stdout
+    assert "\nALLOW_BINDS        unset\n" in run("rules").stdout
