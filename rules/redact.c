@@ -441,8 +441,8 @@ redact_kind redact_kind_of(const char *method, size_t mlen, const char *path, si
         k = REDACT_SERVICE;
     else if (ONE_AFTER("/tasks/"))
         k = REDACT_TASK;
-    else if (AROUND("/containers/", "/json"))
-        k = REDACT_CONTAINER;
+    else if (AROUND("/containers/", "/json") || AROUND("/libpod/containers/", "/json"))
+        k = REDACT_CONTAINER; /* podman's inspect carries Config.Env too */
 #undef IS
 #undef ONE_AFTER
 #undef AROUND

@@ -215,3 +215,10 @@ def test_per_profile_allow_env(fake_upstream, proxy_factory):
 
     assert fetch("ops") == INSPECT.encode()
     assert fetch("view") == REDACTED.encode()
+
+
+def test_podman_inspect_redacted_too(fake_upstream, proxy_factory):
+    up = fake_upstream(daemon([response(200, INSPECT)]))
+    p = proxy_factory(upstream=up.path, env={"LIBPOD_CONTAINERS": "1"})
+    r = get(p, "/v4.0.0/libpod/containers/c1/json")
+    assert r.status == 200 and r.body.decode() == REDACTED, r

@@ -377,6 +377,9 @@ static void test_kinds(void)
         redact_kind kind;
     } k[] = {
         {"GET", "/containers/abc/json", CO},
+        {"GET", "/libpod/containers/abc/json", CO},
+        {"GET", "/libpod/containers/json", REDACT_NONE},
+        {"GET", "/libpod/containers//json", REDACT_NONE},
         {"GET", "/containers/abc/json/", CO},
         {"GET", "/containers/web/db/json", CO}, /* a legacy link's name: /containers/{name:.*}/json */
         {"GET", "/containers/json/json", CO},
