@@ -7,7 +7,13 @@
 
 #include "rules/rules.h"
 
-static const char *all_on(const char *name) { return strncmp(name, "LIBPOD_", 7) == 0 ? NULL : "1"; }
+/* Every boolean on; ALLOW_BINDS (a list of host paths, not a boolean) unset. */
+static const char *all_on(const char *name)
+{
+    if (strncmp(name, "LIBPOD_", 7) == 0 || strcmp(name, "ALLOW_BINDS") == 0)
+        return NULL;
+    return "1";
+}
 
 int main(int argc, char **argv)
 {
