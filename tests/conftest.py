@@ -29,6 +29,7 @@ Environment:
 import atexit
 import io
 import os
+import random
 import shutil
 import signal
 import socket
@@ -348,10 +349,41 @@ def proxy_bin(request):
 
 # -- the proxy -------------------------------------------------------------------------
 
+_ports_given = set()
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port no socket uses now, for a listener a test is about to start.
+
+    Not from the kernel's ephemeral range: a port bind(0) returned can be taken by any
+    outgoing connection (the proxy's, dockerd's, a client's) before the proxy binds it,
+    and a live connection on 127.0.0.1:P makes binding 0.0.0.0:P fail. Never the same
+    port twice in a run either, so no earlier proxy's lingering socket can hold it."""
+    lo, hi = _ephemeral_range()
+    ranges = [r for r in ((20000, min(lo, 32768) - 1), (max(hi, 1023) + 1, 65535)) if r[1] - r[0] > 500]
+    rng = random.Random()
+    for _ in range(2000):
+        a, b = rng.choice(ranges) if ranges else (1024, 65535)
+        port = rng.randint(a, b)
+        if port in _ports_given:
+            continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("0.0.0.0", port))
+        except OSError:
+            continue
+        _ports_given.add(port)
+        return port
+    raise RuntimeError("no free TCP port outside the ephemeral range")
 
 
 def _first_listen(value):
@@ -432,7 +464,11 @@ class Proxy:
                 self.checked = True
                 pytest.fail(f"socket-proxy exited with {rc} before becoming ready\n"
                             f"--- stderr ---\n{self.stderr_text()}", pytrace=False)
-            if self._ready():
+            # The files and ports appear as the proxy binds them, one listener after
+            # another; its event loop runs only once every listener (each profile's
+            # socket and port) is open, so ready means: those answer and the loop
+            # has slept once.
+            if self._ready() and self.idle():
                 return
             if time.monotonic() > deadline:
                 pytest.fail(f"socket-proxy not ready within {timeout}s (unix={self.unix} tcp={self.tcp})\n"
