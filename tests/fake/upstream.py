@@ -350,10 +350,20 @@ def default_answer(req):
         return response(200, b'{"ApiVersion":"1.41","Version":"fake","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}')
     if req.path == "/networks/host":  # what the proxy asks before it judges a service body
         return response(200, b'{"Name":"host","Id":"' + HOST_NETWORK_ID.encode() + b'","Scope":"local","Driver":"host"}')
+    if req.path in SCOPED_CONTAINERS:  # what a proxy scoped to autoheal=true asks first (issue 13)
+        return response(200, SCOPED_CONTAINERS[req.path])
     return response(200, b"{}")
 
 
 HOST_NETWORK_ID = "7d0b1e8c5a3f4e2d9c6b1a0f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b"
+# Two containers the default answers know: scoped-web (labelled autoheal=true) and
+# scoped-db (not), by name and by full ID.
+SCOPED_WEB_ID = "5e0c6a1f9b2d4e8a7c3f1b0d9e8a7c6b5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a"
+SCOPED_DB_ID = "d8e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f"
+SCOPED_CONTAINERS = {}
+for _name, _id, _labels in (("scoped-web", SCOPED_WEB_ID, b'{"autoheal":"true"}'), ("scoped-db", SCOPED_DB_ID, b"{}")):
+    SCOPED_CONTAINERS[f"/containers/{_name}/json"] = SCOPED_CONTAINERS[f"/containers/{_id}/json"] = (
+        b'{"Id":"' + _id.encode() + b'","Name":"/' + _name.encode() + b'","Config":{"Labels":' + _labels + b"}}")
 
 
 # -- ready-made handlers -------------------------------------------------------------

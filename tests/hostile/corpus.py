@@ -10,7 +10,7 @@ JSON message does not name it), and checks that the proxy still serves a
 well-formed request afterwards.
 """
 
-from fake.upstream import HOST_NETWORK_ID
+from fake.upstream import HOST_NETWORK_ID, SCOPED_WEB_ID
 
 H = b"Host: docker\r\n"
 PING = b"GET /_ping HTTP/1.1\r\n" + H + b"\r\n"
@@ -592,4 +592,75 @@ CASES += [
     case("libpod secret with the file driver reaches the daemon", b"POST /libpod/secrets/create?name=s&driver=file "
          b"HTTP/1.1\r\n" + H + b"Content-Length: 3\r\n\r\nabc", 200,
          reach=[("POST", "/libpod/secrets/create?name=s&driver=file")], env=LIBPOD),
+]
+
+# -- scoping by labels (issue 13): SCOPE_LABEL=autoheal=true ----------------------------------
+# One object: the proxy first asks the daemon (GET /containers/{name}/json, which the fake
+# answers for scoped-web, labelled, and scoped-db, not) and forwards the action by the full
+# ID, or answers dockerd's own 404. Lists: a query the proxy cannot read one way is 400.
+SC = {"CONTAINERS": "1", "SCOPE_LABEL": "autoheal=true"}
+SCR = dict(SC, ALLOW_RESTARTS="1")
+LOOK_WEB, LOOK_DB = ("GET", "/containers/scoped-web/json"), ("GET", "/containers/scoped-db/json")
+
+
+def restart(target):
+    return b"POST " + target + b" HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n"
+
+
+CASES += [
+    case("scope restart in scope goes by ID", restart(b"/containers/scoped-web/restart"), 200,
+         reach=[LOOK_WEB, ("POST", f"/containers/{SCOPED_WEB_ID}/restart")], env=SCR),
+    case("scope restart versioned, query kept", restart(b"/v1.41/containers/scoped-web/restart?t=3"), 200,
+         reach=[LOOK_WEB, ("POST", f"/v1.41/containers/{SCOPED_WEB_ID}/restart?t=3")], env=SCR),
+    case("scope restart name percent-encoded", restart(b"/containers/scoped-w%65b/restart"), 200,
+         reach=[LOOK_WEB, ("POST", f"/containers/{SCOPED_WEB_ID}/restart")], env=SCR),
+    case("scope restart out of scope", restart(b"/containers/scoped-db/restart"), 404, reach=[LOOK_DB], env=SCR),
+    case("scope restart out of scope by percent-encoding", restart(b"/containers/scoped-%64b/restart"), 404,
+         reach=[LOOK_DB], env=SCR),
+    case("scope inspect out of scope", get(b"/v1.41/containers/scoped-db/json"), 404, reach=[LOOK_DB], env=SC),
+    case("scope out of scope, then in scope on the same connection",
+         restart(b"/containers/scoped-db/restart") + restart(b"/containers/scoped-web/restart"), 404,
+         reach=[LOOK_DB, LOOK_WEB, ("POST", f"/containers/{SCOPED_WEB_ID}/restart")], env=SCR),
+    case("scope commit names its container twice",
+         b"POST /commit?container=scoped-web&container=scoped-db HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n",
+         400, env=dict(SC, COMMIT="1", POST="1")),
+    case("scope create VolumesFrom out of scope, field names folded",
+         post(b"/containers/create", b'{"Image":"x","hostconfig":{"volumesfrom":["scoped-db"]}}'), 404,
+         reach=[LOOK_DB], env=dict(SC, POST="1", ALLOW_BINDS="/")),
+    case("scope create joins an out-of-scope container's network",
+         post(b"/containers/create", b'{"Image":"x","HostConfig":{"NetworkMode":"container:scoped-db"}}'), 404,
+         reach=[LOOK_DB], env=dict(SC, POST="1", ALLOW_HOST_NAMESPACES="1")),
+    case("scope own create with a label of another value",
+         post(b"/containers/create", b'{"Image":"x","Labels":{"autoheal":"false"}}'), 403,
+         env=dict(SC, POST="1", SCOPE_OWN="1"), message="autoheal"),
+    case("scope own create with the label under a folded name",
+         post(b"/containers/create", b'{"Image":"x","LaBeLs":{"autoheal":"no"}}'), 403,
+         env=dict(SC, POST="1", SCOPE_OWN="1"), message="autoheal"),
+    case("scope /system/df lists every container", get(b"/system/df"), 403, env=dict(SC, SYSTEM="1"),
+         message="autoheal=true"),
+    case("scope HEAD /system/df", b"HEAD /v1.41/system/df HTTP/1.1\r\n" + H + b"\r\n", 403,
+         env=dict(SC, SYSTEM="1")),
+]
+for name, query in [
+    ("filters twice", b"filters=%7B%7D&filters=%7B%7D"),
+    ("filters twice, second key percent-encoded", b"filters=%7B%7D&%66ilters=%7B%22label%22%3A%5B%5D%7D"),
+    ("filters twice, one empty", b"filters=&filters=%7B%7D"),
+    ("filters mixed forms", b"filters=%7B%22label%22%3A%5B%22a%22%5D%2C%22status%22%3A%7B%22running%22%3Atrue%7D%7D"),
+    ("filters repeated key", b"filters=%7B%22label%22%3A%5B%22a%22%5D%2C%22label%22%3A%5B%22b%22%5D%7D"),
+    ("filters a string value", b"filters=%7B%22label%22%3A%22autoheal%3Dfalse%22%7D"),
+    ("filters not JSON", b"filters=%7B%22label%22"),
+    ("filters after a ';'", b"all=1;filters=%7B%7D"),
+    ("filters bad escape", b"filters=%7B%ZZ%7D"),
+    ("another parameter's bad escape", b"all=%G1"),
+]:
+    CASES.append(case("scope list " + name, get(b"/containers/json?" + query), 400, env=SC))
+CASES += [
+    case("scope events filters twice", get(b"/v1.41/events?filters=%7B%7D&filters=%7B%7D"), 400, env=SC),
+    case("scope prune filters mixed forms", b"POST /containers/prune?filters=%7B%22label%22%3A%5B%22a%22%5D%2C"
+         b"%22until%22%3A%7B%2224h%22%3Atrue%7D%7D HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n", 400,
+         env=dict(SC, POST="1")),
+    # dockerd's ParseForm reads a urlencoded POST body before the query: its filters would win
+    case("scope prune with filters in a form body", b"POST /containers/prune HTTP/1.1\r\n" + H +
+         b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 14\r\n\r\nfilters=%7B%7D", 400,
+         env=dict(SC, POST="1")),
 ]
