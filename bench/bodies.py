@@ -103,6 +103,33 @@ def image_tar():
     return buf.getvalue()
 
 
+def start_dockerd(d, exec_root, logf):
+    """A private dockerd with its socket at d/d.sock and an image spbench:1
+    imported; returns (the socket, a client connection to it)."""
+    sock = os.path.join(d, "d.sock")
+    spawn([DOCKERD, "--host", "unix://" + sock, "--data-root", os.path.join(d, "data"), "--exec-root",
+           exec_root, "--pidfile", os.path.join(d, "p"), "--bridge=none", "--iptables=false",
+           "--ip6tables=false"], logf=logf)
+    wait_sock(sock)
+    admin = Unix(sock)
+    st, data, _ = call(admin, "POST", "/images/create?fromSrc=-&repo=spbench&tag=1", image_tar(), "application/x-tar")
+    if st != 200:
+        raise RuntimeError("image import answered %d: %s" % (st, data[:300]))
+    return sock, admin
+
+
+def stop_children():
+    """Stops every process spawn started, last first, by pid."""
+    for p in reversed(children):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def proxy(d, name, upstream, env):
     vol = os.path.join(d, name)
     os.makedirs(vol)
@@ -154,16 +181,7 @@ def main():
     exec_root = "/tmp/spbb%d" % os.getpid()
     logf = open(os.path.join(d, "bench.log"), "wb")
     try:
-        sock = os.path.join(d, "d.sock")
-        spawn([DOCKERD, "--host", "unix://" + sock, "--data-root", os.path.join(d, "data"), "--exec-root",
-               exec_root, "--pidfile", os.path.join(d, "p"), "--bridge=none", "--iptables=false",
-               "--ip6tables=false"], logf=logf)
-        wait_sock(sock)
-        admin = Unix(sock)
-        st, data, _ = call(admin, "POST", "/images/create?fromSrc=-&repo=spbench&tag=1", image_tar(),
-                           "application/x-tar")
-        if st != 200:
-            raise RuntimeError("image import answered %d: %s" % (st, data[:300]))
+        sock, _ = start_dockerd(d, exec_root, logf)
         base = {"CONTAINERS": "1", "POST": "1"}
         _, streamed = proxy(d, "streamed", sock, base)  # POST=1: ALLOW_ENV follows, inspect streamed
         _, redacted = proxy(d, "redacted", sock, dict(base, ALLOW_ENV="0"))
@@ -171,14 +189,7 @@ def main():
         measure(sock, targets, 5, "spbench:1")  # warm-up
         creates, inspects, sizes = measure(sock, targets, args.n, "spbench:1")
     finally:
-        for p in reversed(children):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop_children()
         logf.close()
         subprocess.run(["rm", "-rf", d, exec_root], check=False)
 

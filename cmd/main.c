@@ -95,6 +95,37 @@ static void check_body_and_answer(const rules_set *r, const char *m, const rules
                r->prefix, (r->granted & RBIT(RV_ALLOW_ENV)) ? 1 : 0);
 }
 
+static const char *const scope_objects[] = {"", "container", "exec's container", "network", "volume"};
+
+/* What `check` adds for a scoped profile (SCOPE_LABEL): how the request is
+ * narrowed. Returns false when scoping refuses it. */
+static bool check_scope(const rules_set *r, const char *m, const rules_verdict *v)
+{
+    scope_route sr;
+    scope_route_of(&r->scope, m, strlen(m), v->path, v->path_len, &sr);
+    if (sr.what == SCOPE_PASS)
+        return true;
+    char labels[SCOPE_MAX_LABELS * (SCOPE_LABEL_MAX + 5)];
+    scope_text(&r->scope, labels, sizeof(labels));
+    switch (sr.what) {
+    case SCOPE_REFUSE: printf("  scope: refused to a profile scoped to %s: %s\n", labels, sr.why); return false;
+    case SCOPE_LIST: printf("  scope: lists only what carries %s (added to the filters parameter)\n", labels); break;
+    case SCOPE_CHECK:
+        if (sr.obj != SCOPE_OBJ_NONE)
+            printf("  scope: allow if the %s carries %s (asked of the daemon first; 404 otherwise; forwarded with its "
+                   "ID)\n", scope_objects[sr.obj], labels);
+        if (sr.body != SCOPE_BODY_NONE)
+            printf("  scope: the containers%s%s the body names must carry %s\n", r->scope.volumes ? ", volumes" : "",
+                   r->scope.networks ? ", networks" : "", labels);
+        if (r->scope.own && sr.body != SCOPE_BODY_NONE && sr.body != SCOPE_BODY_CONNECT &&
+            sr.body != SCOPE_BODY_HOSTCONFIG)
+            printf("  scope: %sSCOPE_OWN=1: the body gets the labels %s\n", r->prefix, labels);
+        break;
+    case SCOPE_PASS: break;
+    }
+    return true;
+}
+
 static int cmd_check(const profiles *ps, int argc, char **argv)
 {
     const rules_set *r = check_profile(ps, &argc, &argv);
@@ -111,7 +142,12 @@ static int cmd_check(const profiles *ps, int argc, char **argv)
     rules_decide(r, m, strlen(m), t, tl, buf, tl + 1, &v);
     char need[512];
     rules_need_text(&v, need, sizeof(need));
-    const char *what = v.status == RULES_ALLOW ? "allow" : v.status == RULES_DENY ? "deny" : "bad request";
+    scope_route sr = {.what = SCOPE_PASS};
+    if (v.status == RULES_ALLOW)
+        scope_route_of(&r->scope, m, strlen(m), v.path, v.path_len, &sr);
+    const char *what = v.status == RULES_ALLOW && sr.what != SCOPE_REFUSE ? "allow"
+                       : v.status == RULES_BAD                          ? "bad request"
+                                                                        : "deny";
     printf("%s %s %s\n", what, m, t);
     if (v.status == RULES_BAD)
         printf("  400: %s\n", v.why);
@@ -125,10 +161,11 @@ static int cmd_check(const profiles *ps, int argc, char **argv)
                 printf("  %s%-16s = %d (%s)\n", r->prefix, rules_var_name(i), (r->granted & RBIT(i)) ? 1 : 0,
                        (r->explicit_ & RBIT(i)) ? "set" : (r->preset_ & RBIT(i)) ? "preset" : "default");
     }
-    if (v.status == RULES_ALLOW)
+    bool scoped_ok = v.status == RULES_ALLOW && check_scope(r, m, &v);
+    if (scoped_ok)
         check_body_and_answer(r, m, &v);
     free(buf);
-    return v.status == RULES_ALLOW ? 0 : 1;
+    return scoped_ok ? 0 : 1;
 }
 
 /* ", tcp:HOST:PORT" for each of a profile's TCP listeners, appended at
@@ -141,6 +178,19 @@ static size_t append_tcp(const profile *p, char *out, size_t n, size_t cap)
                               log_hostport(at, sizeof(at), p->listen[k].host, p->listen[k].port));
     }
     return n;
+}
+
+/* SCOPE_LABEL as it reads, with the switches: "autoheal=true (SCOPE_OWN=1)"
+ * or "unset". */
+static const char *scope_setting(const scope_policy *s, char *out, size_t cap)
+{
+    if (!s->nlabels)
+        return "unset";
+    size_t n = scope_text(s, out, cap);
+    if (n < cap && (s->networks || s->volumes || s->own))
+        snprintf(out + n, cap - n, " (%s%s%s)", s->networks ? "SCOPE_NETWORKS=1 " : "",
+                 s->volumes ? "SCOPE_VOLUMES=1 " : "", s->own ? "SCOPE_OWN=1" : "");
+    return out;
 }
 
 /* With profiles: a column per profile, "1" or "0" marked * when the
@@ -167,6 +217,11 @@ static int cmd_rules_profiles(const profiles *ps)
     for (int j = 0; j < ps->n; j++) {
         char binds[16 * 258];
         printf(" %-12.12s", binds_text(&ps->p[j].rules.body, binds, sizeof(binds)));
+    }
+    printf("\n%-18s", "SCOPE_LABEL");
+    for (int j = 0; j < ps->n; j++) {
+        char scope[SCOPE_MAX_LABELS * (SCOPE_LABEL_MAX + 5) + 64];
+        printf(" %-12.12s", scope_setting(&ps->p[j].rules.scope, scope, sizeof(scope)));
     }
     printf("\n%-18s", "API_KEY");
     for (int j = 0; j < ps->n; j++)
@@ -196,6 +251,8 @@ static int cmd_rules(const profiles *ps)
         printf("PRESET             %s (%s)\n", rules_preset_name(r->preset), rules_preset_what(r->preset));
     char binds[16 * 258];
     printf("ALLOW_BINDS        %s\n", binds_text(&r->body, binds, sizeof(binds)));
+    char scope[SCOPE_MAX_LABELS * (SCOPE_LABEL_MAX + 5) + 64];
+    printf("SCOPE_LABEL        %s\n", scope_setting(&r->scope, scope, sizeof(scope)));
     printf("API_KEY            %s\n", r->api_key ? "set (sent upstream as X-Api-Key)" : "unset");
     if (r->min_api[0] || r->min_api[1])
         printf("SOCKET_PROXY_MIN_API_VERSION %u.%u (requests for older API versions get 400)\n", r->min_api[0], r->min_api[1]);
@@ -236,7 +293,7 @@ static int cmd_vars(void)
 {
     for (int i = 0; i < RV_COUNT; i++)
         printf("%s=%s\n", rules_var_name(i), rules_default_text(i));
-    printf("ALLOW_BINDS=unset\nAPI_KEY=unset\n");
+    printf("ALLOW_BINDS=unset\nSCOPE_LABEL=unset\nSCOPE_NETWORKS=0\nSCOPE_VOLUMES=0\nSCOPE_OWN=0\nAPI_KEY=unset\n");
     for (int i = 0; i < CV_COUNT; i++)
         printf("%s=%s\n", config_var_names[i], config_var_default(i));
     /* The per-profile forms, after a comment line: what a profile NAME reads
@@ -244,7 +301,8 @@ static int cmd_vars(void)
     printf("# per profile NAME in SOCKET_PROXY_PROFILES:\n");
     for (int i = 0; i < RV_COUNT; i++)
         printf("NAME__%s=%s\n", rules_var_name(i), rules_default_text(i));
-    printf("NAME__ALLOW_BINDS=unset\nNAME__API_KEY=unset\n");
+    printf("NAME__ALLOW_BINDS=unset\nNAME__SCOPE_LABEL=unset\nNAME__SCOPE_NETWORKS=0\nNAME__SCOPE_VOLUMES=0\n"
+           "NAME__SCOPE_OWN=0\nNAME__API_KEY=unset\n");
     static const char *const profile_defaults[] = {
         "$SOCKET_PROXY_VOLUME/name", "off", "$SOCKET_PROXY_UID", "$SOCKET_PROXY_GID", "$SOCKET_PROXY_SOCKET_MODE",
         "", "", "", "",

@@ -26,6 +26,9 @@
  *     C_HEAD --allowed head of a judged body--> C_HOLD --whole (a service body:
  *            and the daemon's host network known), judged: allowed, head and
  *            body sent--> C_WAIT | --refused: answered--> C_WAIT (close_after)
+ *     C_HEAD --allowed head of a scoped profile naming an object--> C_SCOPE
+ *            --in scope: head re-targeted to the object's ID--> as C_HEAD's
+ *            allowed head | --not in scope: 404 answered--> C_HEAD | C_WAIT
  *   response (rstate)
  *     R_IDLE --head sent--> R_HEAD --1xx--> R_HEAD
  *                           R_HEAD --final head--> R_BODY --body ended--> R_IDLE
@@ -71,6 +74,7 @@ typedef enum {
     C_TUNNEL, /* raw bytes both ways */
     C_LINGER, /* response sent, write side shut: draining input before close */
     C_HOLD,   /* reading a request body the rules judge (container create, ...) whole */
+    C_SCOPE,  /* the head waits for the daemon to say whether its object is in the profile's scope */
 } client_state;
 typedef enum { R_IDLE, R_HEAD, R_BODY, R_TUNNEL, R_HOLD /* read whole to be redacted */ } response_state;
 typedef enum {
@@ -162,6 +166,7 @@ struct conn {
     lookup *hostnet_ask;   /* a service body waits for the daemon's host network ID */
     bool hostnet_asked;
     char hostnet[72];      /* its answer: the host network's ID, "" when it has none */
+    struct scope_job *sj;  /* a scoped profile's request: its route, the daemon's answers, its new head */
     bool counted;          /* in the client-connections gauge */
     bool streaming;        /* in the streams gauge: a stream's answer or a tunnel is open */
     redact_kind redact;    /* this request's answer carries values to redact (REDACT_NONE: streamed) */
@@ -186,8 +191,37 @@ struct conn {
     char peer[64];         /* filled on first use: see peer() */
 };
 
+/* A scoped profile's request (SCOPE_LABEL): what scoping means for its route,
+ * the daemon's answers about the objects it names, and the head it goes with. */
+typedef struct scope_job {
+    scope_route route;
+    size_t head_len;        /* the client's head, at in[CLIENT].pos until it is sent or held */
+    body_kind kind;         /* the body judge's kind for it */
+    bool expect_continue;
+    char *full;             /* the normalised path with its version prefix ... */
+    size_t vlen;            /* ... that long */
+    const char *path;       /* full + vlen: what scope_route_of read */
+    size_t plen;
+    char *query;            /* the raw query after '?' ("" for none) */
+    size_t qlen;
+    char name[256];         /* the object asked about (decoded), for the daemon's words */
+    scope_object asking;    /* what the lookup in flight asks about */
+    bool exec_container;    /* asking about an exec's container (the exec was found) */
+    lookup *ask;
+    int answer;             /* 1 in scope, 0 not (or no such object), < 0: no usable answer (status or error) */
+    bool answered;          /* answer holds the reply to refs.ref[next_ref] (a held body's reference) */
+    char id[80];            /* the object's full ID from the daemon */
+    char *rehead;           /* the head to send in place of the client's (the target re-written) */
+    size_t rehead_len;
+    bool body_read;         /* the held body's references are listed in refs */
+    bool labelled;          /* SCOPE_OWN: the held body carries the labels */
+    unsigned next_ref;
+    scope_refs refs;
+} scope_job;
+
 static void conn_close(conn *c);
 static void process(conn *c);
+static void scope_job_free(conn *c);
 static void resend(conn *c);
 static void update_io(conn *c);
 static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
@@ -287,6 +321,7 @@ static void copy_text(char *out, size_t cap, const h1_str *s)
  * target are NULL for a head that never arrived or could not be read. */
 static void begin_request(conn *c, const h1_str *method, const h1_str *target)
 {
+    scope_job_free(c);
     c->t0 = uv_hrtime();
     c->bytes_out = 0;
     c->need = c->need_alt = 0;
@@ -536,6 +571,7 @@ static const char *reason_phrase(int status)
     switch (status) {
     case 400: return "Bad Request";
     case 403: return "Forbidden";
+    case 404: return "Not Found";
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
@@ -549,10 +585,10 @@ static const char *reason_phrase(int status)
     }
 }
 
-static size_t answer_format(char *out, int status, const char *message, bool head_only, bool close)
+static size_t answer_format(char *out, int status, const char *message, bool ours, bool head_only, bool close)
 {
     char text[1024], body[2048];
-    snprintf(text, sizeof(text), "socket-proxy: %s", message);
+    snprintf(text, sizeof(text), "%s%s", ours ? "socket-proxy: " : "", message);
     cJSON *o = cJSON_CreateObject();
     bool ok = o && cJSON_AddStringToObject(o, "message", text) &&
               cJSON_PrintPreallocated(o, body, (int)sizeof(body) - 1, false);
@@ -587,10 +623,12 @@ static void count_answer(metrics *m, int status)
             metrics_event_add(m, kinds[i].e);
 }
 
-static void respond(conn *c, int status, const char *message, bool close)
+/* ours: the message says it comes from socket-proxy; a scoped profile's 404
+ * says what the daemon would say of an object that does not exist. */
+static void respond_as(conn *c, int status, const char *message, bool ours, bool close)
 {
     char out[ANSWER_MAX];
-    uv_buf_t b = uv_buf_init(out, (unsigned)answer_format(out, status, message, c->req_is_head, close));
+    uv_buf_t b = uv_buf_init(out, (unsigned)answer_format(out, status, message, ours, c->req_is_head, close));
     c->status = status;
     count_answer(c->srv->metrics, status);
     if (send_bytes(c, CLIENT, &b, 1, OWN) < 0) {
@@ -599,6 +637,11 @@ static void respond(conn *c, int status, const char *message, bool close)
     }
     if (close)
         c->close_after = true;
+}
+
+static void respond(conn *c, int status, const char *message, bool close)
+{
+    respond_as(c, status, message, true, close);
 }
 
 /* ---- closing ---- */
@@ -612,6 +655,7 @@ static void conn_free(conn *c)
     free(c->retry);
     free(c->hold);
     hold_release(c);
+    scope_job_free(c);
     set_streaming(c, false);
     if (c->counted)
         metrics_gauge_add(srv->metrics, METRICS_CLIENT_CONNS, -1);
@@ -671,6 +715,7 @@ static void conn_close(conn *c)
     c->admitting = false;
     lookup_cancel(c->hostnet_ask);
     c->hostnet_ask = NULL;
+    scope_job_free(c);
     access_log(c, NULL);
     c->closing = true;
     close_upstream(c);
@@ -826,15 +871,29 @@ static void resend(conn *c)
 
 /* ---- request heads ---- */
 
-static void reject(conn *c, int status, const char *why)
+/* Answers the current request with the proxy's own status and ends the
+ * connection once that is flushed; a held body is dropped. decision and rule
+ * go to the access log. */
+static void answer_and_close_as(conn *c, int status, const char *decision, const char *msg, bool ours,
+                                const char *rule)
 {
     if (c->hold)
         hold_drop(c);
-    c->decision = "bad";
-    respond(c, status, why, true);
-    access_log(c, why);
+    c->decision = decision;
+    respond_as(c, status, msg, ours, true);
+    access_log(c, rule);
     c->cstate = C_WAIT;
     finish_and_close(c);
+}
+
+static void answer_and_close(conn *c, int status, const char *decision, const char *msg, const char *rule)
+{
+    answer_and_close_as(c, status, decision, msg, true, rule);
+}
+
+static void reject(conn *c, int status, const char *why)
+{
+    answer_and_close(c, status, "bad", why, why);
 }
 
 /* The text of a refusal for verdict v: 400 (bad), 403 (deny), or 400 for a
@@ -946,6 +1005,8 @@ static int judge_head(conn *c, const h1_request *req, size_t head_len, body_kind
 
 /* Decides the request (method, target, body) against the rules. Returns
  * RULES_ALLOW, or the status of a refusal whose text is in msg. */
+static int scope_prepare(conn *c, const h1_request *req, const rules_verdict *v, const char *normalized);
+
 static int judge(conn *c, const h1_request *req, size_t head_len, char *msg, size_t len, const char **why,
                  body_kind *kind)
 {
@@ -973,9 +1034,26 @@ static int judge(conn *c, const h1_request *req, size_t head_len, char *msg, siz
         *kind = BODY_NONE; /* the body (a tar stream, YAML, a secret) is forwarded as it comes */
     }
     redact_choose(c, req, &v, status == RULES_ALLOW);
+    if (status == RULES_ALLOW && c->rules->scope.nlabels && scope_prepare(c, req, &v, path) < 0)
+        status = -1;
     if (path != pathbuf)
         free(path);
     return status;
+}
+
+/* Answers the request whose head (n bytes) waits at in[CLIENT].pos: the
+ * connection goes on after it, or (close) ends once it is flushed. ours: the
+ * message says it comes from the proxy. rule goes to the access log. */
+static step answer_head(conn *c, size_t n, int status, const char *msg, bool ours, const char *rule, bool close)
+{
+    c->in[CLIENT].pos += n;
+    respond_as(c, status, msg, ours, close);
+    access_log(c, rule);
+    if (!close)
+        return outcome(c, true);
+    c->cstate = C_WAIT;
+    finish_and_close(c);
+    return outcome(c, false);
 }
 
 /* Answers a refused request. A refusal without a body lets the connection
@@ -984,14 +1062,7 @@ static int judge(conn *c, const h1_request *req, size_t head_len, char *msg, siz
 static step refuse(conn *c, const h1_request *req, size_t n, int status, const char *msg, const char *why)
 {
     bool close = c->body[CLIENT].mode != H1_BODY_NONE || req->conn_close || status != RULES_DENY;
-    c->in[CLIENT].pos += n;
-    respond(c, status, msg, close);
-    access_log(c, why);
-    if (!close)
-        return outcome(c, true);
-    c->cstate = C_WAIT;
-    finish_and_close(c);
-    return outcome(c, false);
+    return answer_head(c, n, status, msg, true, why, close);
 }
 
 /* The parts of a validated head h[0..n) without its client-sent X-Api-Key
@@ -1044,13 +1115,20 @@ static step send_head(conn *c, size_t n, bool held)
 {
     buffer *b = &c->in[CLIENT];
     char *h = held ? c->hold : b->p + b->pos;
+    size_t hn = n;
+    /* A scoped request goes with the object's ID in its target (scope_retarget). */
+    bool retargeted = !held && c->sj && c->sj->rehead;
+    if (retargeted) {
+        h = c->sj->rehead;
+        hn = c->sj->rehead_len;
+    }
     uv_buf_t bufs[H1_MAX_HEADERS + 6];
     unsigned nb = 1;
-    bufs[0] = uv_buf_init(h, (unsigned)n);
+    bufs[0] = uv_buf_init(h, (unsigned)hn);
     const char *key = c->rules->api_key;
     if (key) {
         /* The client's own X-Api-Key lines go: Go's Header.Get reads the first. */
-        nb = head_without_api_key(h, n, bufs);
+        nb = head_without_api_key(h, hn, bufs);
         bufs[nb++] = uv_buf_init("X-Api-Key: ", 11);
         bufs[nb++] = uv_buf_init((char *)key, (unsigned)strlen(key));
         bufs[nb++] = uv_buf_init("\r\n\r\n", 4);
@@ -1067,9 +1145,10 @@ static step send_head(conn *c, size_t n, bool held)
     c->cstate = c->body[CLIENT].mode != H1_BODY_NONE && !held ? C_BODY : C_WAIT;
     /* With API_KEY the parts live partly outside the buffer, and a held body
      * in c->hold: they are copied. */
-    int r = send_bytes(c, UPSTREAM, bufs, nb, key || held ? OWN : CLIENT);
+    int r = send_bytes(c, UPSTREAM, bufs, nb, key || held || retargeted ? OWN : CLIENT);
     if (held)
         hold_drop(c);
+    scope_job_free(c); /* the request is on its way */
     if (r < 0) {
         upstream_lost(c); /* the daemon closed it under us: retried or answered 502 */
         return outcome(c, false);
@@ -1157,15 +1236,16 @@ static size_t head_with_length(const char *h, size_t n, size_t body, char *out)
     return at;
 }
 
-/* A decoded chunked body goes to the daemon framed by its length. */
-static bool hold_reframe(conn *c)
+/* The held request becomes its head, framed by Content-Length, and body
+ * (`body` bytes; it may point into the hold): a decoded chunked body, or a
+ * scoped create's body with the labels added. */
+static bool hold_set_body(conn *c, const char *body_bytes, size_t body)
 {
-    size_t body = c->hold_len - c->hold_head;
     char *p = malloc(c->hold_head + 40 + body);
     if (!p)
         return false;
     size_t head = head_with_length(c->hold, c->hold_head, body, p);
-    memcpy(p + head, c->hold + c->hold_head, body);
+    memcpy(p + head, body_bytes, body);
     free(c->hold);
     c->hold = p;
     c->hold_head = head;
@@ -1194,12 +1274,18 @@ static step hold_body(conn *c, size_t n, body_kind kind, bool expect_continue)
     }
     if (len > c->srv->cfg->max_body)
         return hold_too_large(c, len);
-    c->hold_head = c->hold_len = n;
-    c->hold_need = chunked ? 0 : n + (size_t)len; /* chunked: known at its end */
-    if (!hold_room(c, chunked ? n + 4096 : n + (size_t)len))
-        return hold_busy(c);
     buffer *b = &c->in[CLIENT];
-    memcpy(c->hold, b->p + b->pos, n);
+    const char *head = b->p + b->pos;
+    size_t hn = n;
+    if (c->sj && c->sj->rehead) { /* a scoped request's target names the object's ID */
+        head = c->sj->rehead;
+        hn = c->sj->rehead_len;
+    }
+    c->hold_head = c->hold_len = hn;
+    c->hold_need = chunked ? 0 : hn + (size_t)len; /* chunked: known at its end */
+    if (!hold_room(c, chunked ? hn + 4096 : hn + (size_t)len))
+        return hold_busy(c);
+    memcpy(c->hold, head, hn);
     b->pos += n;
     c->hold_kind = kind;
     c->hold_judged = c->hostnet_asked = false;
@@ -1226,12 +1312,7 @@ static step refuse_body(conn *c, const body_verdict *v)
         snprintf(rule, sizeof(rule), "%s%s", c->rules->prefix, v->var);
     snprintf(msg, sizeof(msg), "%s %.200s: %s%s%s%s", c->method, c->target, v->why, v->var ? " (needs " : "",
              v->var ? rule : "", v->var && strcmp(v->var, "ALLOW_BINDS") != 0 ? "=1)" : v->var ? ")" : "");
-    hold_drop(c);
-    c->decision = v->status == 403 ? "deny" : "bad";
-    respond(c, v->status, msg, true);
-    access_log(c, v->var ? rule : v->why);
-    c->cstate = C_WAIT;
-    finish_and_close(c);
+    answer_and_close(c, v->status, v->status == 403 ? "deny" : "bad", msg, v->var ? rule : v->why);
     return outcome(c, false);
 }
 
@@ -1255,12 +1336,7 @@ static void on_hostnet(void *arg, int status, const char *body, size_t len)
     char why[160];
     snprintf(why, sizeof(why), "the daemon did not say which network is the host's (%s), so the service body "
              "cannot be judged", status < 0 ? uv_strerror(status) : "unexpected answer");
-    hold_drop(c);
-    c->decision = "error";
-    respond(c, 502, why, true);
-    access_log(c, why);
-    c->cstate = C_WAIT;
-    finish_and_close(c);
+    answer_and_close(c, 502, "error", why, why);
     process(c);
 }
 
@@ -1301,8 +1377,17 @@ static void learn_body(conn *c, const body_policy *p, const body_verdict *allowe
 
 /* Judges the whole held body: allowed (hold_judged set), refused (answered),
  * or waiting for the daemon's host network ID (a service body). */
+static bool scope_body_step(conn *c, step *st);
+
 static step hold_judge(conn *c)
 {
+    step st;
+    if (c->sj && c->sj->route.body != SCOPE_BODY_NONE && !scope_body_step(c, &st))
+        return st; /* waiting for the daemon, or answered */
+    if (c->hold_kind == BODY_NONE) { /* only scoping needed this body */
+        c->hold_judged = true;
+        return STEP_PROGRESS;
+    }
     const body_policy *p = &c->rules->body;
     body_policy with_hostnet;
     if (c->hold_kind == BODY_SERVICE && !p->host_namespaces) {
@@ -1357,7 +1442,7 @@ static step hold_step(conn *c)
         if (!done)
             return outcome(c, k > 0);
         set_timer(c, T_NONE, 0);
-        if (c->hold_need == 0 && !hold_reframe(c)) {
+        if (c->hold_need == 0 && !hold_set_body(c, c->hold + c->hold_head, c->hold_len - c->hold_head)) {
             conn_close(c);
             return STEP_CLOSED;
         }
@@ -1370,6 +1455,353 @@ static step hold_step(conn *c)
     if (c->upstate == UP_WAIT || c->upstate == UP_CLOSING)
         return outcome(c, k > 0); /* the dial timer or the close callback resumes */
     return forward_head(c, c->hold_head, true);
+}
+
+/* ---- label scoping (SCOPE_LABEL) ---- */
+
+#define SCOPE_ANSWER_MAX ((size_t)4 << 20) /* an inspect answer is read whole, up to this */
+#define SCOPE_UNREADABLE (-100000)          /* j->answer: the daemon answered, but not as it does */
+
+static void scope_job_free(conn *c)
+{
+    scope_job *j = c->sj;
+    if (!j)
+        return;
+    lookup_cancel(j->ask);
+    free(j->full);
+    free(j->query);
+    free(j->rehead);
+    free(j);
+    c->sj = NULL;
+}
+
+/* What scoping means for an allowed request of a scoped profile (judge):
+ * nothing (no job), or a job for scope_start. -1 when memory runs out. */
+static int scope_prepare(conn *c, const h1_request *req, const rules_verdict *v, const char *normalized)
+{
+    scope_route r;
+    scope_route_of(&c->rules->scope, req->method.p, req->method.n, v->path, v->path_len, &r);
+    if (r.what == SCOPE_PASS)
+        return 0;
+    scope_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -1;
+    c->sj = j;
+    j->route = r;
+    j->vlen = (size_t)(v->path - normalized);
+    j->plen = v->path_len;
+    j->full = malloc(j->vlen + j->plen + 1);
+    const char *q = memchr(req->target.p, '?', req->target.n);
+    j->qlen = q ? req->target.n - (size_t)(q + 1 - req->target.p) : 0;
+    j->query = malloc(j->qlen + 1);
+    if (!j->full || !j->query)
+        return -1; /* freed with the connection */
+    memcpy(j->full, normalized, j->vlen + j->plen);
+    j->full[j->vlen + j->plen] = '\0';
+    j->path = j->full + j->vlen;
+    memcpy(j->query, q ? q + 1 : "", j->qlen);
+    j->query[j->qlen] = '\0';
+    return 0;
+}
+
+/* The request goes with target t (tlen bytes, malloc'd; taken) in place of
+ * the client's: the head at in[CLIENT].pos with its request line re-written.
+ * The access log shows the new target (the object's ID). */
+static bool scope_retarget(conn *c, char *t, size_t tlen)
+{
+    scope_job *j = c->sj;
+    const char *h = c->in[CLIENT].p + c->in[CLIENT].pos;
+    const char *sp1 = memchr(h, ' ', j->head_len);
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', j->head_len - (size_t)(sp1 + 1 - h)) : NULL;
+    size_t before = (size_t)(sp1 + 1 - h), after = j->head_len - (size_t)(sp2 - h);
+    free(j->rehead);
+    j->rehead = sp2 ? malloc(before + tlen + after) : NULL;
+    if (j->rehead) {
+        memcpy(j->rehead, h, before);
+        memcpy(j->rehead + before, t, tlen);
+        memcpy(j->rehead + before + tlen, sp2, after);
+        j->rehead_len = before + tlen + after;
+        size_t n = tlen < sizeof(c->target) - 1 ? tlen : sizeof(c->target) - 1;
+        memcpy(c->target, t, n);
+        c->target[n] = '\0';
+    }
+    free(t);
+    return j->rehead != NULL;
+}
+
+/* The profile's labels, for messages: "autoheal=true". */
+static const char *scope_labels(const conn *c, char *out, size_t cap)
+{
+    scope_text(&c->rules->scope, out, cap);
+    return out;
+}
+
+/* dockerd's words for an object that does not exist: a scoped client gets
+ * them for an object out of its scope too, so it cannot tell the two apart. */
+static void scope_missing_text(scope_object obj, const char *name, char *out, size_t cap)
+{
+    switch (obj) {
+    case SCOPE_OBJ_EXEC: snprintf(out, cap, "No such exec instance: %s", name); break;
+    case SCOPE_OBJ_NETWORK: snprintf(out, cap, "network %s not found", name); break;
+    case SCOPE_OBJ_VOLUME: snprintf(out, cap, "get %s: no such volume", name); break;
+    default: snprintf(out, cap, "No such container: %s", name); break;
+    }
+}
+
+/* Answers a scoped request whose head still waits at in[CLIENT].pos, as
+ * refuse() does: the connection goes on unless a body follows (or the client
+ * asked to close, or the status is not a plain refusal). ours: the message
+ * says it comes from the proxy (a 404 for an object out of scope does not). */
+static step scope_answer_head(conn *c, int status, const char *decision, const char *msg, bool ours,
+                              const char *rule)
+{
+    bool close = c->body[CLIENT].mode != H1_BODY_NONE || c->req_close || (status != 403 && status != 404);
+    size_t n = c->sj->head_len;
+    c->cstate = C_HEAD;
+    scope_job_free(c);
+    c->decision = decision;
+    return answer_head(c, n, status, msg, ours, rule, close);
+}
+
+static void on_scope_answer(void *arg, int status, const char *body, size_t len);
+
+static bool scope_creates(const scope_route *r)
+{
+    return r->body == SCOPE_BODY_CREATE_CONTAINER || r->body == SCOPE_BODY_CREATE_NETWORK ||
+           r->body == SCOPE_BODY_CREATE_VOLUME;
+}
+
+/* Asks the daemon about the object `name` (its inspect), on a connection of
+ * its own; on_scope_answer resumes. False when memory runs out. */
+static bool scope_ask(conn *c, scope_object obj, const char *name)
+{
+    scope_job *j = c->sj;
+    char target[1024];
+    if (scope_lookup_target(obj, name, strlen(name), target, sizeof(target)) < 0) {
+        j->answer = 0; /* a name that long names nothing */
+        j->answered = true;
+        return true;
+    }
+    j->asking = obj;
+    j->ask = lookup_start(c->srv->loop, c->srv->cfg->upstream, target, c->rules->api_key, c->srv->cfg->head_timeout_ms,
+                          SCOPE_ANSWER_MAX, on_scope_answer, c);
+    return j->ask != NULL;
+}
+
+/* After the checks of the head: the request goes on, its body held when the
+ * judge or scoping reads it. */
+static step scope_forward(conn *c)
+{
+    scope_job *j = c->sj;
+    bool body = c->body[CLIENT].mode != H1_BODY_NONE;
+    if (!body && scope_creates(&j->route) && c->rules->scope.own) {
+        char msg[1024], labels[400];
+        snprintf(msg, sizeof(msg), "%s %.200s: a create by a profile scoped to %s with %sSCOPE_OWN=1 carries a JSON body",
+                 c->method, c->target, scope_labels(c, labels, sizeof(labels)), c->rules->prefix);
+        return scope_answer_head(c, 400, "bad", msg, true, "SCOPE_OWN");
+    }
+    if (body && (j->kind != BODY_NONE || j->route.body != SCOPE_BODY_NONE))
+        return hold_body(c, j->head_len, j->kind, j->expect_continue);
+    return forward_head(c, j->head_len, false);
+}
+
+/* The daemon answered about the object the path names (C_SCOPE): in scope,
+ * the request goes with the object's ID; out of scope or missing, 404 in the
+ * daemon's words; no usable answer, 502. */
+static step scope_object_done(conn *c)
+{
+    scope_job *j = c->sj;
+    char msg[600];
+    if (j->answer < 0) {
+        snprintf(msg, sizeof(msg), "the daemon did not say whether %.256s is in this profile's scope (%s)", j->name,
+                 j->answer == SCOPE_UNREADABLE ? "unexpected answer" : uv_strerror(j->answer));
+        return scope_answer_head(c, 502, "error", msg, true, "scope lookup failed");
+    }
+    if (j->answer == 0) {
+        scope_missing_text(j->route.obj, j->name, msg, sizeof(msg));
+        return scope_answer_head(c, 404, "deny", msg, false, "SCOPE_LABEL");
+    }
+    c->cstate = C_HEAD;
+    if (j->route.obj != SCOPE_OBJ_EXEC) { /* an exec's ID names it for good: its target stays */
+        char *t;
+        size_t tl;
+        if (scope_object_target(&j->route, j->full, j->vlen, j->path, j->plen, j->query, j->qlen, j->id, &t, &tl) < 0 ||
+            !scope_retarget(c, t, tl)) {
+            conn_close(c);
+            return STEP_CLOSED;
+        }
+    }
+    return scope_forward(c);
+}
+
+/* The lookup's outcome, into j->answer (and j->id). An exec in scope is
+ * the first of two questions: its container decides. */
+static void on_scope_answer(void *arg, int status, const char *body, size_t len)
+{
+    conn *c = arg;
+    scope_job *j = c->sj;
+    j->ask = NULL;
+    int in = status == 404 ? 0 : status == 200 ? scope_answer(&c->rules->scope, j->asking, body, len, j->id, sizeof(j->id))
+                                               : status < 0 ? status : SCOPE_UNREADABLE;
+    if (in < 0 && status == 200)
+        in = SCOPE_UNREADABLE;
+    if (in == 1 && j->asking == SCOPE_OBJ_EXEC) {
+        char cid[80];
+        memcpy(cid, j->id, sizeof(cid));
+        j->exec_container = true;
+        if (!scope_ask(c, SCOPE_OBJ_CONTAINER, cid)) {
+            conn_close(c);
+            return;
+        }
+        if (j->ask)
+            return;
+        in = j->answer;
+    }
+    j->answer = in;
+    j->answered = true;
+    if (c->cstate == C_SCOPE && scope_object_done(c) == STEP_CLOSED)
+        return;
+    process(c); /* a held body's reference: hold_judge reads the answer */
+}
+
+/* A head the rules allowed, of a scoped profile: refused, re-targeted (a
+ * list), or held until the daemon says whether its object is in scope. */
+static step scope_start(conn *c, const h1_request *req, size_t n, body_kind kind)
+{
+    scope_job *j = c->sj;
+    char msg[800], labels[400];
+    j->head_len = n;
+    j->kind = kind;
+    j->expect_continue = req->expect_continue;
+    scope_labels(c, labels, sizeof(labels));
+    switch (j->route.what) {
+    case SCOPE_PASS: break;
+    case SCOPE_REFUSE:
+        snprintf(msg, sizeof(msg), "%s %.200s is not allowed to a profile scoped to %s: %s", c->method, j->path, labels,
+                 j->route.why);
+        return scope_answer_head(c, 403, "deny", msg, true, "SCOPE_LABEL");
+    case SCOPE_LIST: {
+        if (c->body[CLIENT].mode != H1_BODY_NONE) {
+            /* dockerd's ParseForm would read a form body's filters before the query's */
+            snprintf(msg, sizeof(msg), "%s %.200s: a scoped list or prune carries no request body", c->method, j->path);
+            return scope_answer_head(c, 400, "bad", msg, true, "request body on a scoped list");
+        }
+        char *t, why[300];
+        size_t tl;
+        int r = scope_list_target(&c->rules->scope, j->route.libpod, j->full, j->vlen, j->path, j->plen, j->query,
+                                  j->qlen, &t, &tl, why, sizeof(why));
+        if (r == 0 && !scope_retarget(c, t, tl))
+            r = -1;
+        if (r < 0) {
+            conn_close(c);
+            return STEP_CLOSED;
+        }
+        if (r) {
+            snprintf(msg, sizeof(msg), "%s %.200s: %s", c->method, c->target, why);
+            return scope_answer_head(c, 400, "bad", msg, true, why);
+        }
+        return scope_forward(c);
+    }
+    case SCOPE_CHECK:
+        if (j->route.obj == SCOPE_OBJ_NONE)
+            return scope_forward(c);
+        if (j->route.query_key) {
+            size_t ctlen = 0;
+            const char *ctype = head_value(c->in[CLIENT].p + c->in[CLIENT].pos, n, "content-type:", &ctlen);
+            int r = scope_query_param(j->query, j->qlen, j->route.query_key, j->name, sizeof(j->name));
+            if (r > 0 && c->body[CLIENT].mode != H1_BODY_NONE &&
+                scope_form_body(req->method.p, req->method.n, ctype, ctlen))
+                r = -1; /* dockerd's FormValue would take the parameter from the form body first */
+            if (r <= 0) {
+                snprintf(msg, sizeof(msg), "%s %.200s: the %s query parameter must be given once, readably, to a "
+                         "profile scoped to %s", c->method, c->target, j->route.query_key, labels);
+                return scope_answer_head(c, 400, "bad", msg, true, "scoped query parameter");
+            }
+        } else {
+            size_t sl = j->route.seg_len < sizeof(j->name) - 1 ? j->route.seg_len : sizeof(j->name) - 1;
+            memcpy(j->name, j->path + j->route.seg_off, sl);
+            j->name[sl] = '\0';
+        }
+        if (!scope_ask(c, j->route.obj, j->name)) {
+            conn_close(c);
+            return STEP_CLOSED;
+        }
+        if (!j->ask)
+            return scope_object_done(c);
+        c->cstate = C_SCOPE;
+        return outcome(c, true);
+    }
+    return forward_head(c, n, false);
+}
+
+/* A held body a scoped profile reads (hold_judge): the objects it names
+ * must be in scope, asked about one at a time; with SCOPE_OWN a create gets
+ * the labels. True when that is done and the judge may go on; false with
+ * *st when waiting for the daemon or answered. */
+static bool scope_body_step(conn *c, step *st)
+{
+    scope_job *j = c->sj;
+    const scope_policy *pol = &c->rules->scope;
+    char msg[800];
+    if (!j->body_read) {
+        char why[400];
+        int r = scope_body(pol, j->route.body, c->hold + c->hold_head, c->hold_len - c->hold_head, &j->refs, why,
+                           sizeof(why));
+        if (r) {
+            snprintf(msg, sizeof(msg), "%s %.200s: %s", c->method, c->target, why);
+            answer_and_close(c, r, r == 403 ? "deny" : "bad", msg, r == 403 ? "SCOPE_LABEL" : why);
+            *st = outcome(c, false);
+            return false;
+        }
+        j->body_read = true;
+    }
+    while (j->next_ref < j->refs.n) {
+        if (j->ask) {
+            *st = STEP_WAIT;
+            return false;
+        }
+        if (!j->answered) {
+            if (!scope_ask(c, j->refs.ref[j->next_ref].obj, j->refs.ref[j->next_ref].name)) {
+                conn_close(c);
+                *st = STEP_CLOSED;
+                return false;
+            }
+            continue; /* a name too long to ask about is answered at once */
+        }
+        j->answered = false;
+        if (j->answer <= 0) {
+            const char *name = j->refs.ref[j->next_ref].name;
+            bool missing = j->answer == 0;
+            if (missing)
+                scope_missing_text(j->refs.ref[j->next_ref].obj, name, msg, sizeof(msg));
+            else
+                snprintf(msg, sizeof(msg), "the daemon did not say whether %.256s (%s) is in this profile's scope",
+                         name, j->refs.ref[j->next_ref].where);
+            answer_and_close_as(c, missing ? 404 : 502, missing ? "deny" : "error", msg, !missing,
+                                missing ? "SCOPE_LABEL" : "scope lookup failed");
+            *st = outcome(c, false);
+            return false;
+        }
+        j->next_ref++;
+    }
+    if (pol->own && scope_creates(&j->route) && !j->labelled) {
+        char *nb;
+        size_t nl;
+        if (scope_add_labels(pol, c->hold + c->hold_head, c->hold_len - c->hold_head, &nb, &nl) < 0) {
+            conn_close(c);
+            *st = STEP_CLOSED;
+            return false;
+        }
+        bool ok = hold_set_body(c, nb, nl);
+        free(nb);
+        if (!ok) {
+            conn_close(c);
+            *st = STEP_CLOSED;
+            return false;
+        }
+        j->labelled = true;
+    }
+    return true;
 }
 
 /* Reads, decides and forwards (or answers) the request head at the start of
@@ -1409,6 +1841,8 @@ static step handle_head(conn *c)
         return refuse(c, &req, (size_t)n, status, msg, why);
     c->decision = c->learned ? "learn-allow" : "allow";
     c->req_close = req.conn_close;
+    if (c->sj)
+        return scope_start(c, &req, (size_t)n, kind);
     if (kind != BODY_NONE && c->body[CLIENT].mode != H1_BODY_NONE)
         return hold_body(c, (size_t)n, kind, req.expect_continue);
     return forward_head(c, (size_t)n, false);
@@ -1661,6 +2095,7 @@ static void check_states(const conn *c)
     assert((c->cstate == C_TUNNEL) == (c->rstate == R_TUNNEL));
     assert(c->cstate != C_HEAD || c->rstate == R_IDLE);
     assert(c->cstate != C_HOLD || (c->rstate == R_IDLE && c->hold));
+    assert(c->cstate != C_SCOPE || (c->rstate == R_IDLE && c->sj));
     assert(c->cstate != C_BODY || c->rstate == R_HEAD || c->rstate == R_BODY || c->rstate == R_HOLD ||
            c->close_after);
     assert(c->rstate != R_HOLD || c->hold);
@@ -1719,6 +2154,7 @@ static step client_step(conn *c)
         return handle_head(c);
     case C_BODY: return c->upstate == UP_OPEN ? relay(c, CLIENT) : STEP_WAIT;
     case C_TUNNEL: return c->shut[UPSTREAM] ? STEP_WAIT : relay(c, CLIENT);
+    case C_SCOPE: /* the daemon's answer resumes (on_scope_answer) */
     case C_WAIT:
     case C_LINGER: break;
     }
@@ -2157,7 +2593,7 @@ void proxy_accept(listener *l)
     } else if (refused) {
         /* Written at once or not at all: a refused client gets no buffer. */
         char out[ANSWER_MAX];
-        uv_buf_t b = uv_buf_init(out, (unsigned)answer_format(out, 503, refused, false, true));
+        uv_buf_t b = uv_buf_init(out, (unsigned)answer_format(out, 503, refused, true, false, true));
         uv_try_write(&c->cl.stream, &b, 1);
     }
     if (refused) {

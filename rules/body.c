@@ -3,6 +3,7 @@
  * k), over EVERY key of the object, so a repeat that Go would take last and
  * cJSON first is seen and refused (400). Wrong types are refused, not guessed. */
 #include "rules/body.h"
+#include "rules/gojson.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -56,42 +57,13 @@ static bool ci_prefix(const char *s, const char *pre)
     return true;
 }
 
-/* bytes.EqualFold(key, name) for an ASCII name: each name letter matches
- * itself in either case; s also matches ſ (U+017F), k the Kelvin sign (U+212A). */
-static bool key_is(const char *key, const char *name)
-{
-    const unsigned char *k = (const unsigned char *)key;
-    for (; *name; name++) {
-        char n = lower(*name);
-        if (*k < 0x80 && *k && lower((char)*k) == n) {
-            k++;
-        } else if (n == 's' && k[0] == 0xC5 && k[1] == 0xBF) {
-            k += 2;
-        } else if (n == 'k' && k[0] == 0xE2 && k[1] == 0x84 && k[2] == 0xAA) {
-            k += 3;
-        } else {
-            return false;
-        }
-    }
-    return *k == 0;
-}
-
 /* The value Go decodes into field `name` of the struct object obj, or NULL
  * when absent or null (null leaves a Go field at its zero value). A name that
  * matches two keys is ambiguous (Go takes the last, cJSON the first): 400. */
 static bool field(judge *j, const cJSON *obj, const char *where, const char *name, const cJSON **out)
 {
-    const cJSON *found = NULL;
-    *out = NULL;
-    for (const cJSON *c = obj->child; c; c = c->next) {
-        if (!c->string || !key_is(c->string, name))
-            continue;
-        if (found)
-            return refuse(j, 400, NULL, "%s%s appears twice (keys match case-insensitively)", where, name);
-        found = c;
-    }
-    if (found && !cJSON_IsNull(found))
-        *out = found;
+    if (gojson_field(obj, name, out) < 0)
+        return refuse(j, 400, NULL, "%s%s appears twice (keys match case-insensitively)", where, name);
     return true;
 }
 
@@ -1068,42 +1040,6 @@ static bool judge_libpod_update(judge *j, const cJSON *top)
 
 /* ---- the body as a whole ------------------------------------------------- */
 
-/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF) and no
- * control bytes but JSON's whitespace (JSON allows them nowhere else). */
-static bool clean_bytes(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-                return false;
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned cp, min;
-        if (c >= 0xC2 && c <= 0xDF)
-            len = 2, cp = c & 0x1F, min = 0x80;
-        else if (c >= 0xE0 && c <= 0xEF)
-            len = 3, cp = c & 0x0F, min = 0x800;
-        else if (c >= 0xF0 && c <= 0xF4)
-            len = 4, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 bool body_kind_on_head(body_kind kind)
 {
     return kind == BODY_BUILD || kind == BODY_PLUGIN_CREATE || kind == BODY_LIBPOD_PLAY ||
@@ -1186,8 +1122,8 @@ static int query_decode(const char *q, size_t n, char *out, size_t cap)
 }
 
 /* The query keys each head kind reads. Podman's schema decoder matches
- * keys as strings.EqualFold does (key_is); dockerd's FormValue exactly, so
- * key_is is the stricter reading there too. */
+ * keys as strings.EqualFold does (gojson_key_is); dockerd's FormValue
+ * exactly, so gojson_key_is is the stricter reading there too. */
 static bool head_key(body_kind kind, const char *key)
 {
     switch (kind) {
@@ -1199,14 +1135,14 @@ static bool head_key(body_kind kind, const char *key)
                                            "addcaps", "securityopt", "seccomp", "apparmor", "rusagelogfile",
                                            "additionalbuildcontexts", NULL};
         for (const char *const *k = keys; *k; k++)
-            if (key_is(key, *k))
+            if (gojson_key_is(key, *k))
                 return true;
         return false;
     }
     case BODY_LIBPOD_RESTORE:
-        return key_is(key, "import");
+        return gojson_key_is(key, "import");
     case BODY_LIBPOD_SECRET:
-        return key_is(key, "driver") || key_is(key, "driveropts");
+        return gojson_key_is(key, "driver") || gojson_key_is(key, "driveropts");
     default:
         return false;
     }
@@ -1238,25 +1174,25 @@ static bool judge_build_param(judge *j, const char *key, const char *val)
 {
     const body_policy *p = j->p;
     bool set = *val && strcmp(val, "[]") != 0 && strcmp(val, "{}") != 0 && strcmp(val, "null") != 0;
-    if (key_is(key, "networkmode")) {
+    if (gojson_key_is(key, "networkmode")) {
         if (!p->host_namespaces && ci_eq(val, "host"))
             return refuse(j, 403, V_NS, "networkmode=host builds in the host's network namespace");
         if (!p->host_namespaces && ci_prefix(val, "container:"))
             return refuse(j, 403, V_NS, "networkmode joins another container's namespace (%.80s)", val);
         return true;
     }
-    if (key_is(key, "nsoptions") && set && !p->host_namespaces)
+    if (gojson_key_is(key, "nsoptions") && set && !p->host_namespaces)
         return refuse(j, 403, V_NS, "nsoptions=%.80s sets the build's namespaces (podman)", val);
-    if (key_is(key, "isolation") && ci_eq(val, "chroot") && !p->host_namespaces)
+    if (gojson_key_is(key, "isolation") && ci_eq(val, "chroot") && !p->host_namespaces)
         return refuse(j, 403, V_NS, "isolation=chroot runs the build's steps in the host's namespaces (podman)");
-    if ((key_is(key, "volume") || key_is(key, "rusagelogfile") || key_is(key, "additionalbuildcontexts")) && set &&
+    if ((gojson_key_is(key, "volume") || gojson_key_is(key, "rusagelogfile") || gojson_key_is(key, "additionalbuildcontexts")) && set &&
         !binds_all(p))
         return refuse(j, 403, V_BINDS, "%s=%.80s reaches host paths from the build (podman; ALLOW_BINDS=/ opens it)",
                       key, val);
-    if (key_is(key, "devices") && set && !p->devices)
+    if (gojson_key_is(key, "devices") && set && !p->devices)
         return refuse(j, 403, V_DEV, "devices=%.80s gives the build host devices (podman)", val);
-    if ((key_is(key, "addcaps") || key_is(key, "securityopt") || key_is(key, "seccomp") ||
-         key_is(key, "apparmor")) && set && !p->capabilities)
+    if ((gojson_key_is(key, "addcaps") || gojson_key_is(key, "securityopt") || gojson_key_is(key, "seccomp") ||
+         gojson_key_is(key, "apparmor")) && set && !p->capabilities)
         return refuse(j, 403, V_CAP, "%s=%.80s changes the build's confinement (podman)", key, val);
     return true;
 }
@@ -1269,10 +1205,10 @@ static bool judge_param(judge *j, body_kind kind, const char *key, const char *v
     if (kind == BODY_LIBPOD_RESTORE && !go_false(val))
         return refuse(j, 403, V_PRIV, "import=%.20s restores a container from the archive in the body, with "
                                       "whatever configuration (privileges, mounts, namespaces) it carries", val);
-    if (kind == BODY_LIBPOD_SECRET && key_is(key, "driver") && *val && !ci_eq(val, "file"))
+    if (kind == BODY_LIBPOD_SECRET && gojson_key_is(key, "driver") && *val && !ci_eq(val, "file"))
         return refuse(j, 403, V_PRIV, "driver=%.40s: podman's shell and pass secret drivers run what their "
                                       "options say on the host", val);
-    if (kind == BODY_LIBPOD_SECRET && key_is(key, "driveropts") && !empty_json_map(val))
+    if (kind == BODY_LIBPOD_SECRET && gojson_key_is(key, "driveropts") && !empty_json_map(val))
         return refuse(j, 403, V_PRIV, "driveropts=%.60s: a secret driver's options are host commands and paths",
                       val);
     return true;
@@ -1340,7 +1276,7 @@ static bool judge_value(judge *j, body_kind kind, const cJSON *top)
             return refuse(j, 400, NULL, "the plugin privileges are not an array");
         if (top->child && !j->p->privileged) {
             const cJSON *name = cJSON_IsObject(top->child) ? top->child->child : NULL;
-            for (; name && !key_is(name->string ? name->string : "", "Name"); name = name->next) {
+            for (; name && !gojson_key_is(name->string ? name->string : "", "Name"); name = name->next) {
             }
             return refuse(j, 403, V_PRIV, "the plugin asks for privileges (%.60s)",
                           name && cJSON_IsString(name) ? name->valuestring : "...");
@@ -1396,32 +1332,12 @@ void body_judge(const body_policy *p, body_kind kind, const char *body, size_t l
     v->nhost = 0;
     if (kind == BODY_NONE || body_kind_on_head(kind) || len == 0)
         return; /* body_kind_on_head: judged by body_judge_head */
-    if (!clean_bytes((const unsigned char *)body, len)) {
-        refuse(&j, 400, NULL, "the body is not valid UTF-8 JSON text");
-        return;
-    }
-    /* Go's decoder refuses a byte order mark; cJSON skips it. */
-    if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) {
-        refuse(&j, 400, NULL, "the body starts with a byte order mark");
-        return;
-    }
-    /* cJSON ends its strings at a decoded NUL; Go keeps it ("/etc\u0000:/x"). */
-    if (memmem(body, len, "\\u0000", 6)) {
-        refuse(&j, 400, NULL, "the body holds a \\u0000 escape");
-        return;
-    }
-    const char *end = NULL;
-    cJSON *top = cJSON_ParseWithLengthOpts(body, len, &end, false);
+    const char *why;
+    cJSON *top = gojson_parse(body, len, &why);
     if (!top) {
-        refuse(&j, 400, NULL, "the body is not JSON");
+        refuse(&j, 400, NULL, "the body %s", why);
         return;
     }
-    for (const char *e = end; e && e < body + len; e++)
-        if (*e != ' ' && *e != '\t' && *e != '\n' && *e != '\r') {
-            refuse(&j, 400, NULL, "the body holds more than one JSON value");
-            cJSON_Delete(top);
-            return;
-        }
     judge_value(&j, kind, top);
     cJSON_Delete(top);
 }

@@ -104,6 +104,8 @@ int rules_compile_source(rules_set *r, const rules_source *src, char *err, size_
     snprintf(name, sizeof(name), "%sALLOW_BINDS", r->prefix);
     if (body_policy_binds(&r->body, name, src->get(name), err, errlen) < 0)
         return -1;
+    if (scope_policy_compile(&r->scope, r->prefix, src->get, err, errlen) < 0)
+        return -1;
     snprintf(name, sizeof(name), "%sAPI_KEY", r->prefix);
     const char *key = src->get(name);
     r->api_key = key && *key ? key : NULL;
@@ -165,13 +167,17 @@ static bool in_list(const char *name, const char *const *list)
     return false;
 }
 
-/* One of ours: a rules variable, API_KEY, or one of extra. */
+/* The variables of label scoping (rules/scope.c reads them). */
+static const char *const scope_vars[] = {"SCOPE_LABEL", "SCOPE_NETWORKS", "SCOPE_VOLUMES", "SCOPE_OWN", NULL};
+
+/* One of ours: a rules variable, API_KEY, ALLOW_BINDS, a scope variable, or one of extra. */
 static bool ours(const char *name, const char *const *extra)
 {
     for (int i = 0; i < RV_COUNT; i++)
         if (strcmp(name, vars[i].name) == 0)
             return true;
-    return strcmp(name, "API_KEY") == 0 || strcmp(name, "ALLOW_BINDS") == 0 || in_list(name, extra);
+    return strcmp(name, "API_KEY") == 0 || strcmp(name, "ALLOW_BINDS") == 0 || in_list(name, scope_vars) ||
+           in_list(name, extra);
 }
 
 /* Our name closest to name, if it is close enough to be a typo. */
@@ -183,6 +189,8 @@ static const char *look_alike(const char *name, const char *const *extra)
         closest(name, n, vars[i].name, true, &best, &best_d);
     closest(name, n, "API_KEY", false, &best, &best_d);
     closest(name, n, "ALLOW_BINDS", false, &best, &best_d);
+    for (const char *const *o = scope_vars; *o; o++)
+        closest(name, n, *o, false, &best, &best_d);
     for (const char *const *o = extra; o && *o; o++)
         closest(name, n, *o, false, &best, &best_d);
     return best && best_d <= (n >= 6 ? 2u : 1u) ? best : NULL;

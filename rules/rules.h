@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "body.h"
+#include "scope.h"
 
 /* Every boolean variable, in the order of the README's table. */
 #define RULES_VARS(X)                                                          \
@@ -90,6 +91,7 @@ typedef struct rules_set {
     char prefix[40];      /* "" or a profile's "TRAEFIK__": variables are named with it */
     const char *api_key;  /* API_KEY: added as X-Api-Key upstream; NULL when unset */
     body_policy body;     /* what request bodies may ask for: the ALLOW_* body switches and ALLOW_BINDS */
+    scope_policy scope;   /* SCOPE_LABEL, SCOPE_NETWORKS, SCOPE_VOLUMES, SCOPE_OWN (rules/scope.h) */
     unsigned min_api[2];  /* SOCKET_PROXY_MIN_API_VERSION (major, minor); 0.0: no floor */
     char min_api_why[160];
 } rules_set;

@@ -38,8 +38,10 @@ typedef struct scope_policy {
 /* Reads <prefix>SCOPE_LABEL, <prefix>SCOPE_NETWORKS, <prefix>SCOPE_VOLUMES and
  * <prefix>SCOPE_OWN through the getenv-like get (prefix "" or "TRAEFIK__").
  * SCOPE_LABEL: comma-separated key=value items (spaces around an item are
- * dropped; key non-empty, split at the first '='; the value may be empty;
- * no control bytes; at most SCOPE_MAX_LABELS items of < SCOPE_LABEL_MAX bytes;
+ * dropped; key non-empty, split at the first '='; the value non-empty and
+ * the key without '*': podman's label filter reads "key=" as any value and
+ * a '*' in a key as a pattern, either wider than the scope; valid UTF-8, no
+ * control bytes; at most SCOPE_MAX_LABELS items of < SCOPE_LABEL_MAX bytes;
  * a key given twice is an error). Empty or unset: not scoped. The three
  * switches are booleans (rules_parse_bool); set to 1 without SCOPE_LABEL they
  * are an error. Returns 0, or -1 with one line in err naming the variable
@@ -170,6 +172,15 @@ int scope_body(const scope_policy *p, scope_body_kind k, const char *body, size_
  * body must be one JSON object (scope_body checked it). *out malloc'd.
  * Returns 0, or -1 (not an object, memory). */
 int scope_add_labels(const scope_policy *p, const char *body, size_t len, char **out, size_t *outlen);
+
+/* Whether dockerd's r.ParseForm would read this request's body as form
+ * fields, which r.Form.Get("filters") (the prune routes) then takes BEFORE
+ * the query's: a POST, PUT or PATCH whose Content-Type is
+ * application/x-www-form-urlencoded (or, the stricter reading,
+ * multipart/form-data), parameters and case aside. A SCOPE_LIST route (or a
+ * query_key one) with such a body must be refused (400): the body would
+ * replace the merged filters (or the pinned ID). ctype may be NULL (ctlen 0). */
+bool scope_form_body(const char *method, size_t mlen, const char *ctype, size_t ctlen);
 
 /* "autoheal=true" or "autoheal=true and team=a" for check and messages.
  * Returns the length written. */

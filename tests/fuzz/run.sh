@@ -8,18 +8,18 @@ clang=${1:-clang-14}
 secs=${2:-60}
 shift 2 || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(request response body rules pathdiff env judge redact learn)
+[ ${#targets[@]} -gt 0 ] || targets=(request response body rules pathdiff env judge redact learn scope)
 out=build/fuzz
 mkdir -p "$out"
 declare -A srcs=(
     [request]="core/http1.c" [response]="core/http1.c" [body]="core/http1.c"
-    [rules]="rules/rules.c rules/presets.c rules/body.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/presets.c rules/body.c rules/path.c core/config.c core/log.c"
-    [judge]="rules/body.c" [redact]="rules/redact.c"
-    [learn]="core/learn.c core/learn_log.c rules/rules.c rules/presets.c rules/body.c rules/path.c"
+    [rules]="rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/path.c core/config.c core/log.c"
+    [judge]="rules/body.c rules/gojson.c" [redact]="rules/redact.c" [scope]="rules/scope.c rules/gojson.c"
+    [learn]="core/learn.c core/learn_log.c rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/path.c"
 )
 for t in "${targets[@]}"; do
     extra=""
-    case $t in env | judge | rules | redact | learn) extra="$(pkg-config --cflags --libs libcjson)" ;; esac
+    case $t in env | judge | rules | redact | learn | scope) extra="$(pkg-config --cflags --libs libcjson)" ;; esac
     # shellcheck disable=SC2086
     "$clang" -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         -o "$out/fuzz_$t" "tests/fuzz/fuzz_$t.c" ${srcs[$t]} $extra
