@@ -540,7 +540,7 @@ def test_in_scope_is_forwarded_by_full_id(fake_upstream, proxy_factory, row):
     p, d, up, a = object_row(fake_upstream, proxy_factory, method, target, body)
     assert a.status in (200, 201, 204), (a, p.stderr_text()[-2000:])
     settle(p, up)
-    assert d.lookups() == lookups
+    assert d.lookups() == lookups, d.targets()
     [req] = d.forwarded()
     assert (req.method, req.target) == (method, forwarded)
     assert req.body == (body or b"")
@@ -1045,8 +1045,19 @@ def test_create_references_must_be_in_scope(fake_upstream, proxy_factory, row):
         assert_labels_appended(body, req.body, {"autoheal": "true"})
 
 
+def test_start_body_references_are_checked_too(fake_upstream, proxy_factory):
+    """A start with a HostConfig body (what dockerd applied below API 1.24): the
+    container the path names is in scope, the one the body names is not."""
+    p, d, up = start(fake_upstream, proxy_factory, dict(REF_ENV, SCOPE_OWN="0"))
+    a = ask(p, "POST", "/v1.24/containers/web/start", body=b'{"VolumesFrom":["db"]}')
+    settle(p, up)
+    assert a.status == 404 and a.message() == NO_CONTAINER.format("db"), a
+    assert d.forwarded() == []
+    assert sorted(d.lookups()) == ["/containers/db/json", "/containers/web/json"]
+
+
 def test_create_with_too_many_references_is_403(fake_upstream, proxy_factory):
-    body = json.dumps({"Image": "b", "HostConfig": {"Links": [f"web:a{i}" for i in range(17)]}}).encode()
+    body = json.dumps({"Image": "b", "HostConfig": {"Links": [f"web{i}:a{i}" for i in range(17)]}}).encode()
     p, d, up = start(fake_upstream, proxy_factory, REF_ENV)
     a = create(p, body)
     settle(p, up)

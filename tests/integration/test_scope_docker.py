@@ -131,13 +131,16 @@ def test_events_show_only_the_scope(proxy_factory, dockerd, pair):
     assert unl in {e["Actor"]["Attributes"].get("name") for e in everyone}
 
 
-def test_exec_in_scope_only(proxy_factory, dockerd, pair):
+def test_exec_and_cp_in_scope_only(proxy_factory, dockerd, pair):
     lab, unl = pair
-    p = proxy_factory({"SCOPE_LABEL": "autoheal=true", "CONTAINERS": "1", "EXEC": "1", "POST": "1"})
+    p = proxy_factory({"SCOPE_LABEL": "autoheal=true", "CONTAINERS": "1", "EXEC": "1", "POST": "1",
+                       "ALLOW_ARCHIVE": "1"})
     assert p.docker("exec", lab, "echo", "ok").stdout == "ok\n"
     assert p.docker("exec", "-i", lab, "cat", input="through the check\n").stdout == "through the check\n"
-    r = p.docker("exec", unl, "echo", "ok", check=False)
-    assert r.returncode != 0 and f"No such container: {unl}" in r.stderr, r.stderr
+    assert "root:x:0:0" in p.docker("cp", f"{lab}:/etc/passwd", "-").stdout  # HEAD, then GET archive
+    for args in (["exec", unl, "echo", "ok"], ["cp", f"{unl}:/etc/passwd", "-"]):
+        r = p.docker(*args, check=False)
+        assert r.returncode != 0 and f"No such container: {unl}" in r.stderr, (args, r.stderr)
     # an exec made (on the daemon) in an unlabelled container is as unknown as a missing one
     status, created = daemon_http(dockerd, "POST", f"/containers/{unl}/exec", json.dumps({"Cmd": ["true"]}))
     assert status == 201, created
@@ -168,7 +171,7 @@ def test_own_creates_carry_the_label_and_other_scopes_cannot_see_them(proxy_fact
     assert name in p.docker("ps", "-a", "--format", "{{.Names}}").stdout.split()  # the default socket: unscoped
     r = b.docker("container", "inspect", name, check=False)
     assert r.returncode != 0 and f"No such container: {name}" in r.stderr, r.stderr
-    r = b.docker("rm", "-f", name, check=False)
+    r = b.docker("rm", name, check=False)
     assert r.returncode != 0 and f"No such container: {name}" in r.stderr, r.stderr
     assert dockerd.docker("ps", "-aq", "--filter", f"name=^{name}$").stdout.strip()
 
@@ -254,7 +257,7 @@ def test_volumes_scoped_and_owned(proxy_factory, dockerd, unique_name):
 
 def test_networks_scoped_and_owned(proxy_factory, dockerd, cleanup, unique_name):
     p = proxy_factory({"SCOPE_LABEL": "team=a", "SCOPE_NETWORKS": "1", "SCOPE_OWN": "1", "NETWORKS": "1",
-                       "POST": "1"})
+                       "CONTAINERS": "1", "POST": "1"})
     mine, theirs = cleanup.network(unique_name + "-a"), cleanup.network(unique_name + "-x")
     missing = unique_name + "-nosuch"
     p.docker("network", "create", "--internal", mine)
@@ -268,3 +271,21 @@ def test_networks_scoped_and_owned(proxy_factory, dockerd, cleanup, unique_name)
     p.docker("network", "inspect", mine)
     p.docker("network", "rm", mine)
     assert mine not in dockerd.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
+
+
+def test_network_connect_checks_the_container(proxy_factory, dockerd, bb_image, cleanup, unique_name):
+    """A network in scope, a container that is not: connecting it is dockerd's
+    404; a labelled container connects."""
+    p = proxy_factory({"SCOPE_LABEL": "team=a", "SCOPE_NETWORKS": "1", "CONTAINERS": "1", "NETWORKS": "1",
+                       "POST": "1"})
+    net, other = cleanup.network(unique_name + "-a"), cleanup.network(unique_name + "-x")
+    dockerd.docker("network", "create", "--internal", "--label", "team=a", net)
+    dockerd.docker("network", "create", "--internal", other)
+    unl, lab = cleanup.container(unique_name + "-unl"), cleanup.container(unique_name + "-lab")
+    dockerd.docker("create", "--name", unl, "--network", other, bb_image, "true")
+    dockerd.docker("create", "--name", lab, "--network", other, "--label", "team=a", bb_image, "true")
+    r = p.docker("network", "connect", net, unl, check=False)
+    assert r.returncode != 0 and f"No such container: {unl}" in r.stderr, r.stderr
+    assert net not in dockerd.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", unl).stdout
+    p.docker("network", "connect", net, lab)
+    assert net in dockerd.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", lab).stdout
