@@ -200,7 +200,8 @@ def test_lookalike_variables_are_warned(tmp_path):
 def test_vars_lists_both_tables_with_their_defaults():
     rules, server = table("rules/rules.h", "RULES_VARS"), table("core/config.h", "CONFIG_VARS")
     assert len(rules) > 40 and "SOCKET_PROXY_MIN_API_VERSION" in server and "DEBUG" in server, server
-    expect = list(rules.items()) + [("ALLOW_BINDS", "unset"), ("API_KEY", "unset")] + list(server.items())
+    scope = [("SCOPE_LABEL", "unset"), ("SCOPE_NETWORKS", "0"), ("SCOPE_VOLUMES", "0"), ("SCOPE_OWN", "0")]
+    expect = list(rules.items()) + [("ALLOW_BINDS", "unset")] + scope + [("API_KEY", "unset")] + list(server.items())
     assert vars_output() == expect
     assert server["SOCKET_PROXY_MIN_API_VERSION"] == "1.24" and server["SOCKET_PROXY_MAX_CLIENT_CONNS"] == "512"
 
