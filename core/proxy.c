@@ -969,8 +969,10 @@ static bool head_has(const char *h, size_t n, const char *name)
  * join tokens unless SECRETS. */
 static void redact_choose(conn *c, const h1_request *req, const rules_verdict *v, bool allowed)
 {
-    redact_kind k = allowed ? redact_kind_of(req->method.p, req->method.n, v->path, v->path_len) : REDACT_NONE;
-    rules_mask granted = c->rules->granted;
+    rules_mask granted = c->rules->granted, shown = RBIT(RV_ALLOW_ENV) | RBIT(RV_SECRETS);
+    /* both granted: nothing is redacted, no route to match */
+    bool may = allowed && (granted & shown) != shown;
+    redact_kind k = may ? redact_kind_of(req->method.p, req->method.n, v->path, v->path_len) : REDACT_NONE;
     unsigned what = 0;
     if (k == REDACT_SWARM)
         what = granted & RBIT(RV_SECRETS) ? 0 : REDACT_JOIN_TOKENS;
@@ -1612,6 +1614,7 @@ static step scope_object_done(conn *c)
 {
     scope_job *j = c->sj;
     char msg[600];
+    j->answered = false; /* taken: a held body's references get answers of their own */
     if (j->answer < 0) {
         snprintf(msg, sizeof(msg), "the daemon did not say whether %.256s is in this profile's scope (%s)", j->name,
                  j->answer == SCOPE_UNREADABLE ? "unexpected answer" : uv_strerror(j->answer));

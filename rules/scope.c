@@ -191,6 +191,46 @@ static bool cut_ends(const cut *c, const char *suf)
     return c->seglen && c->n >= c->seg + c->seglen + sl && memcmp(c->path + c->n - sl, suf, sl) == 0;
 }
 
+/* dockerd's routes capture a name with {name:.*}, which spans slashes:
+ * /containers/web/db/logs is the logs of "web/db" (a legacy link alias).
+ * The name runs up to the route's action, one of `actions` (the method's
+ * "/logs", "/attach/ws", ...; NULL or none matching: the whole rest, as
+ * DELETE /containers/{name:.*} and GET /volumes/{name:.*} read it). */
+static void span_name(cut *c, const char *const *actions)
+{
+    size_t rest = c->n > c->seg ? c->n - c->seg : 0;
+    for (; actions && *actions; actions++) {
+        size_t al = strlen(*actions);
+        if (rest > al && memcmp(c->path + c->n - al, *actions, al) == 0) {
+            c->seglen = rest - al;
+            return;
+        }
+    }
+    c->seglen = rest;
+}
+
+/* The actions of dockerd's container, exec and network routes, by method. */
+static const char *const *actions_of(const char *section, const char *m, size_t ml)
+{
+    static const char *const container_get[] = {"/attach/ws", "/export", "/changes", "/json", "/top", "/logs",
+                                                "/stats", "/archive", NULL};
+    static const char *const container_post[] = {"/kill", "/pause", "/unpause", "/restart", "/start", "/stop",
+                                                 "/wait", "/resize", "/attach", "/copy", "/exec", "/rename",
+                                                 "/update", NULL};
+    static const char *const container_put[] = {"/archive", NULL};
+    static const char *const exec_get[] = {"/json", NULL};
+    static const char *const exec_post[] = {"/start", "/resize", NULL};
+    static const char *const network_post[] = {"/connect", "/disconnect", NULL};
+    bool get = method_get(m, ml), post = method_is(m, ml, "POST");
+    if (strcmp(section, "/containers") == 0)
+        return get ? container_get : post ? container_post : method_is(m, ml, "PUT") ? container_put : NULL;
+    if (strcmp(section, "/exec") == 0)
+        return get ? exec_get : post ? exec_post : NULL;
+    if (strcmp(section, "/networks") == 0)
+        return post ? network_post : NULL;
+    return NULL;
+}
+
 static void route_set(scope_route *r, scope_do what, scope_object obj, const cut *c, scope_body_kind body)
 {
     r->what = what;
@@ -225,12 +265,14 @@ static bool list_route(const cut *c, bool get, bool post, const char *get_word)
 
 /* The routes Docker's API and podman's share below base (0, or 7 after
  * "/libpod"): exec, commit, events. False when the path is none of them. */
-static bool shared_route(bool get, bool post, const cut *c0, size_t base, scope_route *r)
+static bool shared_route(const char *m, size_t ml, const cut *c0, size_t base, scope_route *r)
 {
+    bool get = method_get(m, ml), post = method_is(m, ml, "POST");
     const char *rest = c0->path + base;
     size_t rn = c0->n - base;
     cut c;
     if (cut_at(&c, c0->path, c0->n, base, "/exec")) {
+        span_name(&c, actions_of("/exec", m, ml));
         object_route(r, &c, SCOPE_OBJ_EXEC);
     } else if (post && rn == 7 && memcmp(rest, "/commit", 7) == 0) {
         route_set(r, SCOPE_CHECK, SCOPE_OBJ_CONTAINER, NULL, SCOPE_BODY_NONE);
@@ -249,16 +291,18 @@ static void docker_route(const scope_policy *p, const char *m, size_t ml, const 
     size_t n = c0->n;
     bool get = method_get(m, ml), post = method_is(m, ml, "POST");
     cut c;
-    if (shared_route(get, post, c0, 0, r))
+    if (shared_route(m, ml, c0, 0, r))
         return;
     if (cut_at(&c, path, n, 0, "/containers")) {
         if (list_route(&c, get, post, "json"))
             r->what = SCOPE_LIST;
         else if (post && cut_is(&c, "create"))
             route_set(r, SCOPE_CHECK, SCOPE_OBJ_NONE, NULL, SCOPE_BODY_CREATE_CONTAINER);
-        else if (c.seglen)
-            route_set(r, SCOPE_CHECK, SCOPE_OBJ_CONTAINER, &c,
-                      post && cut_ends(&c, "/start") ? SCOPE_BODY_HOSTCONFIG : SCOPE_BODY_NONE);
+        else if (c.seglen) {
+            bool start = post && cut_ends(&c, "/start");
+            span_name(&c, actions_of("/containers", m, ml));
+            route_set(r, SCOPE_CHECK, SCOPE_OBJ_CONTAINER, &c, start ? SCOPE_BODY_HOSTCONFIG : SCOPE_BODY_NONE);
+        }
     } else if (get && n == 10 && memcmp(path, "/system/df", 10) == 0) {
         refuse_route(r, "/system/df lists every container, volume and image");
     } else if (cut_at(&c, path, n, 0, "/networks")) {
@@ -271,6 +315,7 @@ static void docker_route(const scope_policy *p, const char *m, size_t ml, const 
         } else if (post && cut_is(&c, "create")) {
             route_set(r, SCOPE_CHECK, SCOPE_OBJ_NONE, NULL, SCOPE_BODY_CREATE_NETWORK);
         } else if (c.seglen) {
+            span_name(&c, actions_of("/networks", m, ml));
             route_set(r, SCOPE_CHECK, SCOPE_OBJ_NETWORK, &c, connect ? SCOPE_BODY_CONNECT : SCOPE_BODY_NONE);
         }
     } else if (p->volumes && cut_at(&c, path, n, 0, "/volumes")) {
@@ -278,8 +323,10 @@ static void docker_route(const scope_policy *p, const char *m, size_t ml, const 
             r->what = SCOPE_LIST;
         else if (post && cut_is(&c, "create"))
             route_set(r, SCOPE_CHECK, SCOPE_OBJ_NONE, NULL, SCOPE_BODY_CREATE_VOLUME);
-        else
+        else if (c.seglen) {
+            span_name(&c, NULL);
             object_route(r, &c, SCOPE_OBJ_VOLUME);
+        }
     }
 }
 
@@ -306,7 +353,7 @@ static void libpod_route(const scope_policy *p, const char *m, size_t ml, const 
             refuse_route(r, refused[i].why);
             return;
         }
-    if (shared_route(get, post, c0, 7, r))
+    if (shared_route(m, ml, c0, 7, r))
         return;
     if (cut_at(&c, path, n, 7, "/containers")) {
         if (list_route(&c, get, post, "json"))

@@ -222,8 +222,14 @@ static const route_row route_rows[] = {
     {"", "POST", "/containers/web/update", CHK, O_C, "web"},
     {"", "POST", "/containers/web/start", CHK, O_C, "web", NULL, B_HC},
     {"", "POST", "/containers/web/start/", CHK, O_C, "web", NULL, B_HC},
-    {"", "POST", "/containers/a/b/start", CHK, O_C, "a", NULL, B_HC}, /* "a/b" to dockerd; "<id>/b" after */
-    {"", "GET", "/containers/web/start", CHK, O_C, "web"},
+    {"", "POST", "/containers/a/b/start", CHK, O_C, "a/b", NULL, B_HC}, /* {name:.*} spans slashes */
+    {"", "GET", "/containers/web/start", CHK, O_C, "web/start"}, /* no GET .../start: the whole rest */
+    {"", "GET", "/containers/web/db/logs", CHK, O_C, "web/db"},
+    {"", "GET", "/containers/a/json/logs", CHK, O_C, "a/json"},
+    {"", "GET", "/containers/x/attach/ws", CHK, O_C, "x"},
+    {"", "DELETE", "/containers/web/json", CHK, O_C, "web/json"},
+    {"", "PUT", "/containers/a/b/archive", CHK, O_C, "a/b"},
+    {"", "POST", "/exec/e/f/start", CHK, O_E, "e/f"},
     {"", "POST", "/containers/start", CHK, O_C, "start"},
     {"", "POST", "/containers/web/restart", CHK, O_C, "web"},
     {"", "POST", "/containers/a b/stop", CHK, O_C, "a b"},
@@ -679,8 +685,9 @@ static const object_row object_rows[] = {
     {"DELETE", "/containers/web", "force=1&v=1", "ID", "/v1.43/containers/ID?force=1&v=1"},
     {"DELETE", "/containers/web/", "", "ID", "/v1.43/containers/ID/"},
     {"GET", "/containers/web/archive", "path=%2Fa%20b", "ID", "/v1.43/containers/ID/archive?path=%2Fa%20b"},
-    {"GET", "/containers/a b/x y", "", "ID", "/v1.43/containers/ID/x%20y"},
-    {"GET", "/containers/a/b/export", "", "ID", "/v1.43/containers/ID/b/export"},
+    {"GET", "/containers/a b/x y", "", "ID", "/v1.43/containers/ID"},
+    {"GET", "/containers/a b/x y/logs", "", "ID", "/v1.43/containers/ID/logs"},
+    {"GET", "/containers/a/b/export", "", "ID", "/v1.43/containers/ID/export"},
     {"GET", "/containers/web/json", "", "a b/%", "/v1.43/containers/a%20b/%25/json"},
     {"GET", "/libpod/containers/web/json", "", "ID", "/v1.43/libpod/containers/ID/json"},
     {"POST", "/exec/e1/start", "", "c0ffee", "/v1.43/exec/c0ffee/start"},
