@@ -1067,23 +1067,28 @@ static step refuse(conn *c, const h1_request *req, size_t n, int status, const c
     return answer_head(c, n, status, msg, true, why, close);
 }
 
-/* The parts of a validated head h[0..n) without its client-sent X-Api-Key
- * lines and without the blank line that ends it (API_KEY set: ours follows). */
-static unsigned head_without_api_key(char *h, size_t n, uv_buf_t *parts)
+/* The parts of a validated head h[0..n) (a request's or a response's)
+ * without the lines of the fields in drop (lower case with the colon,
+ * NULL-terminated) and without the blank line that ends it. parts has room for
+ * one more than the head has lines. Returns how many parts. */
+static unsigned head_keep(const char *h, size_t n, const char *const *drop, uv_buf_t *parts)
 {
-    char *end = h + n - 2, *seg = h, *p = (char *)memchr(h, '\n', n) + 1;
+    const char *end = h + n - 2, *seg = h, *p = (const char *)memchr(h, '\n', n) + 1;
     unsigned k = 0;
     while (p < end) {
-        char *next = (char *)memchr(p, '\n', (size_t)(end - p)) + 1;
-        if (next - p > 10 && p[9] == ':' && h1_token_eq(p, 9, "x-api-key")) {
+        const char *next = (const char *)memchr(p, '\n', (size_t)(end - p)) + 1;
+        bool dropped = false;
+        for (const char *const *d = drop; *d && !dropped; d++)
+            dropped = field_is(p, (size_t)(next - p), *d);
+        if (dropped) {
             if (p > seg)
-                parts[k++] = uv_buf_init(seg, (unsigned)(p - seg));
+                parts[k++] = uv_buf_init((char *)seg, (unsigned)(p - seg));
             seg = next;
         }
         p = next;
     }
     if (end > seg)
-        parts[k++] = uv_buf_init(seg, (unsigned)(end - seg));
+        parts[k++] = uv_buf_init((char *)seg, (unsigned)(end - seg));
     return k;
 }
 
@@ -1130,7 +1135,8 @@ static step send_head(conn *c, size_t n, bool held)
     const char *key = c->rules->api_key;
     if (key) {
         /* The client's own X-Api-Key lines go: Go's Header.Get reads the first. */
-        nb = head_without_api_key(h, hn, bufs);
+        static const char *const api_key_field[] = {"x-api-key:", NULL};
+        nb = head_keep(h, hn, api_key_field, bufs);
         bufs[nb++] = uv_buf_init("X-Api-Key: ", 11);
         bufs[nb++] = uv_buf_init((char *)key, (unsigned)strlen(key));
         bufs[nb++] = uv_buf_init("\r\n\r\n", 4);
@@ -1200,6 +1206,35 @@ static bool hold_room(conn *c, size_t want)
     return true;
 }
 
+typedef enum { TAKE_MORE, TAKE_DONE, TAKE_NO_ROOM, TAKE_BAD, TAKE_TOO_LARGE } take_result;
+
+/* Decodes the body bytes buffered from `from` into c->hold (the request
+ * body judged, or the answer redacted), so that the hold never passes `most`
+ * bytes, head included. *k: the bytes taken from the buffer. TAKE_DONE: the
+ * body ended; TAKE_NO_ROOM: the bound on all held bodies; TAKE_BAD: the
+ * framing is broken (c->body[from].error); TAKE_TOO_LARGE: more than
+ * SOCKET_PROXY_MAX_BODY. */
+static take_result hold_take(conn *c, side from, size_t most, ssize_t *k)
+{
+    buffer *b = &c->in[from];
+    size_t avail = b->len - b->pos;
+    size_t take = avail < most - c->hold_len ? avail : most - c->hold_len;
+    *k = 0;
+    if (!hold_room(c, c->hold_len + take))
+        return TAKE_NO_ROOM;
+    size_t got;
+    bool done;
+    ssize_t used = h1_body_decode(&c->body[from], b->p + b->pos, take, c->hold + c->hold_len, &got, &done);
+    if (used < 0)
+        return TAKE_BAD;
+    b->pos += (size_t)used;
+    c->hold_len += got;
+    *k = used;
+    if (c->hold_len - c->hold_head > c->srv->cfg->max_body)
+        return TAKE_TOO_LARGE;
+    return done ? TAKE_DONE : TAKE_MORE;
+}
+
 static step hold_busy(conn *c)
 {
     reject(c, 503, "too many request bodies are being judged at once (their memory is bounded); retry");
@@ -1222,17 +1257,13 @@ static step hold_too_large(conn *c, uint64_t len)
  * n + 40 bytes. Returns the new head's length. */
 static size_t head_with_length(const char *h, size_t n, size_t body, char *out)
 {
-    size_t at = 0, i = 0, end = n - 2; /* the blank line's CRLF */
-    while (i < end) {
-        const char *line = h + i;
-        const char *eol = memchr(line, '\n', end - i);
-        size_t ll = eol ? (size_t)(eol - line) + 1 : end - i;
-        bool framing = field_is(line, ll, "content-length:") || field_is(line, ll, "transfer-encoding:");
-        if (i == 0 || !framing) {
-            memcpy(out + at, line, ll);
-            at += ll;
-        }
-        i += ll;
+    static const char *const framing[] = {"content-length:", "transfer-encoding:", NULL};
+    uv_buf_t parts[H1_MAX_HEADERS + 2];
+    unsigned k = head_keep(h, n, framing, parts);
+    size_t at = 0;
+    for (unsigned i = 0; i < k; i++) {
+        memcpy(out + at, parts[i].base, parts[i].len);
+        at += parts[i].len;
     }
     at += (size_t)sprintf(out + at, "Content-Length: %zu\r\n\r\n", body);
     return at;
@@ -1422,27 +1453,16 @@ static step hold_judge(conn *c)
  * judges and sends it. */
 static step hold_step(conn *c)
 {
-    buffer *b = &c->in[CLIENT];
     ssize_t k = 0;
     if (c->hold_need == 0 || c->hold_len < c->hold_need) {
-        size_t avail = b->len - b->pos;
         size_t most = c->hold_need ? c->hold_need : c->hold_head + c->srv->cfg->max_body + 1;
-        size_t take = avail < most - c->hold_len ? avail : most - c->hold_len;
-        if (!hold_room(c, c->hold_len + take))
-            return hold_busy(c);
-        size_t got;
-        bool done;
-        k = h1_body_decode(&c->body[CLIENT], b->p + b->pos, take, c->hold + c->hold_len, &got, &done);
-        if (k < 0) {
-            reject(c, 400, c->body[CLIENT].error);
-            return outcome(c, false);
+        switch (hold_take(c, CLIENT, most, &k)) {
+        case TAKE_NO_ROOM: return hold_busy(c);
+        case TAKE_BAD: reject(c, 400, c->body[CLIENT].error); return outcome(c, false);
+        case TAKE_TOO_LARGE: return hold_too_large(c, c->hold_len - c->hold_head - 1);
+        case TAKE_MORE: return outcome(c, k > 0);
+        case TAKE_DONE: break;
         }
-        b->pos += (size_t)k;
-        c->hold_len += got;
-        if (c->hold_len - c->hold_head > c->srv->cfg->max_body)
-            return hold_too_large(c, c->hold_len - c->hold_head - 1);
-        if (!done)
-            return outcome(c, k > 0);
         set_timer(c, T_NONE, 0);
         if (c->hold_need == 0 && !hold_set_body(c, c->hold + c->hold_head, c->hold_len - c->hold_head)) {
             conn_close(c);
@@ -1992,24 +2012,18 @@ static step redact_hold(conn *c, const h1_response *res, uv_buf_t head)
 /* Takes the held answer's body; once whole, redacts and sends it. */
 static step redact_step(conn *c, bool eof)
 {
-    buffer *b = &c->in[UPSTREAM];
-    size_t avail = b->len - b->pos, most = c->hold_head + c->srv->cfg->max_body + 1;
-    size_t take = avail < most - c->hold_len ? avail : most - c->hold_len;
-    bool done = eof;
     if (!eof) {
-        if (!hold_room(c, c->hold_len + take))
+        ssize_t k;
+        switch (hold_take(c, UPSTREAM, c->hold_head + c->srv->cfg->max_body + 1, &k)) {
+        case TAKE_NO_ROOM:
             return redact_fail(c, "too many answers are being redacted at once (their memory is bounded); retry");
-        size_t got;
-        ssize_t k = h1_body_decode(&c->body[UPSTREAM], b->p + b->pos, take, c->hold + c->hold_len, &got, &done);
-        if (k < 0)
-            return redact_fail(c, "bad response from the Docker daemon: its framing is broken");
-        b->pos += (size_t)k;
-        c->hold_len += got;
-        if (c->hold_len - c->hold_head > c->srv->cfg->max_body)
+        case TAKE_BAD: return redact_fail(c, "bad response from the Docker daemon: its framing is broken");
+        case TAKE_TOO_LARGE:
             return redact_fail(c, "the daemon's answer is larger than SOCKET_PROXY_MAX_BODY: it cannot be redacted, "
                                   "and is not passed on unredacted");
-        if (!done)
-            return outcome(c, k > 0);
+        case TAKE_MORE: return outcome(c, k > 0);
+        case TAKE_DONE: break;
+        }
     }
     return redact_send(c);
 }
