@@ -198,6 +198,8 @@ static bool cut_ends(const cut *c, const char *suf)
  * DELETE /containers/{name:.*} and GET /volumes/{name:.*} read it). */
 static void span_name(cut *c, const char *const *actions)
 {
+    if (!c->seglen)
+        return; /* no name: no route */
     size_t rest = c->n > c->seg ? c->n - c->seg : 0;
     for (; actions && *actions; actions++) {
         size_t al = strlen(*actions);

@@ -13,9 +13,9 @@ out=build/fuzz
 mkdir -p "$out"
 declare -A srcs=(
     [request]="core/http1.c" [response]="core/http1.c" [body]="core/http1.c"
-    [rules]="rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/path.c core/config.c core/log.c"
+    [rules]="rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/scope.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/scope.c rules/path.c core/config.c core/log.c"
     [judge]="rules/body.c rules/gojson.c" [redact]="rules/redact.c" [scope]="rules/scope.c rules/gojson.c"
-    [learn]="core/learn.c core/learn_log.c rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/path.c"
+    [learn]="core/learn.c core/learn_log.c rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/scope.c rules/path.c"
 )
 for t in "${targets[@]}"; do
     extra=""
