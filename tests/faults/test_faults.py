@@ -186,7 +186,10 @@ def test_ten_thousand_connections_opened_and_dropped(fake_upstream, proxy_factor
         s = socket.socket(socket.AF_UNIX)
         s.connect(proxy.unix)
         if i % 3 == 0:
-            s.send(b"GET /_pi")  # some leave a partial head behind
+            try:
+                s.send(b"GET /_pi")  # some leave a partial head behind
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # a proxy behind on the flood refuses at its per-client limit (503, closed)
         s.close()
     # A slow (sanitizer) build may still be accepting and closing the flood (its listen
     # backlog full, or at its connection limit): wait until it has got through it.
