@@ -449,6 +449,283 @@ static void test_cancel_in_cb(void)
     uv_run(&loop, UV_RUN_DEFAULT);
 }
 
+/* ---- the pool: a keep-alive daemon ---- */
+
+/* Serves any number of connections, each any number of requests: every
+ * request head is answered with `reply` after delay_ms, then the connection
+ * stays open unless close_after. Requests numbered drop_from to drop_to
+ * (counted over all connections, from 1) are not answered: the connection
+ * closes as soon as one is read, as a daemon closing an idle connection just
+ * as the request arrives. */
+typedef struct kd kd;
+typedef struct {
+    uv_pipe_t pipe;
+    uv_timer_t delay;
+    kd *d;
+    char got[2048];
+    size_t got_len;
+    int pending; /* request heads read, not yet answered */
+    bool closing;
+} kd_conn;
+
+struct kd {
+    uv_pipe_t server;
+    const char *reply;
+    uint64_t delay_ms;
+    bool close_after;
+    int drop_from, drop_to;
+    int accepted, requests, open;
+};
+
+static void kd_freed(uv_handle_t *h) { free(h->data); }
+
+static void kd_pipe_closed(uv_handle_t *h)
+{
+    kd_conn *k = h->data;
+    k->d->open--;
+    uv_close((uv_handle_t *)&k->delay, kd_freed);
+}
+
+static void kd_close(kd_conn *k)
+{
+    if (k->closing)
+        return;
+    k->closing = true;
+    uv_close((uv_handle_t *)&k->pipe, kd_pipe_closed);
+}
+
+static void kd_answer(uv_timer_t *t)
+{
+    kd_conn *k = t->data;
+    while (k->pending > 0 && !k->closing) {
+        k->pending--;
+        uv_write_t *w = malloc(sizeof(*w));
+        uv_buf_t b = uv_buf_init((char *)k->d->reply, (unsigned)strlen(k->d->reply));
+        if (!w || uv_write(w, (uv_stream_t *)&k->pipe, &b, 1, fake_written) < 0)
+            free(w);
+        if (k->d->close_after)
+            kd_close(k);
+    }
+}
+
+static void kd_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    kd_conn *k = h->data;
+    *b = uv_buf_init(k->got + k->got_len, (unsigned)(sizeof(k->got) - k->got_len));
+}
+
+static void kd_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    kd_conn *k = s->data;
+    if (n < 0) {
+        kd_close(k);
+        return;
+    }
+    k->got_len += (size_t)n;
+    char *end;
+    while (!k->closing && (end = memmem(k->got, k->got_len, "\r\n\r\n", 4))) {
+        size_t head = (size_t)(end + 4 - k->got);
+        memmove(k->got, k->got + head, k->got_len - head);
+        k->got_len -= head;
+        int nreq = ++k->d->requests;
+        if (nreq >= k->d->drop_from && nreq <= k->d->drop_to) {
+            kd_close(k);
+            return;
+        }
+        k->pending++;
+        uv_timer_start(&k->delay, kd_answer, k->d->delay_ms, 0);
+    }
+}
+
+static void kd_accept(uv_stream_t *server, int status)
+{
+    kd *d = server->data;
+    kd_conn *k = calloc(1, sizeof(*k));
+    if (status < 0 || !k) {
+        free(k);
+        return;
+    }
+    k->d = d;
+    uv_pipe_init(&loop, &k->pipe, 0);
+    uv_timer_init(&loop, &k->delay);
+    k->pipe.data = k->delay.data = k;
+    d->accepted++;
+    d->open++;
+    if (uv_accept(server, (uv_stream_t *)&k->pipe) == 0)
+        uv_read_start((uv_stream_t *)&k->pipe, kd_alloc, kd_read);
+    else
+        kd_close(k);
+}
+
+static void kd_start(kd *d, const char *reply)
+{
+    memset(d, 0, sizeof(*d));
+    d->reply = reply;
+    uv_pipe_init(&loop, &d->server, 0);
+    d->server.data = d;
+    int rc = uv_pipe_bind(&d->server, sock);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&d->server, 16, kd_accept);
+    CHECK(rc == 0, "keep-alive daemon listens on %s: %s", sock, uv_strerror(rc));
+}
+
+/* Stops listening; the connections still open end when the lookups' do. */
+static void kd_stop(kd *d)
+{
+    uv_close((uv_handle_t *)&d->server, NULL);
+    unlink(sock);
+    while (d->open > 0)
+        uv_run(&loop, UV_RUN_ONCE);
+    uv_run(&loop, UV_RUN_NOWAIT); /* the server's close completes: d may be reused */
+}
+
+#define KEEP_ALIVE OK_HEAD "Content-Length: 30\r\n\r\n" NET
+
+/* Runs n lookups one after the other on p; each must answer 200 with NET. */
+static void sequential(lookup_pool *p, int n, const char *name)
+{
+    for (int i = 0; i < n; i++) {
+        answer a = {0};
+        start(p, TARGET, NULL, 2000, 4096, &a);
+        while (a.calls == 0)
+            uv_run(&loop, UV_RUN_ONCE);
+        CHECK(a.status == 200 && a.len == strlen(NET) && memcmp(a.body, NET, a.len) == 0, "%s: lookup %d: status %d",
+              name, i, a.status);
+    }
+}
+
+static void tick(uv_timer_t *t) {}
+
+/* Runs the loop until cond holds or ms of loop time passed. */
+#define RUN_UNTIL(cond, ms)                                                                                            \
+    do {                                                                                                               \
+        uv_update_time(&loop);                                                                                         \
+        uint64_t until_ = uv_now(&loop) + (ms);                                                                        \
+        uv_timer_t tick_;                                                                                              \
+        uv_timer_init(&loop, &tick_);                                                                                  \
+        while (!(cond) && uv_now(&loop) < until_) {                                                                    \
+            uv_timer_start(&tick_, tick, 5, 0);                                                                        \
+            uv_run(&loop, UV_RUN_ONCE);                                                                                \
+        }                                                                                                              \
+        uv_close((uv_handle_t *)&tick_, NULL);                                                                         \
+        uv_run(&loop, UV_RUN_NOWAIT); /* the close completes while tick_ is in scope */                                \
+    } while (0)
+
+static void test_pool(void)
+{
+    kd d;
+    lookup_pool *p;
+
+    /* One connection serves lookup after lookup. */
+    kd_start(&d, KEEP_ALIVE);
+    p = lookup_pool_new(&loop, sock, 8, 10000);
+    sequential(p, 5, "sequential");
+    CHECK(d.accepted == 1 && d.requests == 5 && lookup_pool_idle(p) == 1, "sequential: %d connections, %d requests",
+          d.accepted, d.requests);
+    /* Closing the pool closes its idle connections and frees it. */
+    lookup_pool_close(p);
+    kd_stop(&d);
+
+    /* The daemon says Connection: close: not kept, though it holds on. */
+    kd_start(&d, OK_HEAD "Connection: close\r\nContent-Length: 30\r\n\r\n" NET);
+    p = lookup_pool_new(&loop, sock, 8, 10000);
+    sequential(p, 3, "Connection: close");
+    CHECK(d.accepted == 3 && lookup_pool_idle(p) == 0, "Connection: close: %d connections", d.accepted);
+    lookup_pool_close(p);
+    kd_stop(&d);
+
+    /* The daemon closes an idle connection: it leaves the pool, and the next
+     * lookup dials anew. */
+    kd_start(&d, KEEP_ALIVE);
+    d.close_after = true;
+    p = lookup_pool_new(&loop, sock, 8, 10000);
+    sequential(p, 1, "closed when idle");
+    RUN_UNTIL(lookup_pool_idle(p) == 0, 1000);
+    CHECK(lookup_pool_idle(p) == 0, "closed when idle: out of the pool");
+    sequential(p, 1, "closed when idle");
+    CHECK(d.accepted == 2 && d.requests == 2, "closed when idle: %d connections, %d requests", d.accepted,
+          d.requests);
+    lookup_pool_close(p);
+    kd_stop(&d);
+
+    /* The daemon closes a kept connection as the request comes: the GET goes
+     * once more, on a new connection. */
+    kd_start(&d, KEEP_ALIVE);
+    d.drop_from = d.drop_to = 2;
+    p = lookup_pool_new(&loop, sock, 8, 10000);
+    sequential(p, 2, "closed as the request comes");
+    CHECK(d.accepted == 2 && d.requests == 3, "closed as the request comes: %d connections, %d requests", d.accepted,
+          d.requests);
+    /* Only once: a new connection that closes too is an error. */
+    d.drop_from = 4; /* the kept connection's, then the new one's */
+    d.drop_to = 5;
+    answer a = {0};
+    start(p, TARGET, NULL, 2000, 4096, &a);
+    while (a.calls == 0)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK(a.status == UV_EPROTO && d.accepted == 3 && d.requests == 5, "retried once: status %s, %d connections",
+          uv_err_name(a.status), d.accepted);
+    lookup_pool_close(p);
+    kd_stop(&d);
+
+    /* Idle too long: closed by the pool's timer. */
+    kd_start(&d, KEEP_ALIVE);
+    p = lookup_pool_new(&loop, sock, 8, 50);
+    sequential(p, 1, "idle too long");
+    RUN_UNTIL(d.open == 0, 1000);
+    CHECK(d.open == 0 && lookup_pool_idle(p) == 0, "idle too long: closed (%d open)", d.open);
+    lookup_pool_close(p);
+    kd_stop(&d);
+
+    /* Cancelled mid-answer: that connection is closed, not kept. */
+    kd_start(&d, KEEP_ALIVE);
+    p = lookup_pool_new(&loop, sock, 8, 10000);
+    sequential(p, 1, "cancel mid-answer");
+    d.reply = OK_HEAD "Content-Length: 100\r\n\r\nthe first part";
+    memset(&a, 0, sizeof(a));
+    cancel_after(start(p, TARGET, NULL, 2000, 4096, &a), 60, &a, NULL, "cancel mid-answer");
+    RUN_UNTIL(d.open == 0, 1000);
+    CHECK(d.open == 0 && lookup_pool_idle(p) == 0, "cancel mid-answer: closed (%d open)", d.open);
+    d.reply = KEEP_ALIVE;
+    sequential(p, 1, "cancel mid-answer");
+    CHECK(d.accepted == 2, "cancel mid-answer: the next lookup dials (%d connections)", d.accepted);
+    lookup_pool_close(p);
+    kd_stop(&d);
+
+    /* Concurrent lookups each dial; the pool keeps max_idle of them. */
+    kd_start(&d, KEEP_ALIVE);
+    d.delay_ms = PIECE_MS;
+    p = lookup_pool_new(&loop, sock, 2, 10000);
+    answer many[5] = {0};
+    for (int i = 0; i < 5; i++)
+        start(p, TARGET, NULL, 2000, 4096, &many[i]);
+    for (int i = 0; i < 5; i++) {
+        while (many[i].calls == 0)
+            uv_run(&loop, UV_RUN_ONCE);
+        CHECK(many[i].status == 200, "concurrent: lookup %d: status %d", i, many[i].status);
+    }
+    RUN_UNTIL(d.open == 2, 1000);
+    CHECK(d.accepted == 5 && d.open == 2 && lookup_pool_idle(p) == 2, "concurrent: %d connections, %d open, %u idle",
+          d.accepted, d.open, lookup_pool_idle(p));
+    sequential(p, 3, "concurrent, then one by one");
+    CHECK(d.accepted == 5, "concurrent, then one by one: kept connections serve (%d)", d.accepted);
+    /* Closed with lookups in flight: they end as usual, their connections
+     * are not kept. */
+    for (int i = 0; i < 3; i++) {
+        memset(&many[i], 0, sizeof(many[i]));
+        start(p, TARGET, NULL, 2000, 4096, &many[i]);
+    }
+    lookup_pool_close(p);
+    for (int i = 0; i < 3; i++) {
+        while (many[i].calls == 0)
+            uv_run(&loop, UV_RUN_ONCE);
+        CHECK(many[i].status == 200 && many[i].idle == 0, "closed in flight: lookup %d: status %d", i,
+              many[i].status);
+    }
+    kd_stop(&d);
+    uv_run(&loop, UV_RUN_DEFAULT);
+}
+
 /* ---- reading the answer ---- */
 
 static void test_json_string(void)
@@ -509,6 +786,7 @@ int main(void)
     test_full_backlog();
     test_cancel();
     test_cancel_in_cb();
+    test_pool();
     test_json_string();
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0, "every handle closed");
