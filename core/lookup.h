@@ -2,11 +2,19 @@
  *
  * The proxy sometimes needs a fact only the daemon knows before it can judge
  * a request: the host network's ID, for a service that names networks by ID
- * (`docker service create --network host` sends the ID). A lookup is one
- * `GET target` on a connection of its own to the daemon's Unix socket,
- * bounded in time (connect, write and read together) and in size, answered
- * through a callback while the caller holds its request. No thread, no
- * blocking call; the answer is read with http1's strict response parser.
+ * (`docker service create --network host` sends the ID), or a container's
+ * labels before a scoped request may name it. A lookup is one `GET target`
+ * to the daemon's Unix socket, bounded in time (connect, write and read
+ * together) and in size, answered through a callback while the caller holds
+ * its request. No thread, no blocking call; the answer is read with http1's
+ * strict response parser.
+ *
+ * Lookups share a pool of idle keep-alive connections to the daemon: a
+ * scoped profile asks before every request that names a container, and a
+ * fresh connection per question (accept, a goroutine, close) costs the
+ * daemon more than the question. A connection is kept only after an answer
+ * that ended cleanly where its framing said; an idle one that hears anything
+ * (EOF included: the daemon restarted) or waits too long is closed.
  */
 #ifndef CORE_LOOKUP_H
 #define CORE_LOOKUP_H
@@ -16,6 +24,22 @@
 #include <uv.h>
 
 typedef struct lookup lookup;
+typedef struct lookup_pool lookup_pool;
+
+/* A pool for lookups to the daemon's Unix socket at upstream (copied),
+ * keeping at most max_idle idle connections, each for at most idle_ms. With
+ * max_idle 0 nothing is kept and every request says `Connection: close`.
+ * Idle connections do not keep the loop alive. NULL when memory runs out. */
+lookup_pool *lookup_pool_new(uv_loop_t *loop, const char *upstream, unsigned max_idle, uint64_t idle_ms);
+
+/* Closes the idle connections; lookups in flight stay valid until they end
+ * (their connections are then closed, not kept). The memory goes with the
+ * last close callback, so the loop must run on. No lookup_start on p after
+ * this. NULL is a no-op. */
+void lookup_pool_close(lookup_pool *p);
+
+/* Idle connections in the pool now (for tests and metrics). */
+unsigned lookup_pool_idle(const lookup_pool *p);
 
 /* status: the HTTP status of the final answer (200, 404, ...; 1xx answers
  * are skipped), or a negative libuv error: UV_ETIMEDOUT when the deadline
@@ -29,14 +53,19 @@ typedef struct lookup lookup;
  * error. It is valid only during the call. */
 typedef void (*lookup_cb)(void *arg, int status, const char *body, size_t len);
 
-/* Connects to the Unix socket at upstream and sends
- *   GET <target> HTTP/1.1, Host: docker, Connection: close
- * and X-Api-Key: <api_key> when api_key is not NULL, nothing else. cb is
- * called exactly once, on a later turn of the loop (never from within
- * lookup_start), unless the lookup is cancelled first. Returns NULL, and
- * never calls cb, when memory runs out. */
-lookup *lookup_start(uv_loop_t *loop, const char *upstream, const char *target, const char *api_key,
-                     uint64_t timeout_ms, size_t max_body, lookup_cb cb, void *arg);
+/* Takes an idle connection from pool, or connects to its Unix socket, and
+ * sends
+ *   GET <target> HTTP/1.1, Host: docker
+ * then `Connection: close` when the pool keeps nothing, and X-Api-Key:
+ * <api_key> when api_key is not NULL, nothing else. When an idle connection
+ * turns out closed (EOF, ECONNRESET or EPIPE before the answer's first byte:
+ * the daemon may close it just as we write), the GET is sent once more on a
+ * new connection, within the same deadline. cb is called exactly once, on a
+ * later turn of the loop (never from within lookup_start), unless the lookup
+ * is cancelled first. Returns NULL, and never calls cb, when memory runs
+ * out. */
+lookup *lookup_start(lookup_pool *pool, const char *target, const char *api_key, uint64_t timeout_ms,
+                     size_t max_body, lookup_cb cb, void *arg);
 
 /* The caller goes away: cb is never called. The handles close and the memory
  * is freed by the loop's close callbacks, so the loop must run on. Allowed

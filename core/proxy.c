@@ -1426,8 +1426,8 @@ static step hold_judge(conn *c)
     if (c->hold_kind == BODY_SERVICE && !p->host_namespaces) {
         if (!c->hostnet_asked) {
             c->hostnet_asked = true;
-            c->hostnet_ask = lookup_start(c->srv->loop, c->srv->cfg->upstream, "/networks/host", c->rules->api_key,
-                                          c->srv->cfg->head_timeout_ms, 65536, on_hostnet, c);
+            c->hostnet_ask = lookup_start(c->srv->lookups, "/networks/host", c->rules->api_key, c->srv->cfg->head_timeout_ms,
+                                          65536, on_hostnet, c);
             if (!c->hostnet_ask) {
                 conn_close(c);
                 return STEP_CLOSED;
@@ -1605,8 +1605,8 @@ static bool scope_ask(conn *c, scope_object obj, const char *name)
         return true;
     }
     j->asking = obj;
-    j->ask = lookup_start(c->srv->loop, c->srv->cfg->upstream, target, c->rules->api_key, c->srv->cfg->head_timeout_ms,
-                          SCOPE_ANSWER_MAX, on_scope_answer, c);
+    j->ask = lookup_start(c->srv->lookups, target, c->rules->api_key, c->srv->cfg->head_timeout_ms, SCOPE_ANSWER_MAX,
+                          on_scope_answer, c);
     return j->ask != NULL;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "lookup.h"
 #include "learn.h"
 #include "proxy.h"
 #include "quiet.h"
@@ -303,6 +304,7 @@ static int server_init(server *s, uv_loop_t *loop, const config *cfg)
     s->max_conns = nofile > 64 ? (nofile - 32) / 2 : 16;
     s->held_max = SERVER_HELD_BODIES * cfg->max_body;
     s->quiet = quiet_new(loop);
+    s->lookups = lookup_pool_new(loop, cfg->upstream, SERVER_LOOKUP_IDLE, SERVER_LOOKUP_IDLE_MS);
     return 0;
 }
 
@@ -461,6 +463,7 @@ static void server_free(server *s)
      * their own handles. */
     profiles_free(s->profiles);
     quiet_close(s->quiet);
+    lookup_pool_close(s->lookups); /* after proxy_close_all: no lookup uses it now */
     uv_walk(s->loop, close_walk, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);
@@ -486,7 +489,9 @@ int server_run(const config *cfg, profiles *ps)
         return 1;
     }
     s.profiles = ps;
-    if (start_learn(&s) < 0) {
+    if (!s.lookups) {
+        log_msg(LOG_CRIT, "out of memory");
+    } else if (start_learn(&s) < 0) {
         log_msg(LOG_CRIT, "SOCKET_PROXY_MODE=learn: out of memory");
     } else if (open_listeners(&s, err, sizeof(err)) < 0) {
         log_msg(LOG_CRIT, "%s", err);

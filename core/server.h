@@ -29,10 +29,17 @@ typedef struct listener {
 } listener;
 
 struct quiet;
+struct lookup_pool;
+
+/* Idle keep-alive connections kept for lookups (core/lookup.h), and for how
+ * long: a scoped profile asks the daemon before most requests. */
+#define SERVER_LOOKUP_IDLE 8
+#define SERVER_LOOKUP_IDLE_MS 30000
 
 typedef struct server {
     uv_loop_t *loop;
     struct quiet *quiet;      /* repeated faults logged once, then summed up (core/quiet.c) */
+    struct lookup_pool *lookups; /* the daemon connections lookups share */
     struct learn *learn;      /* SOCKET_PROXY_MODE=learn: what each client needed; NULL otherwise */
     const config *cfg;
     profiles *profiles;

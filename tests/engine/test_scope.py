@@ -9,7 +9,7 @@ containers labelled autoheal=true, and nothing else:
   map-of-lists form); a query the proxy cannot read one way is 400 and is
   never forwarded;
 - a request naming one object is preceded by the proxy's own inspect of it,
-  on a connection of its own (`Connection: close`); out of scope or missing:
+  on the proxy's own connection (Host and the API key, no other header); out of scope or missing:
   dockerd's own 404 and nothing forwarded; in scope: forwarded with the full
   ID in place of the name, so the object checked is the object acted on;
 - creates: the containers (and, with SCOPE_VOLUMES, volumes) a body names
@@ -180,7 +180,9 @@ def is_client(req):
 
 
 def is_lookup(req):
-    return req.method == "GET" and req.headers.get("connection", "").lower() == "close" and not is_client(req)
+    """The proxy's own GET: Host (and the configured API key), nothing else;
+    on a kept connection of the proxy's, so no Connection: close."""
+    return req.method == "GET" and not is_client(req) and set(req.headers) <= {"host", "x-api-key"}
 
 
 class Answer:
@@ -606,8 +608,7 @@ def test_multiple_labels_all_needed(fake_upstream, proxy_factory):
 
 
 def test_the_lookup_is_a_question_of_its_own(fake_upstream, proxy_factory):
-    """GET on its own connection, Connection: close, none of the client's
-    headers; the action goes on the client's upstream connection; the
+    """GET on the proxy's own connection, none of the client's headers; the action goes on the client's upstream connection; the
     configured API_KEY is on both."""
     p, d, up = start(fake_upstream, proxy_factory, dict(OBJ, API_KEY="k3y"))
     a = ask(p, "POST", "/containers/web/restart", headers=[("X-Registry-Auth", "c2VjcmV0"), ("Cookie", "a=b")])
