@@ -82,7 +82,8 @@ def main():
              "%d inspects of one container by name and %d lists of 20 containers (10 labelled) per column against a "
              "private dockerd, interleaved, keep-alive. Median and 90th percentile, ms; the difference to direct "
              "access in brackets. A scoped inspect costs the proxy's own inspect of the container first (one more "
-             "round trip to the daemon, on a connection of its own) before the request itself." % (args.n, args.n),
+             "round trip to the daemon, on a kept-alive connection of its own) before the request itself; both "
+             "proxy columns redact Env (POST=0)." % (args.n, args.n),
              "", "| target | inspect median | inspect p90 | list median | list p90 |", "|---|---|---|---|---|"]
     for label in inspects:
         i50, i90 = bodies.summary(inspects[label])
