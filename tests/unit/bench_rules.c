@@ -7,10 +7,11 @@
 
 #include "rules/rules.h"
 
-/* Every boolean on; ALLOW_BINDS (a list of host paths, not a boolean) unset. */
+/* Every rules boolean on; ALLOW_BINDS (a list of host paths) and the
+ * SCOPE_* variables (labels; scoping is decided past the rules) unset. */
 static const char *all_on(const char *name)
 {
-    if (strncmp(name, "LIBPOD_", 7) == 0 || strcmp(name, "ALLOW_BINDS") == 0)
+    if (strncmp(name, "LIBPOD_", 7) == 0 || strcmp(name, "ALLOW_BINDS") == 0 || strncmp(name, "SCOPE_", 6) == 0)
         return NULL;
     return "1";
 }
