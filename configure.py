@@ -2,7 +2,7 @@
 """Probe this machine and write build/config.ninja, which build.ninja includes.
 
 One line per missing dependency, naming the Debian package that provides it.
-Usage: python3 configure.py [--cc CC] [--werror]
+Usage: python3 configure.py [--cc CC] [--werror] [--without-tls]
 Environment: CC (default for --cc), CI=true (implies --werror).
 
 build/config.ninja records the arguments that reproduce it ($configure_args):
@@ -29,6 +29,11 @@ NEEDED = [
     ("libuv (pkg-config libuv)", lambda: pkg_ok("libuv"), "libuv1-dev"),
     ("cJSON (pkg-config libcjson)", lambda: pkg_ok("libcjson"), "libcjson-dev"),
 ]
+# TLS (core/tls.c): Debian's mbed TLS for the dynamic builds; the static build
+# compiles it from Debian's source package (tools/static-deps.py).
+TLS_NEEDED = ("mbed TLS (/usr/include/mbedtls/ssl.h; or configure.py --without-tls)",
+              lambda: os.path.isfile("/usr/include/mbedtls/ssl.h"), "libmbedtls-dev")
+TLS_LIBS = "-lmbedtls -lmbedx509 -lmbedcrypto"
 # Needed only by some targets; reported, never fatal.
 OPTIONAL = [
     ("musl-gcc (ninja static)", lambda: shutil.which("musl-gcc"), "musl-tools"),
@@ -66,6 +71,8 @@ def parse_args(argv):
     p.add_argument("--werror", action="store_true",
                    default=os.environ.get("CI", "").lower() in ("1", "true", "yes"),
                    help="warnings are errors (default under CI=true)")
+    p.add_argument("--without-tls", action="store_true",
+                   help="build without TLS (core/tls_none.c): SOCKET_PROXY_TLS_* then stop start-up with one line")
     return p.parse_args(argv)
 
 
@@ -81,7 +88,7 @@ def version():
 def main(argv):
     args = parse_args(argv)
     missing = []
-    for what, probe, package in NEEDED:
+    for what, probe, package in NEEDED + ([] if args.without_tls else [TLS_NEEDED]):
         if not probe():
             print(f"configure: missing {what}: apt-get install {package}", file=sys.stderr)
             missing.append(package)
@@ -95,9 +102,10 @@ def main(argv):
     cc = args.cc
     werror = " -Werror" if args.werror else ""
     # What reproduces this file whatever the environment of the rerun.
-    replay = ["--cc", cc] + (["--werror"] if args.werror else [])
+    replay = ["--cc", cc] + (["--werror"] if args.werror else []) + (["--without-tls"] if args.without_tls else [])
     uv_cflags = pkg(["--cflags", "libuv", "libcjson"])
     libs = pkg(["--libs", "libuv", "libcjson"])
+    tls = not args.without_tls
     os.makedirs(BUILD, exist_ok=True)
     with open(os.path.join(BUILD, "config.ninja"), "w") as f:
         f.write("# written by configure.py; do not edit\n")
@@ -107,13 +115,17 @@ def main(argv):
         f.write(f"clang = {shutil.which(CLANG) or CLANG}\n")
         f.write(f"warn = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-missing-field-initializers{werror}\n")
         f.write(f"deps_cflags = {uv_cflags}\n")
-        f.write(f"libs = {libs}\n")
+        f.write(f"libs = {libs}{' ' + TLS_LIBS if tls else ''}\n")
+        # The TLS layer: core/tls.c, or the build without it (core/tls_none.c).
+        f.write(f"tls_src = core/{'tls' if tls else 'tls_none'}.c\n")
+        f.write(f"static_deps_args = {'' if tls else '--without-tls'}\n")
         f.write(f"python = {'/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable}\n")
         go = shutil.which("go")
         f.write(f"go = {go or 'go'}\n")
         f.write(f"gopath = {GOPATH}\n")
         f.write(f"routediff = build/tests/routediff{'' if go and gorilla_mux_ok() else '-unavailable'}\n")
-    print(f"configure: wrote {BUILD}/config.ninja (cc={cc}{', -Werror' if werror else ''}); now run: ninja")
+    print(f"configure: wrote {BUILD}/config.ninja (cc={cc}{', -Werror' if werror else ''}"
+          f"{', TLS' if tls else ', without TLS'}); now run: ninja")
     return 0
 
 
