@@ -16,6 +16,8 @@ Fixtures (names are an API other test files rely on):
   cleanup        function cleanup.container(name) / .image(name) / .network(name):
                           removed directly on the daemon at teardown
   unique_name    function a docker-safe name unique to the test ("sp-<test>-<hex>")
+  tls_certs      session  CAs, server and client certificates, Docker-layout
+                          directories (tests/tlscerts.py)
 
 Markers:
   @pytest.mark.once       run with the first available binary only (slow tests)
@@ -44,6 +46,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake.upstream import FakeUpstream  # noqa: E402
+from tlscerts import tls_certs  # noqa: E402,F401 - the fixture, for every test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"

@@ -3,6 +3,7 @@ crossed the wire (keep-alive reuse, truncation, framing). Deliberately small and
 tolerant: it reports what arrived, the tests decide whether that is right."""
 import fcntl
 import socket
+import ssl
 import struct
 import termios
 
@@ -176,7 +177,7 @@ def read_until_close(sock, timeout=None):
             d = sock.recv(65536)
         except (ConnectionResetError, BrokenPipeError):
             return out
-        except BlockingIOError:  # timeout=0 and nothing more is there
+        except (BlockingIOError, ssl.SSLWantReadError):  # timeout=0 and nothing more is there
             return out
         if not d:
             return out
@@ -197,7 +198,7 @@ def wait_closed(sock, timeout):
             data = sock.recv(65536)
         except socket.timeout:
             return False
-        except (ConnectionResetError, BrokenPipeError):
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):  # an ssl.SSLSocket's peer: an alert
             return True
         if not data:
             return True

@@ -8,7 +8,12 @@ shard's distinct rule sets become that proxy's profiles (at most 16), and the
 shards run side by side, each against its own recording upstream, its rows one
 after the other (so the requests that reach a shard's upstream during a row are
 that row's). Server-wide variables (SOCKET_PROXY_MAX_HEAD, ..._HEAD_TIMEOUT,
-..._MIN_API_VERSION) are the proxy's, so rows with them get proxies of their own."""
+..._MIN_API_VERSION) are the proxy's, so rows with them get proxies of their own.
+
+The transport is a parameter: "unix", each profile's own socket; "tls", the
+shard's one TCP listener speaking TLS (SOCKET_PROXY_TLS_DIR), where the client
+certificate (CN=hostile-r<i>, named by R<i>__TLS_CLIENT) chooses the profile, so
+every row also crosses the TLS layer, its writes as records of their own."""
 import os
 import re
 import socket
@@ -18,9 +23,12 @@ import time
 
 import pytest
 
+from conftest import free_port  # noqa: E402
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from corpus import CASES  # noqa: E402
 from fake.rawhttp import json_message, read_response, reader_from_bytes, status_of  # noqa: E402
+from fake.tlsclient import client_context, tls_conn  # noqa: E402
 from fake.upstream import serve  # noqa: E402
 from test_hostile import PING_CLOSE, check_answer, exchange, settle  # noqa: E402
 
@@ -58,6 +66,19 @@ class ProfileSocket:
             s.close()
 
 
+class TLSProfile(ProfileSocket):
+    """The same over TLS: the shard's TCP listener, with a client certificate
+    that a profile's TLS_CLIENT names."""
+
+    def __init__(self, addr, ctx, proxy):
+        super().__init__(None, proxy)
+        self.addr = addr
+        self.ctx = ctx
+
+    def connect(self, via, timeout=5):
+        return tls_conn(self.addr, self.ctx, timeout)
+
+
 def shards():
     """[(server env, [(case, rules env key)])]: rows grouped by their server
     variables, each group cut round-robin into shards of about SHARD_ROWS."""
@@ -73,20 +94,28 @@ def shards():
     return out
 
 
-def start_shard(proxy_factory, fake_upstream, server, rows):
-    """The shard's proxy: a profile r<i> per distinct rule set. Returns
-    (upstream, {rules key: (profile prefix, its socket)})."""
+def start_shard(proxy_factory, fake_upstream, server, rows, certs=None):
+    """The shard's proxy: a profile r<i> per distinct rule set (with certs: named
+    by the client certificate CN=hostile-r<i> on the TLS listener). Returns
+    (proxy, upstream, {rules key: (profile prefix, its socket or TLS client)})."""
     keys = sorted({rules for _, rules in rows})
     assert len(keys) <= 16, f"{len(keys)} rule sets in one shard: at most 16 profiles"
     env = {"SOCKET_PROXY_PROFILES": ",".join(f"r{i}" for i in range(len(keys))), "SOCKET_PROXY_LISTEN": "off",
            **server}
+    if certs:
+        env.update({"SOCKET_PROXY_TLS_DIR": certs.proxy_dir(), "SOCKET_PROXY_LISTEN": f"127.0.0.1:{free_port()}"})
     for i, key in enumerate(keys):
         env.update({f"R{i}__{k}": v for k, v in key})
+        if certs:
+            env[f"R{i}__TLS_CLIENT"] = f"hostile-r{i}"
     up = fake_upstream(serve())
     p = proxy_factory(env, upstream=up.path)
     vol = p.env["SOCKET_PROXY_VOLUME"]
     socks = {}
     for i, key in enumerate(keys):
+        if certs:
+            socks[key] = (f"R{i}__", TLSProfile(p.tcp, client_context(certs, f"hostile-r{i}"), p))
+            continue
         path = os.path.join(vol, f"r{i}", "docker.sock")
         deadline = time.monotonic() + 5
         while not os.path.exists(path) and time.monotonic() < deadline:
@@ -113,10 +142,12 @@ def check_through_profile(case, prefix, via, up):
     assert status_of(again) == 200, again[:300]
 
 
-def test_hostile_corpus_through_profiles(proxy_factory, fake_upstream):
+@pytest.mark.parametrize("transport", ["unix", "tls"])
+def test_hostile_corpus_through_profiles(proxy_factory, fake_upstream, transport, request):
+    certs = request.getfixturevalue("tls_certs") if transport == "tls" else None
     plan = shards()
     assert sum(len(rows) for _, rows in plan) == len(CASES)
-    started = [(start_shard(proxy_factory, fake_upstream, server, rows), rows) for server, rows in plan]
+    started = [(start_shard(proxy_factory, fake_upstream, server, rows, certs), rows) for server, rows in plan]
     failures, done = [], []
     lock = threading.Lock()
 
@@ -138,7 +169,8 @@ def test_hostile_corpus_through_profiles(proxy_factory, fake_upstream):
     for t in threads:
         t.join(timeout=300)
     assert not any(t.is_alive() for t in threads), "a shard did not finish"
-    assert not failures, f"{len(failures)} of {len(CASES)} rows differ through a profile:\n" + "\n".join(failures)
+    assert not failures, (f"{len(failures)} of {len(CASES)} rows differ through a profile ({transport}):\n" +
+                          "\n".join(failures))
     assert len(done) == len(CASES)
     for (p, _, _), _ in started:
         assert p.alive(), p.stderr_text()[-2000:]
