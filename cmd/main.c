@@ -422,7 +422,7 @@ int main(int argc, char **argv)
 
     int rc;
     if (strcmp(cmd, "healthcheck") == 0) {
-        rc = health_main(&ps, argc - 1, argv + 1);
+        rc = health_main(&cfg, &ps, argc - 1, argv + 1);
     } else if (strcmp(cmd, "check") == 0) {
         rc = cmd_check(&ps, argc - 2, argv + 2);
     } else if (strcmp(cmd, "rules") == 0) {
