@@ -470,8 +470,10 @@ class Proxy:
             # The files and ports appear as the proxy binds them, one listener after
             # another; its event loop runs only once every listener (each profile's
             # socket and port) is open, so ready means: those answer and the loop
-            # has slept once.
-            if self._ready() and self.idle():
+            # has slept once. The TCP probe itself wakes the proxy (over TLS it
+            # ends a handshake and logs it), so after a probe that answered, the
+            # wait is for sleep alone, not for another probe.
+            if self._ready() and wait_for(self.idle, 2):
                 return
             if time.monotonic() > deadline:
                 pytest.fail(f"socket-proxy not ready within {timeout}s (unix={self.unix} tcp={self.tcp})\n"

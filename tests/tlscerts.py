@@ -158,7 +158,7 @@ class CA(Cert):
         base = os.path.join(self.dir, "issued", name)
         key, csr, cert, ext = base + "-key.pem", base + ".csr", base + "-cert.pem", base + ".cnf"
         new_key(key, kind)
-        openssl("req", "-config", self.conf, "-new", "-key", key, "-subj", subject, "-out", csr)
+        openssl("req", "-config", self.conf, "-new", "-utf8", "-key", key, "-subj", subject, "-out", csr)
         with open(ext, "w") as f:
             f.write(EXTENSIONS.format(san=san or "DNS:unused", client_san=f"subjectAltName = {san}" if san else ""))
         dates = DATES[validity]

@@ -670,11 +670,43 @@ def test_access_log_carries_the_subject(fake_upstream, proxy_factory, tls_certs,
     assert wait_for(lambda: [x for x in access_lines(p) if "/_ping" in x]), p.stderr_text()
     line = [x for x in access_lines(p) if "/_ping" in x][0]
     assert line.startswith(line.split()[0] + " 127.0.0.1:"), line
-    assert subject in line.split('"')[0], f"no {subject} before the request in: {line}"
+    assert 0 < line.find(subject) < line.index('"GET /_ping"'), f"no {subject} before the request in: {line}"
     # a Unix-socket client's line has no subject
     ping_ok(p)
     assert wait_for(lambda: [x for x in access_lines(p) if "uid=" in x]), p.stderr_text()
     assert "CN=" not in [x for x in access_lines(p) if "uid=" in x][0]
+
+
+# subject as given to openssl's -subj (\\ escapes), what its CN may read back as
+ODD_SUBJECTS = {
+    "quote-backslash": ('/CN=q"uote\\\\back', ('q"uote\\back', 'q\\"uote\\\\back')),  # as is, or RFC 4514's
+    "fake-fields": ('/CN=x" [traefik] "GET \\/containers\\/json" allow (', None),
+    "utf8": ("/CN=caf\u00e9-\u00fcber", None),
+    "long": ("".join(f"/OU={c * 60}" for c in "abcdefgh") + "/CN=long", None),
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_SUBJECTS))
+def test_access_line_with_an_odd_subject_stays_unambiguous(fake_upstream, proxy_factory, tls_certs, case):
+    """A subject is the CA's to choose, not the proxy's: quotes, backslashes,
+    bytes outside ASCII and a subject longer than the line's room for it are
+    escaped or cut, and the request field still reads back exactly."""
+    from test_access_log import unescape_quoted
+    subject, cn = ODD_SUBJECTS[case]
+    cert = tls_certs.ca.issue(f"odd-{case}", subject)
+    up = fake_upstream(serve())
+    p = tls_proxy(proxy_factory, up, tls_certs)
+    ping_ok(tls_view(p, client_context(tls_certs, cert)))
+    assert p.wait_idle(lambda: [x for x in access_lines(p) if "_ping" in x]), p.stderr_text()
+    line = [x for x in access_lines(p) if "_ping" in x][0].encode()
+    assert all(0x20 <= c <= 0x7e for c in line), line
+    first, rest = unescape_quoted(line)  # the subject's field
+    request, rest = unescape_quoted(rest)
+    assert request == b"GET /_ping", line
+    assert re.match(rb" allow \(PING=1\) 200 \d+ [0-9.]+ms$", rest), line
+    if cn:
+        assert any(("CN=" + x).encode() in first for x in cn), (first, line)
+    assert p.alive()
 
 
 def test_access_log_json_carries_the_subject(fake_upstream, proxy_factory, tls_certs):
@@ -743,6 +775,8 @@ BAD_RELOADS = {
     "key-not-matching": lambda d, c: replace_file(c.server_rsa.key, os.path.join(d, "server-key.pem")),
     "key-missing": lambda d, c: os.unlink(os.path.join(d, "server-key.pem")),
     "ca-garbage": lambda d, c: garbage(os.path.join(d, "ca.pem")),
+    "cert-is-a-directory": lambda d, c: (os.unlink(os.path.join(d, "server-cert.pem")),
+                                         os.mkdir(os.path.join(d, "server-cert.pem"))),
 }
 
 
