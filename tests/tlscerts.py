@@ -24,7 +24,8 @@ import pytest
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
 # name -> (subject, subjectAltName or None, issuer, key type, validity)
-# "valid" certificates run from yesterday to ten years on; "expired" ended in 2021.
+# "valid" certificates run from now to ten years on; "expired" ended in 2021, "future"
+# begins in 2090.
 CLIENTS = {
     "traefik": ("/CN=traefik", None, "ca", "ec", "valid"),
     "portainer": ("/O=example/CN=portainer", None, "ca", "ec", "valid"),
@@ -34,14 +35,20 @@ CLIENTS = {
     "email": ("/CN=ops-person", "email:ops@example.org", "ca", "ec", "valid"),
     "uri": ("/CN=spiffe-workload", "URI:spiffe://example.org/dozzle", "ca", "ec", "valid"),
     "rsa": ("/CN=rsa-client", None, "ca", "rsa", "valid"),
-    # refused: the right name, but expired, or from another CA
+    # names that must not pass for "traefik" or "agent.example.org"
+    "wildcard": ("/CN=wild", "DNS:*.example.org", "ca", "ec", "valid"),
+    "prefix": ("/CN=traefik-evil", "DNS:agent.example.org.evil", "ca", "ec", "valid"),
+    "lookalike": ("/O=CN=traefik/OU=traefik/CN=someone", "email:traefik@example.org", "ca", "ec", "valid"),
+    # refused: the right name, but expired, not yet valid, or from another CA
     "expired": ("/CN=traefik", None, "ca", "ec", "expired"),
+    "future": ("/CN=traefik", None, "ca", "ec", "future"),
     "stranger": ("/CN=traefik", None, "ca2", "ec", "valid"),
 }
 
 DATES = {
     "valid": None,  # -days
     "expired": ("20200101000000Z", "20210101000000Z"),
+    "future": ("20900101000000Z", "20910101000000Z"),
 }
 
 CA_CONF = """\

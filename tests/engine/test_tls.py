@@ -19,6 +19,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -26,7 +27,7 @@ from conftest import free_port, wait_for
 from fake.rawhttp import PING, PING_CLOSE, SockReader, json_message, read_response, read_until_close, \
     reader_from_bytes, request_bytes, status_of, wait_closed
 from fake.tlsclient import TLSConn, client_context, peer_fingerprint, tls_conn, tls_connect
-from fake.upstream import default_answer, serve
+from fake.upstream import default_answer, response, serve
 
 TLS12 = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)
 TLS13 = (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_3)
@@ -171,6 +172,8 @@ REFUSED = {
     "no-client-cert": (None, None, None),
     "other-ca": ("stranger", None, None),
     "expired": ("expired", None, None),
+    "not-yet-valid": ("future", None, None),
+    "server-certificate": ("@server", None, None),  # the CA's, but for serverAuth only
     "tls1.1": ("traefik", TLS11, "DEFAULT@SECLEVEL=0"),
     "tls1.3-only": ("traefik", TLS13, None),
 }
@@ -182,6 +185,7 @@ def test_refused_at_handshake(fake_upstream, proxy_factory, tls_certs, case):
     up = fake_upstream(serve())
     p = tls_proxy(proxy_factory, up, tls_certs)
     kw = {"versions": versions} if versions else {}
+    client = tls_certs.server if client == "@server" else client
     refused(p, up, client_context(tls_certs, client, ciphers=ciphers, **kw), tls_certs)
 
 
@@ -356,6 +360,151 @@ def test_request_body_then_close_notify(fake_upstream, proxy_factory, tls_certs)
     assert status_of(out) == 200 and b'"Version":"fake"' in out, out[:300]
 
 
+def test_handshake_is_bounded_by_the_head_timeout(fake_upstream, proxy_factory, tls_certs):
+    """A client that says nothing, or half a ClientHello, is closed once
+    SOCKET_PROXY_HEAD_TIMEOUT has passed, and the line says why."""
+    up = fake_upstream(serve())
+    p = tls_proxy(proxy_factory, up, tls_certs, env={"SOCKET_PROXY_HEAD_TIMEOUT": "1s"})
+    t0 = time.monotonic()  # measured from before the connections: a slow machine only adds
+    silent = socket.create_connection(p.tcp, timeout=5)
+    half = socket.create_connection(p.tcp, timeout=5)
+    half.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 20)
+    for s in (silent, half):
+        assert wait_closed(s, 10), "a stalled handshake was not ended within 10 s of a 1 s head timeout"
+        s.close()
+    assert time.monotonic() - t0 >= 1 - 0.05
+    assert wait_for(lambda: len(re.findall(r"did not complete in time", p.stderr_text())) >= 2), p.stderr_text()
+    settle(p, up)
+    assert up.requests == []
+    ping_ok(tls_view(p, client_context(tls_certs)))
+
+
+BIG = 64 << 20
+BLOCK = bytes(range(256)) * 4096  # 1 MiB
+PLAIN_GROWTH_KIB = 16 * 1024
+ASAN_GROWTH_KIB = 32 * 1024
+
+
+def grew_by(p, base):
+    return p.rss_kib() - base
+
+
+def test_large_answer_to_a_client_that_does_not_read(fake_upstream, proxy_factory, tls_certs):
+    """64 MiB of answer while the TLS client reads nothing: the proxy stops reading
+    the daemon instead of encrypting it all into memory; then every byte arrives."""
+    def handler(conn):
+        if conn.read_request() is None:
+            return
+        conn.send(response(200, b"", headers={"Content-Length": str(BIG)}, content_type="application/x-tar"))
+        for _ in range(BIG // len(BLOCK)):
+            conn.send(BLOCK)
+        conn.wait_closed()
+
+    up = fake_upstream(handler)
+    p = tls_proxy(proxy_factory, up, tls_certs, env={"CONTAINERS": "1", "ALLOW_EXPORT": "1"})
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    raw.settimeout(30)
+    raw.connect(p.tcp)
+    s = client_context(tls_certs).wrap_socket(raw, server_hostname="127.0.0.1")
+    base = p.rss_kib()
+    s.sendall(request_bytes("GET", "/v1.41/containers/x/export"))
+    # stalled: the proxy sleeps, and the daemon's side still holds bytes it has not read
+    assert up.wait_requests(1)
+    conn = up.connections[up.requests[0].conn_index]
+    assert p.wait_idle(lambda: conn.unread_by_proxy() > 0, timeout=20), (
+        f"the proxy kept reading the daemon for a client that reads nothing (RSS +{grew_by(p, base)} KiB)")
+    limit = ASAN_GROWTH_KIB if p.bin.asan else PLAIN_GROWTH_KIB
+    assert grew_by(p, base) < limit, f"RSS grew by {grew_by(p, base)} KiB while the client read nothing"
+    r = SockReader(s)
+    res_head = r.read_head()
+    assert res_head.startswith(b"HTTP/1.1 200"), res_head
+    got = len(r.buf)
+    r.buf = b""
+    while got < BIG:
+        d = s.recv(1 << 20)
+        assert d, f"the answer ended after {got} of {BIG} bytes"
+        got += len(d)
+    assert got == BIG
+    s.close()
+
+
+def test_large_upload_to_a_daemon_that_does_not_read(fake_upstream, proxy_factory, tls_certs):
+    """64 MiB of request body over TLS while the daemon reads nothing: the proxy
+    stops reading the client; then every byte arrives, in order."""
+    release = threading.Event()
+    seen = []
+
+    def handler(conn):
+        req = conn.read_request(read_body=False)
+        if req is None:
+            return
+        release.wait(60)
+        n, ok = 0, True
+        while n < BIG:
+            d = conn.reader.read_exact(min(len(BLOCK), BIG - n))
+            ok = ok and d == BLOCK[:len(d)]
+            n += len(d)
+        seen.append((n, ok))
+        conn.send(response(200, b""))
+        conn.wait_closed()
+
+    up = fake_upstream(handler)
+    p = tls_proxy(proxy_factory, up, tls_certs, env={"CONTAINERS": "1", "ALLOW_ARCHIVE": "1", "POST": "1"})
+    s = tls_connect(p.tcp, client_context(tls_certs), timeout=60)
+    base = p.rss_kib()
+    sent = []
+
+    def upload():
+        try:
+            s.sendall(request_bytes("PUT", "/v1.41/containers/x/archive?path=/tmp",
+                                    {"Content-Length": str(BIG), "Content-Type": "application/x-tar"}))
+            for _ in range(BIG // len(BLOCK)):
+                s.sendall(BLOCK)
+            sent.append(True)
+        except OSError as e:
+            sent.append(e)
+
+    th = threading.Thread(target=upload, daemon=True)
+    th.start()
+    assert up.wait_requests(1)
+    assert p.wait_idle(lambda: not sent and th.is_alive(), timeout=20), (
+        f"the upload was taken in whole while the daemon read nothing (RSS +{grew_by(p, base)} KiB)")
+    limit = ASAN_GROWTH_KIB if p.bin.asan else PLAIN_GROWTH_KIB
+    assert grew_by(p, base) < limit, f"RSS grew by {grew_by(p, base)} KiB while the daemon read nothing"
+    release.set()
+    th.join(60)
+    assert sent == [True], sent
+    res = read_response(SockReader(s))
+    assert res.status == 200, res
+    assert seen == [(BIG, True)], seen
+    s.close()
+
+
+def test_shutdown_with_open_tls_connections(fake_upstream, proxy_factory, tls_certs):
+    """SIGTERM with a TLS stream, an idle kept-alive TLS connection and a handshake
+    under way: streams end at once, the proxy exits 0 within the grace (and the
+    ASan build has nothing to report)."""
+    release = threading.Event()
+    up = fake_upstream(events_handler(release))
+    p = tls_proxy(proxy_factory, up, tls_certs, env={"SOCKET_PROXY_SHUTDOWN_GRACE": "2s"})
+    stream = tls_connect(p.tcp, client_context(tls_certs), timeout=10)
+    stream.sendall(request_bytes("GET", "/v1.41/events"))
+    r = SockReader(stream)
+    assert r.read_head().startswith(b"HTTP/1.1 200") and r.read_line() == b"6"
+    idle = tls_connect(p.tcp, client_context(tls_certs), timeout=10)
+    idle.sendall(PING)
+    assert read_response(SockReader(idle)).status == 200
+    half = socket.create_connection(p.tcp, timeout=5)
+    half.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    assert p.wait_idle()
+    assert p.stop(timeout=15) == 0, p.stderr_text()[-2000:]
+    for s in (stream, idle, half):
+        assert wait_closed(s, 5)
+        s.close()
+    release.set()
+
+
 # -- configuration ---------------------------------------------------------------------------------------
 
 def run_proxy(proxy_bin, env, timeout=10):
@@ -406,6 +555,10 @@ def config_dir(certs, tmp_path, case):
     if case == "dir-key-garbage":
         garbage(key, b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
         return env, (DIR, KEY)
+    if case == "dir-key-encrypted":  # as Docker's documented `openssl genrsa -aes256` makes them
+        subprocess.run(["openssl", "pkey", "-in", certs.server.key, "-aes256", "-passout", "pass:secret", "-out", key],
+                       check=True, capture_output=True)
+        return env, (DIR, KEY)
     if case == "dir-key-not-matching":
         shutil.copy(certs.server2.key, key)
         return env, (DIR, KEY, CERT)
@@ -442,9 +595,10 @@ def config_dir(certs, tmp_path, case):
 
 
 CONFIG_ERRORS = ["dir-missing", "dir-empty", "dir-without-key", "dir-cert-garbage", "dir-cert-empty",
-                 "dir-key-garbage", "dir-key-not-matching", "dir-ca-garbage", "cert-without-key", "key-without-cert",
-                 "cert-missing", "cert-is-a-directory", "key-not-matching", "key-is-a-cert", "ca-missing",
-                 "ca-garbage-over-dir", "tls-client-without-ca", "tls-client-without-tls", "tls-client-twice"]
+                 "dir-key-garbage", "dir-key-encrypted", "dir-key-not-matching", "dir-ca-garbage",
+                 "cert-without-key", "key-without-cert", "cert-missing", "cert-is-a-directory", "key-not-matching",
+                 "key-is-a-cert", "ca-missing", "ca-garbage-over-dir", "tls-client-without-ca",
+                 "tls-client-without-tls", "tls-client-twice"]
 
 
 @pytest.mark.parametrize("case", CONFIG_ERRORS)
@@ -550,10 +704,15 @@ PROFILE_ROWS = [
     ("default", "uri", "dozzle"),             # by URI SAN
     ("default", "nobody", "default"),         # no profile names it: the listener's rules
     ("default", "rsa", "default"),
+    ("default", "wildcard", "default"),       # DNS:*.example.org is not agent.example.org
+    ("default", "prefix", "default"),         # CN=traefik-evil, DNS:agent.example.org.evil
+    ("default", "lookalike", "default"),      # O=CN=traefik, OU=traefik, email:traefik@...
     ("traefik", "traefik", "traefik"),
     ("traefik", "portainer", "portainer"),    # a named client gets its rules on any TLS listener
     ("traefik", "nobody", "closed"),          # the listener of a TLS_CLIENT profile admits only named clients
     ("traefik", "dns", "dozzle"),
+    ("traefik", "lookalike", "closed"),
+    ("traefik", "wildcard", "closed"),
     ("homepage", "nobody", "homepage"),       # homepage names no clients: its listener's rules
     ("homepage", "email", "portainer"),
 ]
