@@ -203,9 +203,10 @@ def test_python_sdk(proxy_factory, dockerd, bb_image, cleanup, unique_name, tls_
     name = run_detached(dockerd, cleanup, unique_name, bb_image, "sh", "-c",
                         "echo one; echo two; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo three")
     p = tls_proxy(proxy_factory, tls_certs, {"CONTAINERS": "1", "ALLOW_LOGS": "1"})
+    api = dockerd.docker("version", "--format", "{{.Server.APIVersion}}").stdout.strip()
     c = sdk_client(docker_sdk, p, tls_certs)
     try:
-        assert c.version()["ApiVersion"] == dockerd.docker("version", "--format", "{{.Server.APIVersion}}").stdout.strip()
+        assert c.version()["ApiVersion"] == api
         assert name in [x.name for x in c.containers.list(all=True)]
         ctr = c.containers.get(name)
         assert wait_for(lambda: ctr.logs() == b"one\ntwo\n", 10, interval=0.1), ctr.logs()
