@@ -431,7 +431,17 @@ ssize_t tls_read(tls_conn *t, char *out, size_t cap, char *why, size_t len)
 {
     if (t->eof_told)
         return -TLS_EOF;
+    size_t out_before = t->out_len;
     int r = mbedtls_ssl_read(&t->ssl, (unsigned char *)out, cap);
+    if (t->out_len != out_before) {
+        /* Reading made output: the client sent a handshake message after the
+         * handshake (renegotiation), answered with an alert. Refused whole:
+         * a client could otherwise make the proxy write without reading. */
+        snprintf(why, len, "the client asked to renegotiate (refused)");
+        t->failed = true;
+        t->eof_told = true;
+        return -TLS_FAIL;
+    }
     if (r > 0)
         return r;
     if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
