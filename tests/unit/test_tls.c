@@ -664,6 +664,44 @@ static void test_readable(void)
     CHECK(code == 0 && strcmp(res, "OK sent 16 got 1 end 1") == 0, "%s: the client: %d \"%s\"", label, code, res);
 }
 
+static void feed(tls_conn *t, const void *p, size_t n);
+
+/* A record that does not decrypt, after the handshake: -TLS_FAIL with the
+ * reason, a bad_record_mac alert in the output, and the session ends. */
+static void test_corrupt(void)
+{
+    const char *label = "a corrupt record";
+    client_spec cs = mtls_client;
+    cs.recv = 1; /* waits */
+    int fd;
+    child ch = spawn_client(&cs, &fd);
+    pump p;
+    pump_init(&p, fd, tls_conn_new(ec_mtls), 0);
+    char why[256] = "", b[64];
+    CHECK(handshake(&p, why, sizeof(why)) == TLS_DONE, "%s: handshake: %s", label, why);
+    unsigned char rec[5 + 40] = {0x17, 0x03, 0x03, 0x00, 40};
+    for (size_t i = 5; i < sizeof(rec); i++)
+        rec[i] = (unsigned char)i;
+    feed(p.t, rec, sizeof(rec));
+    CHECK(tls_readable(p.t), "%s: readable", label);
+    why[0] = 0;
+    ssize_t n = tls_read(p.t, b, sizeof(b), why, sizeof(why));
+    CHECK(n == -TLS_FAIL && strstr(why, "MAC"), "%s: %zd \"%s\"", label, n, why);
+    size_t len;
+    char *out = tls_out_take(p.t, &len);
+    CHECK(out && len > 5 && out[0] == 0x15, "%s: an alert to send (%zu bytes)", label, len);
+    free(out);
+    CHECK(tls_read(p.t, b, sizeof(b), why, sizeof(why)) == -TLS_EOF && !tls_readable(p.t),
+          "%s: then the end, and nothing readable", label);
+    CHECK(tls_write(p.t, "x", 1) == -1, "%s: nothing more is written", label);
+    tls_close_notify(p.t);
+    CHECK(tls_out_take(p.t, &len) == NULL, "%s: not even close_notify", label);
+    pump_end(&p);
+    char res[512];
+    int code = child_end(&ch, res, sizeof(res));
+    CHECK(code == 0 && strncmp(res, "OK sent 0 got 0", 15) == 0, "%s: the client: %d \"%s\"", label, code, res);
+}
+
 /* ---- rows: refusals ---- */
 
 /* The client fails its handshake; the server says why and has an alert to
@@ -961,6 +999,7 @@ int main(int argc, char **argv)
             test_door();
             test_talk();
             test_readable();
+            test_corrupt();
             test_refusals();
             test_s_client();
             test_refs();
