@@ -2502,6 +2502,7 @@ static void tls_pump(conn *c)
         }
         if (n == -TLS_FAIL) {
             log_msg(LOG_INFO, "%s: TLS: %s", peer(c), why);
+            tls_flush(c, OWN); /* the alert, if it goes at once */
             conn_close(c);
             break;
         }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -442,7 +443,9 @@ ssize_t tls_read(tls_conn *t, char *out, size_t cap, char *why, size_t len)
         return -TLS_EOF;
     size_t out_before = t->out_len;
     int r = mbedtls_ssl_read(&t->ssl, (unsigned char *)out, cap);
-    if (t->out_len != out_before) {
+    bool refused = r < 0 && r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE &&
+                   r != MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY && r != MBEDTLS_ERR_SSL_CONN_EOF;
+    if (t->out_len != out_before && !refused) {
         /* Reading made output: the client sent a handshake message after the
          * handshake (renegotiation), answered with an alert. Refused whole:
          * a client could otherwise make the proxy write without reading. */
@@ -543,38 +546,64 @@ bool tls_peer_is(const tls_conn *t, const char *name)
 
 struct tls_client {
     int fd;
-    int timeout_ms;
+    int64_t deadline;   /* CLOCK_MONOTONIC ms: every wait for the socket ends by then */
+    int sys_errno;      /* the socket's error, or ETIMEDOUT, behind a failure */
     mbedtls_ssl_context ssl;
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca, cert;
     mbedtls_pk_context key;
 };
 
-static int wait_fd(int fd, short events, int timeout_ms)
+static int64_t now_ms(void)
 {
-    struct pollfd p = {.fd = fd, .events = events};
-    int r;
-    do
-        r = poll(&p, 1, timeout_ms);
-    while (r < 0 && errno == EINTR);
-    return r;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for the socket until the deadline: false (sys_errno ETIMEDOUT) when it passed. */
+static bool client_wait(tls_client *c, short events)
+{
+    for (;;) {
+        int64_t left = c->deadline - now_ms();
+        struct pollfd p = {.fd = c->fd, .events = events};
+        int r = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (r > 0)
+            return true;
+        if (r == 0) {
+            c->sys_errno = ETIMEDOUT;
+            return false;
+        }
+        if (errno != EINTR) {
+            c->sys_errno = errno;
+            return false;
+        }
+    }
 }
 
 static int client_send(void *ctx, const unsigned char *p, size_t n)
 {
     tls_client *c = ctx;
-    if (wait_fd(c->fd, POLLOUT, c->timeout_ms) <= 0)
+    if (!client_wait(c, POLLOUT))
         return MBEDTLS_ERR_SSL_TIMEOUT;
     ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && (errno == EAGAIN || errno == EINTR))
+        return MBEDTLS_ERR_SSL_WANT_WRITE;
+    if (w < 0)
+        c->sys_errno = errno;
     return w < 0 ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : (int)w;
 }
 
 static int client_recv(void *ctx, unsigned char *p, size_t n)
 {
     tls_client *c = ctx;
-    if (wait_fd(c->fd, POLLIN, c->timeout_ms) <= 0)
+    if (!client_wait(c, POLLIN))
         return MBEDTLS_ERR_SSL_TIMEOUT;
     ssize_t r = recv(c->fd, p, n, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return MBEDTLS_ERR_SSL_WANT_READ;
+    if (r < 0)
+        c->sys_errno = errno;
     return r < 0 ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : (int)r;
 }
 
@@ -591,7 +620,7 @@ tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char
         return NULL;
     }
     c->fd = fd;
-    c->timeout_ms = timeout_ms;
+    c->deadline = now_ms() + timeout_ms;
     mbedtls_ssl_init(&c->ssl);
     mbedtls_ssl_config_init(&c->conf);
     mbedtls_x509_crt_init(&c->ca);
@@ -627,8 +656,8 @@ tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char
         } else if (r == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
             snprintf(t, sizeof(t), "the proxy refused the handshake%s", cert ? "" : " (it may require a client "
                                                                                   "certificate: cert.pem and key.pem)");
-        } else if (r == MBEDTLS_ERR_SSL_TIMEOUT) {
-            snprintf(t, sizeof(t), "timed out");
+        } else if (c->sys_errno) {
+            snprintf(t, sizeof(t), "%s", strerror(c->sys_errno)); /* timed out, reset, ... */
         } else {
             error_text(r, t, sizeof(t));
         }
@@ -641,6 +670,13 @@ fail:
     return NULL;
 }
 
+/* errno for a failed send or recv: the socket's, or EPROTO for TLS itself. */
+static ssize_t client_failed(tls_client *c)
+{
+    errno = c->sys_errno ? c->sys_errno : EPROTO;
+    return -1;
+}
+
 ssize_t tls_client_send(tls_client *c, const char *p, size_t n)
 {
     size_t done = 0;
@@ -649,7 +685,7 @@ ssize_t tls_client_send(tls_client *c, const char *p, size_t n)
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
             continue;
         if (r <= 0)
-            return -1;
+            return client_failed(c);
         done += (size_t)r;
     }
     return (ssize_t)done;
@@ -661,9 +697,9 @@ ssize_t tls_client_recv(tls_client *c, char *p, size_t n)
         int r = mbedtls_ssl_read(&c->ssl, (unsigned char *)p, n);
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
             continue;
-        if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == 0)
-            return 0;
-        return r < 0 ? -1 : r;
+        if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == MBEDTLS_ERR_SSL_CONN_EOF || r == 0)
+            return 0; /* the end, with close_notify or without */
+        return r < 0 ? client_failed(c) : r;
     }
 }
 
