@@ -12,10 +12,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The files, as configured (SOCKET_PROXY_TLS_DIR or one by one). ca[0] == 0:
- * no client certificates asked for (server-only TLS). */
+/* The files, as configured (SOCKET_PROXY_TLS_DIR or one by one), and the
+ * variable each came from (for the error lines). ca[0] == 0: no client
+ * certificates asked for (server-only TLS). */
 typedef struct tls_files {
     char cert[256], key[256], ca[256];
+    const char *cert_var, *key_var, *ca_var;
 } tls_files;
 
 /* "mbed TLS 2.28.3 (TLS 1.2)", or what this build lacks. */
@@ -81,7 +83,9 @@ bool tls_peer_is(const tls_conn *t, const char *name);
 
 /* The health check's client: a blocking handshake on a connected socket,
  * verifying the server's chain against ca (no host name check: the health
- * check dials an address it was given), with an optional client certificate.
+ * check dials an address it was given; ca NULL: no verification, for
+ * server-only TLS), with an optional client certificate (cert, key or NULL).
+ * Each wait for the socket is bounded by timeout_ms.
  * Returns a session for tls_client_send/recv, or NULL with err. */
 typedef struct tls_client tls_client;
 tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char *key, int timeout_ms,
