@@ -2,7 +2,8 @@
 """What TLS costs (issue 14): socket-proxy terminating TLS 1.2 (mbed TLS) side
 by side with HAProxy terminating it (Debian's haproxy, OpenSSL), in the same
 run, with the same certificate (ECDSA P-256, signed by a CA made for the run),
-mutual TLS, the same cipher suite and ECDHE group forced, both forwarding to the
+mutual TLS, the same cipher suite (ECDHE-ECDSA-AES128-GCM-SHA256) and ECDHE
+group (P-256) forced by the client, which offers nothing else, both forwarding to the
 fake daemon (bench/upstream.c) over its Unix socket, HAProxy with Tecnativa's
 rules as in bench/compare.py:
 
@@ -13,7 +14,8 @@ rules as in bench/compare.py:
 2. keep-alive: one TLS connection, requests one after another: the proxy's CPU
    per request and req/s; the same over clear TCP;
 3. bulk: answers of --bulk-mib MiB over one connection, TLS and clear: MiB/s
-   and the proxy's CPU per MiB.
+   and the proxy's CPU per MiB; over TLS also with ChaCha20-Poly1305, the
+   other suite socket-proxy offers.
 Clear TCP is a second instance of each proxy. What TLS adds is the TLS run
 minus the clear one of the same round.
 
@@ -54,7 +56,8 @@ import compare  # noqa: E402  (processes, CPU time, the proxies' settings, HAPro
 
 SECTION = "## TLS"
 TLSLOAD = os.path.join(compare.BUILD, "bench", "tlsload")
-CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"
+CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"  # every figure's, but one bulk run's:
+CHACHA = "ECDHE-ECDSA-CHACHA20-POLY1305"  # the other suite socket-proxy offers
 log = compare.log
 
 
@@ -146,7 +149,7 @@ def start_haproxy(d, usock, certs, tls, group, logf):
     bind = ""
     if tls:
         bind = ("ssl crt %s ca-file %s verify required ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.2 ciphers %s curves %s"
-                % (os.path.join(certs, "haproxy.pem"), os.path.join(certs, "ca.pem"), CIPHER, group))
+                % (os.path.join(certs, "haproxy.pem"), os.path.join(certs, "ca.pem"), CIPHER + ":" + CHACHA, group))
     compare.haproxy_cfg(cfg, usock, port, bind_opts=bind)
     p = compare.spawn([compare.HAPROXY, "-db", "-f", cfg], env=compare.haproxy_env(), stdout=logf, stderr=logf)
     if tls:
@@ -160,13 +163,18 @@ def start_haproxy(d, usock, certs, tls, group, logf):
 
 # ---------------------------------------------------------------- runs
 
-def run(server, certs, args, logf, group, cpus=None, upstream_pid=None):
+class Died(Exception):
+    pass
+
+
+def run(server, certs, args, logf, group, cpus=None, upstream_pid=None, cipher=CIPHER):
     """One tlsload run against server with the proxy's CPU over it; with cpus,
-    the client, the proxy and the daemon all run there."""
+    the client, the proxy and the daemon all run there. Died when the proxy
+    is gone by the end."""
     cmd = [TLSLOAD, "-q", "-t", "127.0.0.1:%d" % server.port] + args
     if server.tls:
         cmd += ["-a", os.path.join(certs, "ca.pem"), "-e", os.path.join(certs, "client-cert.pem"),
-                "-k", os.path.join(certs, "client-key.pem"), "-s", CIPHER, "-g", group]
+                "-k", os.path.join(certs, "client-key.pem"), "-s", cipher, "-g", group]
     else:
         cmd.append("-p")
     pre = None
@@ -174,15 +182,18 @@ def run(server, certs, args, logf, group, cpus=None, upstream_pid=None):
         compare.pin(server.proc.pid, cpus)
         compare.pin(upstream_pid, cpus)
         pre = lambda: os.sched_setaffinity(0, cpus)  # noqa: E731
-    t0 = compare.cpu_ticks(server.proc.pid)
     try:
+        t0 = compare.cpu_ticks(server.proc.pid)
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=logf, text=True, preexec_fn=pre)
         ticks = compare.cpu_ticks(server.proc.pid) - t0
-    finally:
         if cpus:
             every = os.sched_getaffinity(0)
             compare.pin(server.proc.pid, every)
             compare.pin(upstream_pid, every)
+    except (OSError, ValueError):
+        if server.proc.poll() is None:
+            raise
+        raise Died("exited with %s during `tlsload %s`" % (server.proc.returncode, " ".join(args)))
     res = compare.parse_result(r.stdout, cmd)
     res["cpu_s"] = ticks / compare.CLK_TCK
     n = res["requests"]
@@ -195,18 +206,19 @@ def run(server, certs, args, logf, group, cpus=None, upstream_pid=None):
 
 
 def figures(secs, clients, bulk_bytes):
-    """(name, TLS?, tlsload arguments, pinned to one CPU?). The handshake runs
+    """(name, TLS?, tlsload arguments, pinned to one CPU?, cipher). The handshake runs
     use both CPUs; one connection's ping-pong is steadier on one CPU (no
     cross-CPU wake-ups, which cost a VM dear and vary with the machine's load)."""
     d = ["-d", str(secs)]
     bulk = ["-m", "bulk", "-c", "1", "-r", "GET /containers/bench/export?size=%d" % bulk_bytes] + d
-    return [("hs", True, ["-m", "hs", "-c", str(clients)] + d, False),
-            ("new_tcp", False, ["-m", "hs", "-c", str(clients)] + d, False),
-            ("hs1", True, ["-m", "hs", "-c", "1"] + d, False),
-            ("ka_tls", True, ["-m", "ka", "-c", "1"] + d, True),
-            ("ka_tcp", False, ["-m", "ka", "-c", "1"] + d, True),
-            ("bulk_tls", True, bulk, True),
-            ("bulk_tcp", False, bulk, True)]
+    return [("hs", True, ["-m", "hs", "-c", str(clients)] + d, False, CIPHER),
+            ("new_tcp", False, ["-m", "hs", "-c", str(clients)] + d, False, CIPHER),
+            ("hs1", True, ["-m", "hs", "-c", "1"] + d, False, CIPHER),
+            ("ka_tls", True, ["-m", "ka", "-c", "1"] + d, True, CIPHER),
+            ("ka_tcp", False, ["-m", "ka", "-c", "1"] + d, True, CIPHER),
+            ("bulk_tls", True, bulk, True, CIPHER),
+            ("bulk_chacha", True, bulk, True, CHACHA),
+            ("bulk_tcp", False, bulk, True, CIPHER)]
 
 
 ROWS = [
@@ -223,6 +235,8 @@ ROWS = [
     ("  — req/s", "/s", "ka_tcp", "rps", "%.0f"),
     ("bulk over TLS, {bulk} MiB answers, 1 connection, pinned", "MiB/s", "bulk_tls", "mibps", "%.0f"),
     ("  — proxy CPU per MiB", "ms", "bulk_tls", "cpu_ms_per_mib", "%.2f"),
+    ("bulk over TLS with %s, pinned" % CHACHA, "MiB/s", "bulk_chacha", "mibps", "%.0f"),
+    ("  — proxy CPU per MiB", "ms", "bulk_chacha", "cpu_ms_per_mib", "%.2f"),
     ("bulk over clear TCP, {bulk} MiB answers, 1 connection, pinned", "MiB/s", "bulk_tcp", "mibps", "%.0f"),
     ("  — proxy CPU per MiB", "ms", "bulk_tcp", "cpu_ms_per_mib", "%.2f"),
 ]
@@ -349,12 +363,20 @@ def main():
         for r in range(args.rounds):
             log("round %d of %d" % (r + 1, args.rounds))
             order = ("sp", "hap") if r % 2 == 0 else ("hap", "sp")
-            for name, tls, fargs, pinned in figs:
+            for name, tls, fargs, pinned, cipher in figs:
                 for key in order:
                     s = servers[(key, tls)]
-                    if s.proc is not None:
+                    if s.proc is None:
+                        continue
+                    try:
                         samples[key].setdefault(name, []).append(
-                            run(s, certs, fargs, logf, args.group, one_cpu if pinned else None, up.pid))
+                            run(s, certs, fargs, logf, args.group, one_cpu if pinned else None, up.pid, cipher))
+                    except Died as e:
+                        what = "%s (%s) %s" % ("socket-proxy" if key == "sp" else "HAProxy",
+                                               "TLS" if tls else "clear TCP", e)
+                        notes.append(what + "; its later figures are missing")
+                        log("  !! " + what)
+                        s.proc = None
     finally:
         compare.stop_all()
         logf.close()
@@ -375,7 +397,7 @@ def main():
              "(built %s)." % (now, compare.machine(), load0[0], os.getloadavg()[0], time.time() - t_start,
                               "; ".join(tool_versions()), compare.PROXY, built), "",
              "Both terminate TLS on 127.0.0.1 with the same ECDSA P-256 certificate (a CA made for the run, "
-             "client certificates required) and forward to bench/upstream.c over its Unix socket; HAProxy runs "
+             "client certificates required; the client offers one cipher suite and one ECDHE group) and forward to bench/upstream.c over its Unix socket; HAProxy runs "
              "Tecnativa's rules as in bench/compare.py (`option http-server-close`: a new daemon connection per "
              "request) with its default threads. Negotiated: socket-proxy %s; HAProxy %s. Client: build/bench/tlsload "
              "(C, %s, blocking, a thread per connection, TLS 1.2 only, no session resumption, the server's chain "
