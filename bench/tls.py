@@ -10,7 +10,9 @@ rules as in bench/compare.py:
 1. handshakes: a new mutually authenticated connection per request (GET
    /_ping, "Connection: close"): the proxy's CPU per connection, handshakes/s
    with --clients connections at a time, and the latency of one connection at
-   a time (connect to the answer's last byte); the same over clear TCP;
+   a time (connect to the answer's last byte); the CPU again with X25519
+   offered before P-256, as Go clients (the docker CLI) do; the same over
+   clear TCP;
 2. keep-alive: one TLS connection, requests one after another: the proxy's CPU
    per request and req/s; the same over clear TCP;
 3. bulk: answers of --bulk-mib MiB over one connection, TLS and clear: MiB/s
@@ -58,6 +60,7 @@ SECTION = "## TLS"
 TLSLOAD = os.path.join(compare.BUILD, "bench", "tlsload")
 CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"  # every figure's, but one bulk run's:
 CHACHA = "ECDHE-ECDSA-CHACHA20-POLY1305"  # the other suite socket-proxy offers
+GO_GROUPS = "X25519:P-256"  # what Go clients (the docker CLI) offer first
 log = compare.log
 
 
@@ -149,7 +152,8 @@ def start_haproxy(d, usock, certs, tls, group, logf):
     bind = ""
     if tls:
         bind = ("ssl crt %s ca-file %s verify required ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.2 ciphers %s curves %s"
-                % (os.path.join(certs, "haproxy.pem"), os.path.join(certs, "ca.pem"), CIPHER + ":" + CHACHA, group))
+                % (os.path.join(certs, "haproxy.pem"), os.path.join(certs, "ca.pem"), CIPHER + ":" + CHACHA,
+                   ":".join(dict.fromkeys(GO_GROUPS.split(":") + group.split(":")))))
     compare.haproxy_cfg(cfg, usock, port, bind_opts=bind)
     p = compare.spawn([compare.HAPROXY, "-db", "-f", cfg], env=compare.haproxy_env(), stdout=logf, stderr=logf)
     if tls:
@@ -167,7 +171,7 @@ class Died(Exception):
     pass
 
 
-def run(server, certs, args, logf, group, cpus=None, upstream_pid=None, cipher=CIPHER):
+def run(server, certs, args, logf, group, cipher, cpus=None, upstream_pid=None):
     """One tlsload run against server with the proxy's CPU over it; with cpus,
     the client, the proxy and the daemon all run there. Died when the proxy
     is gone by the end."""
@@ -205,33 +209,38 @@ def run(server, certs, args, logf, group, cpus=None, upstream_pid=None, cipher=C
     return res
 
 
-def figures(secs, clients, bulk_bytes):
-    """(name, TLS?, tlsload arguments, pinned to one CPU?, cipher). The handshake runs
+def figures(secs, clients, bulk_bytes, group):
+    """(name, TLS?, tlsload arguments, pinned to one CPU?, cipher, ECDHE groups). The handshake runs
     use both CPUs; one connection's ping-pong is steadier on one CPU (no
     cross-CPU wake-ups, which cost a VM dear and vary with the machine's load)."""
     d = ["-d", str(secs)]
     bulk = ["-m", "bulk", "-c", "1", "-r", "GET /containers/bench/export?size=%d" % bulk_bytes] + d
-    return [("hs", True, ["-m", "hs", "-c", str(clients)] + d, False, CIPHER),
-            ("new_tcp", False, ["-m", "hs", "-c", str(clients)] + d, False, CIPHER),
-            ("hs1", True, ["-m", "hs", "-c", "1"] + d, False, CIPHER),
-            ("ka_tls", True, ["-m", "ka", "-c", "1"] + d, True, CIPHER),
-            ("ka_tcp", False, ["-m", "ka", "-c", "1"] + d, True, CIPHER),
-            ("bulk_tls", True, bulk, True, CIPHER),
-            ("bulk_chacha", True, bulk, True, CHACHA),
-            ("bulk_tcp", False, bulk, True, CIPHER)]
+    hs = ["-m", "hs", "-c", str(clients)] + d
+    return [("hs", True, hs, False, CIPHER, group),
+            ("hs_go", True, hs, False, CIPHER, GO_GROUPS),
+            ("new_tcp", False, hs, False, CIPHER, group),
+            ("hs1", True, ["-m", "hs", "-c", "1"] + d, False, CIPHER, group),
+            ("ka_tls", True, ["-m", "ka", "-c", "1"] + d, True, CIPHER, group),
+            ("ka_tcp", False, ["-m", "ka", "-c", "1"] + d, True, CIPHER, group),
+            ("bulk_tls", True, bulk, True, CIPHER, group),
+            ("bulk_chacha", True, bulk, True, CHACHA, group),
+            ("bulk_tcp", False, bulk, True, CIPHER, group)]
 
 
 ROWS = [
     # label, unit, figure, field, format
     ("new mutual-TLS connection per GET /_ping: proxy CPU per connection", "µs", "hs", "cpu_us_per_req", "%.0f"),
     ("  — handshakes/s, {clients} connections at a time", "/s", "hs", "rps", "%.0f"),
+    ("  — the client offering %s (as Go's, the docker CLI's): proxy CPU per connection" % GO_GROUPS, "µs", "hs_go",
+     "cpu_us_per_req", "%.0f"),
     ("  — one at a time: connect to the answer's last byte, p50", "µs", "hs1", "p50_us", "%.0f"),
     ("  — one at a time: proxy CPU per connection", "µs", "hs1", "cpu_us_per_req", "%.0f"),
     ("new clear TCP connection per GET /_ping: proxy CPU per connection", "µs", "new_tcp", "cpu_us_per_req", "%.0f"),
     ("  — connections/s, {clients} at a time", "/s", "new_tcp", "rps", "%.0f"),
     ("keep-alive over TLS, 1 connection, pinned: proxy CPU per request", "µs", "ka_tls", "cpu_us_per_req", "%.1f"),
     ("  — req/s", "/s", "ka_tls", "rps", "%.0f"),
-    ("keep-alive over clear TCP, 1 connection, pinned: proxy CPU per request", "µs", "ka_tcp", "cpu_us_per_req", "%.1f"),
+    ("keep-alive over clear TCP, 1 connection, pinned: proxy CPU per request", "µs", "ka_tcp", "cpu_us_per_req",
+     "%.1f"),
     ("  — req/s", "/s", "ka_tcp", "rps", "%.0f"),
     ("bulk over TLS, {bulk} MiB answers, 1 connection, pinned", "MiB/s", "bulk_tls", "mibps", "%.0f"),
     ("  — proxy CPU per MiB", "ms", "bulk_tls", "cpu_ms_per_mib", "%.2f"),
@@ -280,8 +289,8 @@ def report_table(samples, clients, bulk_mib):
     return lines
 
 
-def negotiated(samples, key):
-    for fig in ("hs", "ka_tls"):
+def negotiated(samples, key, figs=("hs", "ka_tls")):
+    for fig in figs:
         for s in samples[key].get(fig) or []:
             if s.get("version") not in (None, "-"):
                 return "%s %s, ECDHE %s" % (s["version"], s["cipher"], s["group"])
@@ -358,19 +367,19 @@ def main():
             if s.note:
                 notes.append(s.note)
                 log("  !! " + s.note)
-        figs = figures(args.secs, args.clients, args.bulk_mib << 20)
+        figs = figures(args.secs, args.clients, args.bulk_mib << 20, args.group)
         one_cpu = {sorted(os.sched_getaffinity(0))[-1]}
         for r in range(args.rounds):
             log("round %d of %d" % (r + 1, args.rounds))
             order = ("sp", "hap") if r % 2 == 0 else ("hap", "sp")
-            for name, tls, fargs, pinned, cipher in figs:
+            for name, tls, fargs, pinned, cipher, groups in figs:
                 for key in order:
                     s = servers[(key, tls)]
                     if s.proc is None:
                         continue
                     try:
                         samples[key].setdefault(name, []).append(
-                            run(s, certs, fargs, logf, args.group, one_cpu if pinned else None, up.pid, cipher))
+                            run(s, certs, fargs, logf, groups, cipher, one_cpu if pinned else None, up.pid))
                     except Died as e:
                         what = "%s (%s) %s" % ("socket-proxy" if key == "sp" else "HAProxy",
                                                "TLS" if tls else "clear TCP", e)
@@ -397,16 +406,19 @@ def main():
              "(built %s)." % (now, compare.machine(), load0[0], os.getloadavg()[0], time.time() - t_start,
                               "; ".join(tool_versions()), compare.PROXY, built), "",
              "Both terminate TLS on 127.0.0.1 with the same ECDSA P-256 certificate (a CA made for the run, "
-             "client certificates required; the client offers one cipher suite and one ECDHE group) and forward to bench/upstream.c over its Unix socket; HAProxy runs "
-             "Tecnativa's rules as in bench/compare.py (`option http-server-close`: a new daemon connection per "
-             "request) with its default threads. Negotiated: socket-proxy %s; HAProxy %s. Client: build/bench/tlsload "
-             "(C, %s, blocking, a thread per connection, TLS 1.2 only, no session resumption, the server's chain "
-             "and IP SAN verified), on the same 2 CPUs as the servers. CPU is the proxy's utime+stime (all threads) "
-             "over a run divided by what it served. New connections send `Connection: close`; the handshake runs "
-             "use both CPUs, the keep-alive and bulk runs (\"pinned\") put the client, the proxy and the daemon on "
-             "one CPU. A \"TLS's addition\" row is the TLS run minus the clear one of the same round. %d rounds of "
-             "%g s per figure, the targets interleaved; cells: median (lowest–highest of the rounds)."
-             % (negotiated(samples, "sp"), negotiated(samples, "hap"), client_lib(samples), args.rounds, args.secs),
+             "client certificates required; the client offers one cipher suite and one ECDHE group) and forward "
+             "to bench/upstream.c over its Unix socket; HAProxy runs Tecnativa's rules as in bench/compare.py "
+             "(`option http-server-close`: a new daemon connection per request) with its default threads. "
+             "Negotiated: socket-proxy %s; HAProxy %s; with %s offered: socket-proxy %s, HAProxy %s. Client: "
+             "build/bench/tlsload (C, %s, blocking, a thread per connection, TLS 1.2 only, no session resumption, "
+             "the server's chain and IP SAN verified), on the same 2 CPUs as the servers. CPU is the proxy's "
+             "utime+stime (all threads) over a run divided by what it served. New connections send `Connection: "
+             "close`; the handshake runs use both CPUs, the keep-alive and bulk runs (\"pinned\") put the client, "
+             "the proxy and the daemon on one CPU. A \"TLS's addition\" row is the TLS run minus the clear one of "
+             "the same round. %d rounds of %g s per figure, the targets interleaved; cells: median (lowest–highest "
+             "of the rounds)."
+             % (negotiated(samples, "sp"), negotiated(samples, "hap"), GO_GROUPS, negotiated(samples, "sp", ["hs_go"]),
+                negotiated(samples, "hap", ["hs_go"]), client_lib(samples), args.rounds, args.secs),
              ""]
     lines += report_table(samples, args.clients, args.bulk_mib)
     lines.append("")
