@@ -3,9 +3,9 @@
 by side with HAProxy terminating it (Debian's haproxy, OpenSSL), in the same
 run, with the same certificate (ECDSA P-256, signed by a CA made for the run),
 mutual TLS, the same cipher suite (ECDHE-ECDSA-AES128-GCM-SHA256) and ECDHE
-group (P-256) forced by the client, which offers nothing else, both forwarding to the
-fake daemon (bench/upstream.c) over its Unix socket, HAProxy with Tecnativa's
-rules as in bench/compare.py:
+group (P-256) forced by the client, which offers nothing else, both forwarding
+to the fake daemon (bench/upstream.c) over its Unix socket, HAProxy with
+Tecnativa's rules as in bench/compare.py:
 
 1. handshakes: a new mutually authenticated connection per request (GET
    /_ping, "Connection: close"): the proxy's CPU per connection, handshakes/s
@@ -25,9 +25,9 @@ CPU is the proxy's utime+stime from /proc/PID/stat (every thread) over a run
 divided by what the run served. The handshake runs use both CPUs; the
 keep-alive and bulk runs put the client, the proxy and the daemon on one CPU
 (one connection's ping-pong across CPUs pays wake-ups that vary with the
-machine's load). Every figure is run --rounds times, the
-targets interleaved (the first of each round alternating); the tables give the
-median and the lowest-highest of the rounds. The client is build/bench/tlsload
+machine's load). Every figure is run --rounds times, the targets interleaved
+(the first of each round alternating); the table gives the median and the
+lowest-highest of the rounds. The client is build/bench/tlsload
 (bench/tlsload.c: C, OpenSSL, blocking, a thread per connection, no session
 resumption, the server's chain and IP SAN verified), the same for both targets.
 
