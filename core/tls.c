@@ -331,10 +331,8 @@ tls_conn *tls_conn_new(tls_server *s)
     if (!t)
         return NULL;
     mbedtls_ssl_init(&t->ssl);
-    t->rx = malloc(RX_CAP);
-    if (!t->rx || mbedtls_ssl_setup(&t->ssl, &s->conf) != 0) {
+    if (mbedtls_ssl_setup(&t->ssl, &s->conf) != 0) {
         mbedtls_ssl_free(&t->ssl);
-        free(t->rx);
         free(t);
         return NULL;
     }
@@ -356,8 +354,24 @@ void tls_conn_free(tls_conn *t)
     free(t);
 }
 
+/* The ciphertext buffer is taken when a read needs it and given back once
+ * mbed TLS has taken every byte (an idle connection holds none). */
+static void rx_release_if_empty(tls_conn *t)
+{
+    if (t->rx && t->rx_pos == t->rx_len) {
+        free(t->rx);
+        t->rx = NULL;
+        t->rx_pos = t->rx_len = 0;
+    }
+}
+
 void tls_rx_space(tls_conn *t, char **p, size_t *n)
 {
+    if (!t->rx && !(t->rx = malloc(RX_CAP))) {
+        *p = NULL;
+        *n = 0;
+        return;
+    }
     if (t->rx_pos > 0) {
         memmove(t->rx, t->rx + t->rx_pos, t->rx_len - t->rx_pos);
         t->rx_len -= t->rx_pos;
@@ -367,8 +381,14 @@ void tls_rx_space(tls_conn *t, char **p, size_t *n)
     *n = RX_CAP - t->rx_len;
 }
 
+size_t tls_rx_room(const tls_conn *t) { return t->rx ? RX_CAP - (t->rx_len - t->rx_pos) : RX_CAP; }
+
 void tls_rx_commit(tls_conn *t, size_t n)
 {
+    if (n == 0) {
+        rx_release_if_empty(t); /* a read that found nothing */
+        return;
+    }
     if (n && t->first < 0)
         t->first = (unsigned char)t->rx[t->rx_len];
     t->rx_len += n;
@@ -382,13 +402,16 @@ tls_status tls_handshake(tls_conn *t, char *why, size_t len)
 {
     int r = mbedtls_ssl_handshake(&t->ssl);
     if (r == 0) {
+        rx_release_if_empty(t);
         const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
         if (peer)
             name_of(&peer->subject, t->subject, sizeof(t->subject));
         return TLS_DONE;
     }
-    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        rx_release_if_empty(t);
         return TLS_AGAIN;
+    }
     if (r == 0 || (t->rx_eof && t->rx_pos == t->rx_len && r == MBEDTLS_ERR_SSL_CONN_EOF)) {
         snprintf(why, len, "the client closed the connection during the handshake");
         t->failed = true;
@@ -408,11 +431,23 @@ ssize_t tls_read(tls_conn *t, char *out, size_t cap, char *why, size_t len)
 {
     if (t->eof_told)
         return -TLS_EOF;
+    size_t out_before = t->out_len;
     int r = mbedtls_ssl_read(&t->ssl, (unsigned char *)out, cap);
+    if (t->out_len != out_before) {
+        /* Reading made output: the client sent a handshake message after the
+         * handshake (renegotiation), answered with an alert. Refused whole:
+         * a client could otherwise make the proxy write without reading. */
+        snprintf(why, len, "the client asked to renegotiate (refused)");
+        t->failed = true;
+        t->eof_told = true;
+        return -TLS_FAIL;
+    }
     if (r > 0)
         return r;
-    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        rx_release_if_empty(t);
         return -TLS_AGAIN;
+    }
     if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == MBEDTLS_ERR_SSL_CONN_EOF) {
         t->eof_told = true;
         return -TLS_EOF;

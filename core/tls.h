@@ -53,9 +53,12 @@ tls_conn *tls_conn_new(tls_server *s); /* takes a reference to s */
 void tls_conn_free(tls_conn *t);
 
 /* Ciphertext read from the socket goes at *p (room for *n bytes; *n == 0:
- * the input is full, stop reading), then tls_rx_commit says how much came. */
+ * the input is full, stop reading; *p NULL: out of memory), then
+ * tls_rx_commit says how much came. */
 void tls_rx_space(tls_conn *t, char **p, size_t *n);
 void tls_rx_commit(tls_conn *t, size_t n);
+/* Room for ciphertext (whether or not the buffer is there yet). */
+size_t tls_rx_room(const tls_conn *t);
 void tls_rx_eof(tls_conn *t);                /* the socket's read side ended */
 /* The first byte the client sent, or -1: a clear-text request on a TLS port
  * starts with a letter, a TLS handshake with 0x16. */
