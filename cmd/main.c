@@ -230,10 +230,13 @@ static int cmd_rules_profiles(const profiles *ps)
     printf("\n(* set by the environment, + by the preset; profile NAME reads NAME__VARIABLE)\n");
     for (int j = 0; j < ps->n; j++) {
         const profile *p = &ps->p[j];
-        char line[sizeof(p->unix_path) + 24 + CONFIG_MAX_LISTEN * 64];
+        char line[sizeof(p->unix_path) + 64 + CONFIG_MAX_LISTEN * 64 + sizeof(p->tls_client)];
         size_t n = (size_t)snprintf(line, sizeof(line), "%s: socket %s", p->name[0] ? p->name : "default",
                                     p->unix_path[0] ? p->unix_path : "none");
-        append_tcp(p, line, n, sizeof(line));
+        n = append_tcp(p, line, n, sizeof(line));
+        for (int k = 0; k < p->ntls_client && n < sizeof(line); k++)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", k ? "," : ", TLS client certificates ",
+                                  p->tls_client[k]);
         printf("%s\n", line);
     }
     return 0;

@@ -2469,10 +2469,7 @@ static void on_tls_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
  * plain text, and the session has room for more ciphertext. */
 static void tls_raw_io(conn *c)
 {
-    char *p;
-    size_t room;
-    tls_rx_space(c->tls, &p, &room);
-    bool want = !c->closing && !c->tls_eof && room > 0 && (c->handshaking || c->reading[CLIENT]);
+    bool want = !c->closing && !c->tls_eof && tls_rx_room(c->tls) > 0 && (c->handshaking || c->reading[CLIENT]);
     if (want == c->tls_reading)
         return;
     if (want)
@@ -2491,7 +2488,11 @@ static void tls_pump(conn *c)
     while (!c->closing && c->tls && c->reading[CLIENT] && c->cstate != C_LINGER && tls_readable(c->tls)) {
         uv_buf_t b;
         alloc_cb(&c->cl.handle, 0, &b);
-        if (!b.base || !b.len)
+        if (!b.base) {
+            conn_close(c); /* no buffer: as UV_ENOBUFS in clear text */
+            break;
+        }
+        if (!b.len)
             break;
         char why[256];
         ssize_t n = tls_read(c->tls, b.base, b.len, why, sizeof(why));
@@ -2501,6 +2502,7 @@ static void tls_pump(conn *c)
         }
         if (n == -TLS_FAIL) {
             log_msg(LOG_INFO, "%s: TLS: %s", peer(c), why);
+            tls_flush(c, OWN); /* the alert, if it goes at once */
             conn_close(c);
             break;
         }
@@ -2683,8 +2685,12 @@ static void tls_handshake_step(conn *c)
 static void on_tls_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     conn *c = s->data;
-    if (c->closing || n == 0)
+    if (c->closing)
         return;
+    if (n == 0) {
+        tls_rx_commit(c->tls, 0); /* nothing came: the buffer goes back */
+        return;
+    }
     if (n < 0) {
         /* The socket's end; the state machine hears of it from tls_read,
          * after the plain text before it. */

@@ -276,8 +276,8 @@ static int bind_tcp(server *s, const profile *p, const config_listen *cl, char *
     l->open = true;
     s->nlisteners++;
     char at[80];
-    log_msg(LOG_INFO, "listening on tcp:%s%s%s", log_hostport(at, sizeof(at), cl->host, cl->port),
-            p->name[0] ? " for profile " : "", p->name);
+    log_msg(LOG_INFO, "listening on tcp:%s%s%s%s", log_hostport(at, sizeof(at), cl->host, cl->port),
+            s->tls ? " (TLS)" : "", p->name[0] ? " for profile " : "", p->name);
     return 0;
 }
 

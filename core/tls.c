@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
@@ -127,10 +129,18 @@ static void common_settings(mbedtls_ssl_config *conf)
 #endif
 }
 
-/* The file is there and readable (mbed TLS says only "file I/O error"). */
+/* The file is there and readable (mbed TLS says only "file I/O error"), and
+ * no directory (mbed TLS would take its size from ftell, 2^63 - 1 on ext4,
+ * and fail to allocate that: an abort under ASan). */
 static int readable(const char *var, const char *path, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        fd = -1;
+        errno = EISDIR;
+    }
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot read %s: %s", var, path, strerror(errno));
         return -1;
@@ -331,10 +341,8 @@ tls_conn *tls_conn_new(tls_server *s)
     if (!t)
         return NULL;
     mbedtls_ssl_init(&t->ssl);
-    t->rx = malloc(RX_CAP);
-    if (!t->rx || mbedtls_ssl_setup(&t->ssl, &s->conf) != 0) {
+    if (mbedtls_ssl_setup(&t->ssl, &s->conf) != 0) {
         mbedtls_ssl_free(&t->ssl);
-        free(t->rx);
         free(t);
         return NULL;
     }
@@ -356,8 +364,24 @@ void tls_conn_free(tls_conn *t)
     free(t);
 }
 
+/* The ciphertext buffer is taken when a read needs it and given back once
+ * mbed TLS has taken every byte (an idle connection holds none). */
+static void rx_release_if_empty(tls_conn *t)
+{
+    if (t->rx && t->rx_pos == t->rx_len) {
+        free(t->rx);
+        t->rx = NULL;
+        t->rx_pos = t->rx_len = 0;
+    }
+}
+
 void tls_rx_space(tls_conn *t, char **p, size_t *n)
 {
+    if (!t->rx && !(t->rx = malloc(RX_CAP))) {
+        *p = NULL;
+        *n = 0;
+        return;
+    }
     if (t->rx_pos > 0) {
         memmove(t->rx, t->rx + t->rx_pos, t->rx_len - t->rx_pos);
         t->rx_len -= t->rx_pos;
@@ -367,8 +391,14 @@ void tls_rx_space(tls_conn *t, char **p, size_t *n)
     *n = RX_CAP - t->rx_len;
 }
 
+size_t tls_rx_room(const tls_conn *t) { return t->rx ? RX_CAP - (t->rx_len - t->rx_pos) : RX_CAP; }
+
 void tls_rx_commit(tls_conn *t, size_t n)
 {
+    if (n == 0) {
+        rx_release_if_empty(t); /* a read that found nothing */
+        return;
+    }
     if (n && t->first < 0)
         t->first = (unsigned char)t->rx[t->rx_len];
     t->rx_len += n;
@@ -382,13 +412,16 @@ tls_status tls_handshake(tls_conn *t, char *why, size_t len)
 {
     int r = mbedtls_ssl_handshake(&t->ssl);
     if (r == 0) {
+        rx_release_if_empty(t);
         const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
         if (peer)
             name_of(&peer->subject, t->subject, sizeof(t->subject));
         return TLS_DONE;
     }
-    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        rx_release_if_empty(t);
         return TLS_AGAIN;
+    }
     if (r == 0 || (t->rx_eof && t->rx_pos == t->rx_len && r == MBEDTLS_ERR_SSL_CONN_EOF)) {
         snprintf(why, len, "the client closed the connection during the handshake");
         t->failed = true;
@@ -408,11 +441,25 @@ ssize_t tls_read(tls_conn *t, char *out, size_t cap, char *why, size_t len)
 {
     if (t->eof_told)
         return -TLS_EOF;
+    size_t out_before = t->out_len;
     int r = mbedtls_ssl_read(&t->ssl, (unsigned char *)out, cap);
+    bool refused = r < 0 && r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE &&
+                   r != MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY && r != MBEDTLS_ERR_SSL_CONN_EOF;
+    if (t->out_len != out_before && !refused) {
+        /* Reading made output: the client sent a handshake message after the
+         * handshake (renegotiation), answered with an alert. Refused whole:
+         * a client could otherwise make the proxy write without reading. */
+        snprintf(why, len, "the client asked to renegotiate (refused)");
+        t->failed = true;
+        t->eof_told = true;
+        return -TLS_FAIL;
+    }
     if (r > 0)
         return r;
-    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        rx_release_if_empty(t);
         return -TLS_AGAIN;
+    }
     if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == MBEDTLS_ERR_SSL_CONN_EOF) {
         t->eof_told = true;
         return -TLS_EOF;
@@ -499,38 +546,64 @@ bool tls_peer_is(const tls_conn *t, const char *name)
 
 struct tls_client {
     int fd;
-    int timeout_ms;
+    int64_t deadline;   /* CLOCK_MONOTONIC ms: every wait for the socket ends by then */
+    int sys_errno;      /* the socket's error, or ETIMEDOUT, behind a failure */
     mbedtls_ssl_context ssl;
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca, cert;
     mbedtls_pk_context key;
 };
 
-static int wait_fd(int fd, short events, int timeout_ms)
+static int64_t now_ms(void)
 {
-    struct pollfd p = {.fd = fd, .events = events};
-    int r;
-    do
-        r = poll(&p, 1, timeout_ms);
-    while (r < 0 && errno == EINTR);
-    return r;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for the socket until the deadline: false (sys_errno ETIMEDOUT) when it passed. */
+static bool client_wait(tls_client *c, short events)
+{
+    for (;;) {
+        int64_t left = c->deadline - now_ms();
+        struct pollfd p = {.fd = c->fd, .events = events};
+        int r = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (r > 0)
+            return true;
+        if (r == 0) {
+            c->sys_errno = ETIMEDOUT;
+            return false;
+        }
+        if (errno != EINTR) {
+            c->sys_errno = errno;
+            return false;
+        }
+    }
 }
 
 static int client_send(void *ctx, const unsigned char *p, size_t n)
 {
     tls_client *c = ctx;
-    if (wait_fd(c->fd, POLLOUT, c->timeout_ms) <= 0)
+    if (!client_wait(c, POLLOUT))
         return MBEDTLS_ERR_SSL_TIMEOUT;
     ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && (errno == EAGAIN || errno == EINTR))
+        return MBEDTLS_ERR_SSL_WANT_WRITE;
+    if (w < 0)
+        c->sys_errno = errno;
     return w < 0 ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : (int)w;
 }
 
 static int client_recv(void *ctx, unsigned char *p, size_t n)
 {
     tls_client *c = ctx;
-    if (wait_fd(c->fd, POLLIN, c->timeout_ms) <= 0)
+    if (!client_wait(c, POLLIN))
         return MBEDTLS_ERR_SSL_TIMEOUT;
     ssize_t r = recv(c->fd, p, n, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return MBEDTLS_ERR_SSL_WANT_READ;
+    if (r < 0)
+        c->sys_errno = errno;
     return r < 0 ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : (int)r;
 }
 
@@ -547,7 +620,7 @@ tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char
         return NULL;
     }
     c->fd = fd;
-    c->timeout_ms = timeout_ms;
+    c->deadline = now_ms() + timeout_ms;
     mbedtls_ssl_init(&c->ssl);
     mbedtls_ssl_config_init(&c->conf);
     mbedtls_x509_crt_init(&c->ca);
@@ -583,8 +656,8 @@ tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char
         } else if (r == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
             snprintf(t, sizeof(t), "the proxy refused the handshake%s", cert ? "" : " (it may require a client "
                                                                                   "certificate: cert.pem and key.pem)");
-        } else if (r == MBEDTLS_ERR_SSL_TIMEOUT) {
-            snprintf(t, sizeof(t), "timed out");
+        } else if (c->sys_errno) {
+            snprintf(t, sizeof(t), "%s", strerror(c->sys_errno)); /* timed out, reset, ... */
         } else {
             error_text(r, t, sizeof(t));
         }
@@ -597,6 +670,13 @@ fail:
     return NULL;
 }
 
+/* errno for a failed send or recv: the socket's, or EPROTO for TLS itself. */
+static ssize_t client_failed(tls_client *c)
+{
+    errno = c->sys_errno ? c->sys_errno : EPROTO;
+    return -1;
+}
+
 ssize_t tls_client_send(tls_client *c, const char *p, size_t n)
 {
     size_t done = 0;
@@ -605,7 +685,7 @@ ssize_t tls_client_send(tls_client *c, const char *p, size_t n)
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
             continue;
         if (r <= 0)
-            return -1;
+            return client_failed(c);
         done += (size_t)r;
     }
     return (ssize_t)done;
@@ -617,9 +697,9 @@ ssize_t tls_client_recv(tls_client *c, char *p, size_t n)
         int r = mbedtls_ssl_read(&c->ssl, (unsigned char *)p, n);
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
             continue;
-        if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == 0)
-            return 0;
-        return r < 0 ? -1 : r;
+        if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == MBEDTLS_ERR_SSL_CONN_EOF || r == 0)
+            return 0; /* the end, with close_notify or without */
+        return r < 0 ? client_failed(c) : r;
     }
 }
 

@@ -24,6 +24,7 @@ void tls_conn_free(tls_conn *t) { (void)t; }
 void tls_rx_space(tls_conn *t, char **p, size_t *n) { *p = NULL, *n = 0; }
 void tls_rx_commit(tls_conn *t, size_t n) { (void)t; }
 void tls_rx_eof(tls_conn *t) { (void)t; }
+size_t tls_rx_room(const tls_conn *t) { return 0; }
 int tls_first_byte(const tls_conn *t) { return -1; }
 tls_status tls_handshake(tls_conn *t, char *why, size_t len)
 {

@@ -287,7 +287,9 @@ static int read_answer(const health_conn *hc, const health_addr *a, int64_t dead
         if (!hc->tls && wait_fd(fd, POLLIN, deadline) < 0)
             return report(UNHEALTHY, "timed out waiting for /_ping through the proxy on %s", a->where);
         ssize_t r = hc->tls ? tls_client_recv(hc->tls, buf + len, cap - 1 - len) : recv(fd, buf + len, cap - 1 - len, 0);
-        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        if (r < 0 && hc->tls && errno == ETIMEDOUT)
+            return report(UNHEALTHY, "timed out waiting for /_ping through the proxy on %s", a->where);
+        if (r < 0 && !hc->tls && (errno == EAGAIN || errno == EINTR))
             continue;
         if (r <= 0)
             break;
