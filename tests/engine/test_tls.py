@@ -18,6 +18,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -343,6 +344,7 @@ def test_tunnel_with_close_notify_half_close(fake_upstream, proxy_factory, tls_c
     t.close_write()
     rest = r.buf + t.read_until_close(timeout=10)
     assert rest == b"z" * (256 << 10) + b"BYE", (len(rest), rest[-20:])
+    assert t.closed_by_peer == "close_notify", f"the proxy ended the session by {t.closed_by_peer}"
     t.close()
     settle(p, up)
     assert len(up.requests) == 1 and not up.errors, (up.requests, up.errors)
@@ -358,6 +360,29 @@ def test_request_body_then_close_notify(fake_upstream, proxy_factory, tls_certs)
     t.close_write()
     out = t.read_until_close(timeout=10)
     assert status_of(out) == 200 and b'"Version":"fake"' in out, out[:300]
+    assert t.closed_by_peer == "close_notify", f"the proxy ended the session by {t.closed_by_peer}"
+
+
+def test_connection_close_ends_with_close_notify(fake_upstream, proxy_factory, tls_certs):
+    up = fake_upstream(serve())
+    p = tls_proxy(proxy_factory, up, tls_certs)
+    t = tls_conn(p.tcp, client_context(tls_certs), timeout=10)
+    t.sendall(PING + PING_CLOSE)
+    out = t.read_until_close(timeout=10)
+    assert out.count(b"HTTP/1.1 200") == 2, out
+    assert t.closed_by_peer == "close_notify", f"the proxy ended the session by {t.closed_by_peer}"
+
+
+def test_idle_tls_connection_is_closed(fake_upstream, proxy_factory, tls_certs):
+    """SOCKET_PROXY_IDLE_TIMEOUT ends an idle kept-alive TLS connection too."""
+    up = fake_upstream(serve())
+    p = tls_proxy(proxy_factory, up, tls_certs, env={"SOCKET_PROXY_IDLE_TIMEOUT": "1s"})
+    t = tls_conn(p.tcp, client_context(tls_certs), timeout=10)
+    t0 = time.monotonic()  # the idle timer starts once the answer is out: a slow machine only adds
+    t.sendall(PING)
+    out = t.read_until_close(timeout=15)
+    assert status_of(out) == 200 and out.endswith(b"OK"), out
+    assert time.monotonic() - t0 >= 1 - 0.05
 
 
 def test_handshake_is_bounded_by_the_head_timeout(fake_upstream, proxy_factory, tls_certs):
@@ -503,6 +528,28 @@ def test_shutdown_with_open_tls_connections(fake_upstream, proxy_factory, tls_ce
         assert wait_closed(s, 5)
         s.close()
     release.set()
+
+
+def test_refusals_are_counted(fake_upstream, proxy_factory, tls_certs):
+    """socket_proxy_refusals_total{kind="tls"} counts refused handshakes; the
+    metrics listener itself stays clear text."""
+    from test_metrics import answer, parse_exposition
+    addr = ("127.0.0.1", free_port())
+    up = fake_upstream(serve())
+    p = tls_proxy(proxy_factory, up, tls_certs, env={"SOCKET_PROXY_METRICS": "%s:%d" % addr})
+    assert wait_for(lambda: "metrics on tcp:" in p.stderr_text()), p.stderr_text()
+
+    def tls_refusals():
+        assert p.wait_idle()
+        return int(parse_exposition(answer(addr, "GET", "/metrics").body.decode()).get(
+            'socket_proxy_refusals_total{kind="tls"}', "0"))
+
+    before = tls_refusals()
+    for client in (None, "stranger", "expired"):
+        refused_only(p, up, client_context(tls_certs, client))
+    assert tls_refusals() == before + 3
+    ping_ok(tls_view(p, client_context(tls_certs)))
+    assert tls_refusals() == before + 3
 
 
 # -- configuration ---------------------------------------------------------------------------------------
@@ -791,6 +838,29 @@ def test_client_certificate_chooses_profile(fake_upstream, proxy_factory, tls_ce
             f"no access line naming [{expect}]\n{p.stderr_text()[-2000:]}")
 
 
+@pytest.mark.parametrize("allow_from,admitted", [("10.9.9.9", False), ("127.0.0.0/8", True)])
+def test_chosen_profile_allow_from_applies(fake_upstream, proxy_factory, tls_certs, allow_from, admitted):
+    """NAME__ALLOW_FROM of the profile a certificate chose applies on top of the
+    listener's admission."""
+    up = fake_upstream(serve())
+    p, ports = profiles_proxy(proxy_factory, up, tls_certs, {"TRAEFIK__ALLOW_FROM": allow_from})
+    raw = socket.create_connection(("127.0.0.1", ports["default"]), timeout=5)
+    t = TLSConn(raw, client_context(tls_certs, "traefik"))
+    try:
+        try:
+            t.handshake()
+            got = whose_rules(t)
+        except (ssl.SSLError, OSError):
+            got = None
+    finally:
+        raw.close()
+    assert got == (["traefik"] if admitted else None), got
+    settle(p, up)
+    if not admitted:
+        assert up.requests == [], up.requests
+        assert wait_for(lambda: "TRAEFIK__ALLOW_FROM" in p.stderr_text()), p.stderr_text()[-2000:]
+
+
 def test_two_certificates_two_profiles_one_port(fake_upstream, proxy_factory, tls_certs):
     """Two clients at once on the same port, each with its own rules, side by side
     on kept-alive connections; the access log names each one's profile."""
@@ -959,6 +1029,78 @@ def test_sighup_with_bad_files_keeps_the_old_ones(fake_upstream, proxy_factory, 
     refused_only(p, up, client_context(tls_certs, "stranger"))
 
 
+def world_readable_dir(certs, key_mode):
+    """A proxy dir that uid 1000 can read, but for the key when key_mode says so."""
+    d = tempfile.mkdtemp(prefix="sp-tls-uid-", dir="/tmp")
+    os.chmod(d, 0o755)
+    for src, name in ((certs.ca.cert, "ca.pem"), (certs.server.cert, "server-cert.pem"),
+                      (certs.server.key, "server-key.pem")):
+        shutil.copy(src, os.path.join(d, name))
+        os.chmod(os.path.join(d, name), 0o644)
+    os.chmod(os.path.join(d, "server-key.pem"), key_mode)
+    return d
+
+
+@pytest.mark.parametrize("key_mode,reloads", [(0o644, True), (0o600, False)], ids=["readable", "root-only-key"])
+def test_sighup_reads_as_socket_proxy_uid(fake_upstream, proxy_factory, tls_certs, key_mode, reloads):
+    """After start the proxy runs as SOCKET_PROXY_UID: a reload reads the files as
+    that user. Readable: the new certificate; a key only root reads: one line, the
+    old certificate kept."""
+    up = fake_upstream(serve())
+    os.chmod(os.path.dirname(up.path), 0o755)  # the proxy opens it as uid 1000 too
+    os.chmod(up.path, 0o666)
+    d = world_readable_dir(tls_certs, key_mode)
+    try:
+        p = tls_proxy(proxy_factory, up, tls_certs, env={"SOCKET_PROXY_UID": "1000", "SOCKET_PROXY_GID": "1000"},
+                      tls_dir=d)
+        assert new_connection_fingerprint(p, tls_certs) == tls_certs.server.fingerprint
+        assert p.wait_idle()
+        before = len(p.stderr_text().splitlines())
+        for src, name in ((tls_certs.server2.cert, "server-cert.pem"), (tls_certs.server2.key, "server-key.pem")):
+            replace_file(src, os.path.join(d, name))
+        os.chmod(os.path.join(d, "server-cert.pem"), 0o644)
+        os.chmod(os.path.join(d, "server-key.pem"), key_mode)
+        p.proc.send_signal(signal.SIGHUP)
+        if reloads:
+            assert wait_for(lambda: new_connection_fingerprint(p, tls_certs) == tls_certs.server2.fingerprint, 10,
+                            interval=0.1), p.stderr_text()[-2000:]
+        else:
+            assert wait_for(lambda: p.idle() and len(p.stderr_text().splitlines()) > before), p.stderr_text()
+            new_lines = p.stderr_text().splitlines()[before:]
+            assert len(new_lines) == 1 and "server-key.pem" in new_lines[0], new_lines
+            assert new_connection_fingerprint(p, tls_certs) == tls_certs.server.fingerprint
+        assert p.alive()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_unreadable_key_at_start_up(proxy_bin, tls_certs):
+    """Started as a user who cannot read the key: exit 2, one line naming the variable."""
+    d = world_readable_dir(tls_certs, 0o600)
+    try:
+        env = {"PATH": "/usr/bin:/bin", "SOCKET_PROXY_LISTEN": f"127.0.0.1:{free_port()}", "SOCKET_PROXY_VOLUME": "",
+               "SOCKET_PATH": "/nonexistent.sock", "SOCKET_PROXY_TLS_DIR": d, **proxy_bin.env}
+        r = subprocess.run(["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", proxy_bin.path], env=env,
+                           capture_output=True, text=True, timeout=10)
+        line = one_line_error(r)
+        assert "SOCKET_PROXY_TLS_DIR" in line and "server-key.pem" in line, line
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_sighup_without_tls_is_harmless(fake_upstream, proxy_factory):
+    """`docker kill -s HUP` is the documented reload: a proxy without TLS has nothing
+    to reload, and must not die of it."""
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path)
+    p.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: not p.alive() or p.idle()), p.stderr_text()
+    if not p.alive():
+        p.stopped_by_test = True  # reported here, not again at teardown
+        pytest.fail(f"SIGHUP ended a proxy without TLS (exit {p.proc.returncode})\n{p.stderr_text()[-1000:]}")
+    ping_ok(p)
+
+
 def test_sighup_new_ca(fake_upstream, proxy_factory, tls_certs):
     """A new ca.pem takes effect for new connections: ca2's clients get in, ca's
     no longer (the server certificate stays ca's, which the clients verify)."""
@@ -1012,6 +1154,31 @@ def test_healthcheck_url_over_tls(fake_upstream, proxy_factory, proxy_bin, tls_c
         settle(p, up)
         assert up.requests == [], up.requests
     assert p.alive()
+
+
+@pytest.mark.parametrize("with_client_files", [True, False], ids=["cert.pem-in-dir", "server-files-only"])
+def test_healthcheck_in_the_proxys_own_environment(fake_upstream, proxy_factory, proxy_bin, tls_certs,
+                                                   with_client_files):
+    """No Unix socket, `healthcheck` with the proxy's own variables: its TCP listener
+    over TLS, verified by ca.pem; mutual TLS needs cert.pem/key.pem in the same dir."""
+    up = fake_upstream(serve())
+    d = tls_certs.proxy_dir()
+    if with_client_files:
+        shutil.copy(tls_certs.client("traefik").cert, os.path.join(d, "cert.pem"))
+        shutil.copy(tls_certs.client("traefik").key, os.path.join(d, "key.pem"))
+    p = tls_proxy(proxy_factory, up, tls_certs, env={"SOCKET_PROXY_VOLUME": ""}, tls_dir=d)
+    r = subprocess.run([proxy_bin.path, "healthcheck"], env=p.env, capture_output=True, text=True, timeout=20)
+    if with_client_files:
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+    else:
+        assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_healthcheck_with_tls_dir_against_clear_text(fake_upstream, proxy_factory, proxy_bin, tls_certs):
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path)
+    r = health(proxy_bin, tls_certs.client_dir(), f"tcp://127.0.0.1:{p.port}")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_healthcheck_url_without_tls_dir_against_tls(fake_upstream, proxy_factory, proxy_bin, tls_certs):

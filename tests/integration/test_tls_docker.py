@@ -63,6 +63,13 @@ def test_cli_refused(proxy_factory, tls_certs, client):
     assert p.alive()
 
 
+def test_cli_server_only_tls(proxy_factory, tls_certs):
+    """A proxy without ca.pem: the CLI verifies the server and presents nothing."""
+    p = proxy_factory({"SOCKET_PROXY_TLS_DIR": tls_certs.proxy_dir(ca=None)})
+    r = p.docker("version", "--format", "{{.Server.Version}}", via="tcp", env=tls_env(tls_certs, None))
+    assert r.stdout.strip(), r.stdout
+
+
 def test_cli_refuses_a_server_of_another_ca(proxy_factory, tls_certs):
     """The client's side of it: verifying against ca2, the CLI refuses the proxy."""
     p = tls_proxy(proxy_factory, tls_certs)
