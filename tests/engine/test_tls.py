@@ -812,22 +812,23 @@ def whose_rules(s):
     return allowed
 
 
+def rules_at(port, ctx):
+    """whose_rules() of a new TLS connection to port; None when it is refused."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        return whose_rules(TLSConn(raw, ctx).handshake())
+    except (ssl.SSLError, OSError):
+        return None
+    finally:
+        raw.close()
+
+
 @pytest.mark.parametrize("listener,client,expect", PROFILE_ROWS,
                          ids=[f"{a}-listener-{b}-cert" for a, b, _ in PROFILE_ROWS])
 def test_client_certificate_chooses_profile(fake_upstream, proxy_factory, tls_certs, listener, client, expect):
     up = fake_upstream(serve())
     p, ports = profiles_proxy(proxy_factory, up, tls_certs)
-    ctx = client_context(tls_certs, client)
-    raw = socket.create_connection(("127.0.0.1", ports[listener]), timeout=5)
-    t = TLSConn(raw, ctx)
-    try:
-        try:
-            t.handshake()
-            got = whose_rules(t)
-        except (ssl.SSLError, OSError):
-            got = None
-    finally:
-        raw.close()
+    got = rules_at(ports[listener], client_context(tls_certs, client))
     if expect == "closed":
         assert got is None, f"an unnamed client on a TLS_CLIENT profile's listener got answers: {got}"
         settle(p, up)
@@ -844,16 +845,7 @@ def test_chosen_profile_allow_from_applies(fake_upstream, proxy_factory, tls_cer
     listener's admission."""
     up = fake_upstream(serve())
     p, ports = profiles_proxy(proxy_factory, up, tls_certs, {"TRAEFIK__ALLOW_FROM": allow_from})
-    raw = socket.create_connection(("127.0.0.1", ports["default"]), timeout=5)
-    t = TLSConn(raw, client_context(tls_certs, "traefik"))
-    try:
-        try:
-            t.handshake()
-            got = whose_rules(t)
-        except (ssl.SSLError, OSError):
-            got = None
-    finally:
-        raw.close()
+    got = rules_at(ports["default"], client_context(tls_certs, "traefik"))
     assert got == (["traefik"] if admitted else None), got
     settle(p, up)
     if not admitted:
