@@ -42,8 +42,8 @@ char *tls_out_take(tls_conn *t, size_t *len)
 }
 const char *tls_peer_subject(const tls_conn *t) { return ""; }
 bool tls_peer_is(const tls_conn *t, const char *name) { return false; }
-tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char *key, int timeout_ms, char *err,
-                            size_t errlen)
+tls_client *tls_client_open(int fd, const char *ca, const char *pin, const char *cert, const char *key,
+                            int timeout_ms, char *err, size_t errlen)
 {
     snprintf(err, errlen, "this build has no TLS (configure.py --without-tls)");
     return NULL;

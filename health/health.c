@@ -3,9 +3,9 @@
  * the options, the address to check, and the exchange (GET /_ping), whose
  * answer is read with the proxy's own response parser. With TLS on, a TCP
  * address is checked over TLS (core/tls.c's client): the proxy's certificate
- * verified against the configured CA (no host name check: the address is the
- * one given), and cert.pem / key.pem from SOCKET_PROXY_TLS_DIR presented when
- * they are there (Docker's client file names). */
+ * must be the one in its configured certificate file, and --cert/--key, or
+ * cert.pem / key.pem from SOCKET_PROXY_TLS_DIR when they are there (Docker's
+ * client file names), are presented as the client certificate. */
 #include "health.h"
 
 #include <arpa/inet.h>
@@ -35,6 +35,7 @@ typedef struct {
     const char *socket; /* --socket PATH */
     const char *url;    /* --url tcp://HOST:PORT */
     const char *profile; /* --profile NAME */
+    const char *cert, *key; /* --cert FILE --key FILE: a TLS client certificate */
 } health_opts;
 
 typedef struct {
@@ -76,9 +77,11 @@ static int parse_options(int argc, char **argv, health_opts *o)
 {
     static const struct option longopts[] = {
         {"timeout", required_argument, NULL, 't'},
-        {"socket", required_argument, NULL, 's'},
-        {"url", required_argument, NULL, 'u'},
-        {"profile", required_argument, NULL, 'p'},
+        {"socket", required_argument, NULL, 0},
+        {"url", required_argument, NULL, 1},
+        {"profile", required_argument, NULL, 2},
+        {"cert", required_argument, NULL, 3},
+        {"key", required_argument, NULL, 4},
         {NULL, 0, NULL, 0},
     };
     *o = (health_opts){.timeout_ms = 3000};
@@ -92,24 +95,24 @@ static int parse_options(int argc, char **argv, health_opts *o)
             if (o->timeout_ms <= 0)
                 return report(USAGE, "--timeout=%s is invalid: use a duration such as 3s or 500ms", optarg);
             break;
-        case 's':
-            o->socket = optarg;
+        case 0: case 1: case 2: case 3: case 4: { /* the options with a text value, in longopts' order */
+            const char **value[] = {&o->socket, &o->url, &o->profile, &o->cert, &o->key};
+            *value[ch] = optarg;
             break;
-        case 'u':
-            o->url = optarg;
-            break;
-        case 'p':
-            o->profile = optarg;
-            break;
+        }
         case ':':
             return report(USAGE, "%s needs a value", argv[optind - 1]);
         default:
-            return report(USAGE, "unknown option %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT, --profile NAME)",
-                               argv[optind - 1]);
+            return report(USAGE, "unknown option %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT, --profile NAME, "
+                          "--cert FILE --key FILE)",
+                          argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return report(USAGE, "unknown argument %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT, --profile NAME)", argv[optind]);
+        return report(USAGE, "unknown argument %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT, --profile NAME, "
+                      "--cert FILE --key FILE)", argv[optind]);
+    if (!o->cert != !o->key)
+        return report(USAGE, "--cert and --key go together: a client certificate and its key");
     return HEALTHY;
 }
 
@@ -318,22 +321,29 @@ static void answer_message(const char *body, char *out, size_t cap)
     cJSON_Delete(o);
 }
 
-/* With TLS on, a TCP connection starts with the handshake. */
-static int start_tls(const config *cfg, health_conn *hc, const health_addr *a, int64_t deadline)
+/* With TLS on, a TCP connection starts with the handshake: the proxy is
+ * known by its own certificate file (pinned: whichever CA signed it), and a
+ * client certificate comes from --cert/--key, else cert.pem/key.pem in
+ * SOCKET_PROXY_TLS_DIR when they are there. */
+static int start_tls(const config *cfg, const health_opts *o, health_conn *hc, const health_addr *a,
+                     int64_t deadline)
 {
     if (!cfg->tls || a->ss.ss_family == AF_UNIX)
         return HEALTHY;
     char cert[300] = "", key[300] = "", err[600];
     const char *dir = getenv("SOCKET_PROXY_TLS_DIR");
-    if (dir && *dir) {
+    if (o->cert) {
+        snprintf(cert, sizeof(cert), "%s", o->cert);
+        snprintf(key, sizeof(key), "%s", o->key);
+    } else if (dir && *dir) {
         snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
         snprintf(key, sizeof(key), "%s/key.pem", dir);
         if (access(cert, R_OK) != 0 || access(key, R_OK) != 0)
             cert[0] = key[0] = '\0';
     }
     int64_t left = deadline - now_ms();
-    hc->tls = tls_client_open(hc->fd, cfg->tls_files.ca[0] ? cfg->tls_files.ca : NULL, cert[0] ? cert : NULL,
-                              key[0] ? key : NULL, left > 0 ? (int)left : 1, err, sizeof(err));
+    hc->tls = tls_client_open(hc->fd, NULL, cfg->tls_files.cert, cert[0] ? cert : NULL, key[0] ? key : NULL,
+                              left > 0 ? (int)left : 1, err, sizeof(err));
     if (!hc->tls)
         return report(UNHEALTHY, "proxy on %s: %s", a->where, err);
     return HEALTHY;
@@ -355,7 +365,7 @@ int health_main(const config *cfg, const profiles *ps, int argc, char **argv)
     char buf[8192];
     h1_response res;
     ssize_t head;
-    rc = start_tls(cfg, &hc, &a, deadline);
+    rc = start_tls(cfg, &o, &hc, &a, deadline);
     if (rc == HEALTHY)
         rc = send_ping(&hc, &a, deadline);
     if (rc == HEALTHY)

@@ -356,7 +356,7 @@ static int client_main(char **argv)
     size_t send_n = strtoul(argv[6], NULL, 10), recv_n = strtoul(argv[7], NULL, 10);
     bool to_end = atoi(argv[8]);
     char err[512];
-    tls_client *c = tls_client_open(fd, ca, cert, key, CLIENT_MS, err, sizeof(err));
+    tls_client *c = tls_client_open(fd, ca, NULL, cert, key, CLIENT_MS, err, sizeof(err));
     if (!c) {
         printf("ERR %s\n", err);
         close(fd);
@@ -934,10 +934,10 @@ static void test_load(void)
 
     /* the client's files */
     char err[512];
-    CHECK(!tls_client_open(-1, file("nothing.pem"), NULL, NULL, 100, err, sizeof(err)) &&
+    CHECK(!tls_client_open(-1, file("nothing.pem"), NULL, NULL, NULL, 100, err, sizeof(err)) &&
               strstr(err, "CA: cannot read "),
           "client: missing CA: %s", err);
-    CHECK(!tls_client_open(-1, file("ca.pem"), file("client.pem"), file("encrypted.key"), 100, err, sizeof(err)) &&
+    CHECK(!tls_client_open(-1, file("ca.pem"), NULL, file("client.pem"), file("encrypted.key"), 100, err, sizeof(err)) &&
               strstr(err, "client key: ") && strstr(err, "not an unencrypted"),
           "client: encrypted key: %s", err);
 }
