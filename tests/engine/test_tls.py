@@ -1,11 +1,13 @@
 """TLS on the TCP listeners, against the fake upstream: keep-alive, pipelining, a
 stream and tunnels (101 and Docker's raw-stream hijack, with the client's
-close_notify as its half-close) over TLS 1.2; what is refused at the handshake
-(no client certificate, another CA, expired, TLS 1.1, TLS 1.3 only, suites without
-ECDHE or AEAD) and plain HTTP on the TLS port (a clear-text 400), none of which
-reaches the daemon; configuration errors (exit 2, one line naming the variable);
-client certificates choosing profiles (NAME__TLS_CLIENT); the subject in the
-access log; SIGHUP reloading the certificate files; `healthcheck --url` over TLS.
+close_notify as its half-close) over TLS 1.2, backpressure both ways, the idle
+and head timeouts; what is refused at the handshake (no client certificate,
+another CA, expired, not yet valid, a server certificate, TLS 1.1, TLS 1.3 only,
+suites without ECDHE or AEAD) and plain HTTP on the TLS port (a clear-text 400),
+none of which reaches the daemon; configuration errors (exit 2, one line naming
+the variable); client certificates choosing profiles (NAME__TLS_CLIENT), look-alike
+names that must not; the subject in the access log; SIGHUP reloading the files
+(as SOCKET_PROXY_UID); the refusals counter; `healthcheck` over TLS.
 
 Certificates: tests/tlscerts.py (the tls_certs fixture); the client side:
 tests/fake/tlsclient.py."""
@@ -115,7 +117,6 @@ SUITES = {
     "rsa-cbc-only": ("rsa", TLS12, "ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES128-SHA", False),
     "rsa-key-exchange": ("rsa", TLS12, "AES128-GCM-SHA256:AES256-GCM-SHA384", False),
     "dhe": ("rsa", TLS12, "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-CHACHA20-POLY1305", False),
-    "tls1.3-only": ("ec", TLS13, None, False),
 }
 
 
