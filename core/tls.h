@@ -12,10 +12,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The files, as configured (SOCKET_PROXY_TLS_DIR or one by one). ca[0] == 0:
- * no client certificates asked for (server-only TLS). */
+/* The files, as configured (SOCKET_PROXY_TLS_DIR or one by one), and the
+ * variable each came from (for the error lines). ca[0] == 0: no client
+ * certificates asked for (server-only TLS). */
 typedef struct tls_files {
     char cert[256], key[256], ca[256];
+    const char *cert_var, *key_var, *ca_var;
 } tls_files;
 
 /* "mbed TLS 2.28.3 (TLS 1.2)", or what this build lacks. */
