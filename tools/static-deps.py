@@ -24,15 +24,17 @@ SRC_LIST = "/etc/apt/sources.list.d/socket-proxy-src.sources"
 # Debian source package -> a file that proves its unpacked tree is complete.
 SOURCES = {"libuv1": "include/uv.h", "cjson": "cJSON.c"}
 TLS_SOURCES = {"mbedtls": "include/mbedtls/ssl.h"}
-# mbed TLS: every library/*.c, configured by our header (the one core/tls.c is
-# compiled with in the static build); each function and object in its own
-# section, so that the link can drop what core/tls.c never reaches.
-MBEDTLS_CONFIG = os.path.join(ROOT, "core", "tls_mbedtls_config.h")
-MBEDTLS_CFLAGS = ["-std=c99", "-Os", "-ffunction-sections", "-fdata-sections", "-w",
-                  f'-DMBEDTLS_CONFIG_FILE="{MBEDTLS_CONFIG}"']
+# Every library is compiled with one section per function and object, so that
+# the static link (-Wl,--gc-sections) keeps only what the proxy reaches.
+SECTIONS = ["-ffunction-sections", "-fdata-sections"]
 # libuv is compiled from the file list and defines its CMakeLists.txt gives for
 # Linux (uv_linux_build reads them); these flags are added to its defines.
-UV_CFLAGS = ["-std=gnu99", "-Os", "-fno-strict-aliasing", "-w"]
+UV_CFLAGS = ["-std=gnu99", "-Os", "-fno-strict-aliasing", "-w"] + SECTIONS
+CJSON_CFLAGS = ["-std=c89", "-Os", "-w"] + SECTIONS
+# mbed TLS: every library/*.c, configured by our header (the one core/tls.c is
+# compiled with in the static build).
+MBEDTLS_CONFIG = os.path.join(ROOT, "core", "tls_mbedtls_config.h")
+MBEDTLS_CFLAGS = ["-std=c99", "-Os", "-w", f'-DMBEDTLS_CONFIG_FILE="{MBEDTLS_CONFIG}"'] + SECTIONS
 
 class Fail(Exception):
     """One line for the user; static_deps() prints it and exits 1."""
@@ -339,7 +341,7 @@ def static_deps(argv):
         archive(os.path.join(lib, "libuv.a"),
                 compile_all([(os.path.join(uv, s), uv_flags) for s in uv_src], os.path.join(static, "obj", "uv")))
         archive(os.path.join(lib, "libcjson.a"),
-                compile_all([(os.path.join(cj, "cJSON.c"), ["-std=c89", "-Os", "-w"])],
+                compile_all([(os.path.join(cj, "cJSON.c"), CJSON_CFLAGS)],
                             os.path.join(static, "obj", "cjson")))
         # Headers: uv.h, uv/*.h; cJSON.h both as <cjson/cJSON.h> and <cJSON.h>.
         shutil.rmtree(inc, ignore_errors=True)
