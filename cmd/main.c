@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/profiles.h"
 #include "core/server.h"
+#include "core/tls.h"
 #include "health/health.h"
 #include "rules/body.h"
 #include "rules/redact.h"
@@ -305,7 +306,7 @@ static int cmd_vars(void)
            "NAME__SCOPE_OWN=0\nNAME__API_KEY=unset\n");
     static const char *const profile_defaults[] = {
         "$SOCKET_PROXY_VOLUME/name", "off", "$SOCKET_PROXY_UID", "$SOCKET_PROXY_GID", "$SOCKET_PROXY_SOCKET_MODE",
-        "", "", "", "",
+        "", "", "", "", "",
     };
     for (int i = 0; profile_var_names[i]; i++)
         printf("NAME__%s=%s\n", profile_var_names[i], profile_defaults[i]);
@@ -421,7 +422,7 @@ int main(int argc, char **argv)
 
     int rc;
     if (strcmp(cmd, "healthcheck") == 0) {
-        rc = health_main(&ps, argc - 1, argv + 1);
+        rc = health_main(&cfg, &ps, argc - 1, argv + 1);
     } else if (strcmp(cmd, "check") == 0) {
         rc = cmd_check(&ps, argc - 2, argv + 2);
     } else if (strcmp(cmd, "rules") == 0) {
@@ -429,10 +430,18 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "serve") != 0) {
         rc = usage(stderr);
     } else {
+        /* The certificate files are read now, as root, before anything binds:
+         * a bad one is a configuration error. */
+        tls_server *tls = cfg.tls ? tls_server_load(&cfg.tls_files, err, sizeof(err)) : NULL;
+        if (cfg.tls && !tls) {
+            fprintf(stderr, "socket-proxy: configuration error: %s\n", err);
+            profiles_free(&ps);
+            return 2;
+        }
         lint(&ps);
         log_empty(&cfg, &ps);
         log_granted(&ps);
-        return server_run(&cfg, &ps);
+        return server_run(&cfg, &ps, tls);
     }
     profiles_free(&ps);
     return rc;

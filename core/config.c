@@ -258,8 +258,64 @@ static int load_metrics(config *c, const char *(*get)(const char *), char *err, 
     return 0;
 }
 
+/* One TLS file: the variable's own (an absolute path), or `name` in the
+ * directory, or "" when neither is given. */
+static int tls_file(config *c, const char *(*get)(const char *), int var, const char *dir, const char *name,
+                    char *out, size_t cap, const char **from, char *err, size_t errlen)
+{
+    const char *v = env_value(c, get, var);
+    if (v && (*v != '/' || strlen(v) >= cap))
+        return fail(err, errlen, var, v, "use an absolute file path of at most 255 bytes");
+    if (v) {
+        snprintf(out, cap, "%s", v);
+        *from = config_var_names[var];
+    } else if (dir) {
+        snprintf(out, cap, "%s/%s", dir, name);
+        *from = config_var_names[CV_SOCKET_PROXY_TLS_DIR];
+    }
+    return 0;
+}
+
+/* TLS: Docker's file names in SOCKET_PROXY_TLS_DIR, each overridable; the
+ * files themselves are read by core/tls.c (tls_server_load). A directory
+ * without ca.pem means server-only TLS. */
+static int load_tls(config *c, const char *(*get)(const char *), char *err, size_t errlen)
+{
+    const char *dir = env_value(c, get, CV_SOCKET_PROXY_TLS_DIR);
+    if (dir && (*dir != '/' || strlen(dir) > 200))
+        return fail(err, errlen, CV_SOCKET_PROXY_TLS_DIR, dir,
+                    "use an absolute directory path (at most 200 bytes) holding server-cert.pem, server-key.pem and, "
+                    "for client certificates, ca.pem");
+    tls_files *f = &c->tls_files;
+    if (tls_file(c, get, CV_SOCKET_PROXY_TLS_CERT, dir, "server-cert.pem", f->cert, sizeof(f->cert), &f->cert_var,
+                 err, errlen) < 0 ||
+        tls_file(c, get, CV_SOCKET_PROXY_TLS_KEY, dir, "server-key.pem", f->key, sizeof(f->key), &f->key_var, err,
+                 errlen) < 0 ||
+        tls_file(c, get, CV_SOCKET_PROXY_TLS_CA, NULL, NULL, f->ca, sizeof(f->ca), &f->ca_var, err, errlen) < 0)
+        return -1;
+    if (!f->ca[0] && dir) {
+        struct stat st;
+        snprintf(f->ca, sizeof(f->ca), "%s/ca.pem", dir);
+        f->ca_var = config_var_names[CV_SOCKET_PROXY_TLS_DIR];
+        if (stat(f->ca, &st) != 0)
+            f->ca[0] = '\0';
+    }
+    if (!f->cert[0] && !f->key[0] && !f->ca[0])
+        return 0;
+    if (!f->cert[0] || !f->key[0]) {
+        snprintf(err, errlen, "%s is set but %s is not: TLS needs both a certificate and its key (or "
+                 "SOCKET_PROXY_TLS_DIR with server-cert.pem and server-key.pem)",
+                 f->cert[0] ? f->cert_var : f->key_var ? f->key_var : f->ca_var,
+                 f->cert[0] ? config_var_names[CV_SOCKET_PROXY_TLS_KEY] : config_var_names[CV_SOCKET_PROXY_TLS_CERT]);
+        return -1;
+    }
+    c->tls = true;
+    return 0;
+}
+
 /* TCP listeners: SOCKET_PROXY_LISTEN's, or PORT on [::] (0.0.0.0 with
- * DISABLE_IPV6); then, with the volume's result, that something listens. */
+ * DISABLE_IPV6); then, with the volume's result, that something listens.
+ * With TLS, PORT's default is Docker's TLS port, 2376. */
 static int load_listeners(config *c, const char *(*get)(const char *), char *err, size_t errlen)
 {
     unsigned long port;
@@ -267,6 +323,8 @@ static int load_listeners(config *c, const char *(*get)(const char *), char *err
     if (get_uint(c, get, CV_PORT, 1, 65535, 10, &port, err, errlen, "use a port number from 1 to 65535") < 0 ||
         get_bool(c, get, CV_DISABLE_IPV6, &no_v6, err, errlen) < 0)
         return -1;
+    if (c->tls && !env_value(c, get, CV_PORT))
+        port = 2376;
     const char *v = get(config_var_names[CV_SOCKET_PROXY_LISTEN]);
     if (v && !*v) {
         /* Fail closed: empty is off, as for the volume, never every interface. */
@@ -409,7 +467,7 @@ static int load_profile_vars(config *c, const char *(*get)(const char *), char *
 /* The groups in the order they are read: the first mistake is the one
  * reported, and the listeners' check needs the volume's and the profiles'. */
 static int (*const load_steps[])(config *c, const char *(*get)(const char *), char *err, size_t errlen) = {
-    load_profile_vars, load_volume, load_listeners, load_upstream, load_timeouts, load_limits, load_identity, load_logging,
+    load_profile_vars, load_volume, load_tls, load_listeners, load_upstream, load_timeouts, load_limits, load_identity, load_logging,
     load_metrics,
 };
 

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tls.h"
+
 #define CONFIG_MAX_LISTEN 8
 
 /* Every server variable, in the order of the README's Server table:
@@ -21,6 +23,12 @@
     X(DISABLE_IPV6, "0", "1 binds the default TCP listener to 0.0.0.0")                                              \
     X(SOCKET_PATH, "/var/run/docker.sock", "the daemon's socket (/run/docker.sock when only that exists)")           \
     X(SOCKET_PROXY_DOCKER_SOCKET, "/var/run/docker.sock", "the same, 11notes' name")                                 \
+    X(SOCKET_PROXY_TLS_DIR, "",                                                                                      \
+      "TLS on every TCP listener: a directory with Docker's file names ca.pem (client certificates required), "     \
+      "server-cert.pem and server-key.pem; the default port becomes 2376")                                         \
+    X(SOCKET_PROXY_TLS_CERT, "", "the server certificate file (PEM, with its chain): overrides the directory's")     \
+    X(SOCKET_PROXY_TLS_KEY, "", "the server's private key file (PEM, unencrypted): overrides the directory's")       \
+    X(SOCKET_PROXY_TLS_CA, "", "the CA file client certificates must be signed by: overrides the directory's")      \
     X(SOCKET_PROXY_TIMEOUT, "30s", "bound on dialing the daemon")                                                    \
     X(SOCKET_PROXY_HEAD_TIMEOUT, "10s", "from a request head's first byte to its end; 408 beyond")                   \
     X(SOCKET_PROXY_IDLE_TIMEOUT, "120s", "an idle keep-alive connection is closed")                                  \
@@ -95,6 +103,8 @@ typedef struct config {
     bool log_json;
     char metrics_addr[96];    /* SOCKET_PROXY_METRICS as given, checked; "" when off */
     bool learn;               /* SOCKET_PROXY_MODE=learn */
+    bool tls;                 /* SOCKET_PROXY_TLS_*: every TCP listener speaks TLS */
+    tls_files tls_files;      /* ... with these files (checked when loaded: core/tls.c) */
     config_mask empty_;       /* CBIT(CV_x): set but empty, so the default applies (off for the listeners) */
     /* Read as given (NULL when unset or empty); core/profiles.c checks them. */
     const char *profiles_spec, *preset, *allow_from, *peer_uids, *peer_gids;

@@ -199,14 +199,29 @@ static bool quoted(char **p, char *end, access *a)
     return true;
 }
 
-/* log.c's text line: TS CLIENT [PROFILE] "METHOD TARGET" DECISION (RULE)
- * STATUS BYTES MSms. The rule may hold parentheses: it ends at the last ')'. */
+/* A TLS client's cert="SUBJECT" (log.c's escapes) at *p: skipped. */
+static bool skip_cert(char **p, char *end)
+{
+    char *r = *p + 6;
+    while (r < end && *r != '"')
+        r += *r == '\\' && r + 1 < end ? 2 : 1;
+    if (r + 1 >= end || r[1] != ' ')
+        return false;
+    *p = r + 2;
+    return true;
+}
+
+/* log.c's text line: TS CLIENT [cert="SUBJECT"] [PROFILE] "METHOD TARGET"
+ * DECISION (RULE) STATUS BYTES MSms. The rule may hold parentheses: it ends
+ * at the last ')'. */
 static bool parse_text(char *line, size_t n, access *a)
 {
     char *p = line, *end = line + n;
     if (!word(&p, end) || !(a->client = word(&p, end)))
         return false;
     if (strncmp(a->client, "uid=", 4) == 0 && (strncmp(p, "pid=", 4) != 0 || !word(&p, end)))
+        return false;
+    if (end - p > 6 && strncmp(p, "cert=\"", 6) == 0 && !skip_cert(&p, end))
         return false;
     a->profile = "";
     if (*p == '[') {

@@ -121,6 +121,8 @@ void log_access(const log_access_entry *e)
         cJSON_AddStringToObject(o, "client", e->client);
         if (e->profile)
             cJSON_AddStringToObject(o, "profile", e->profile);
+        if (e->cert)
+            cJSON_AddStringToObject(o, "cert", e->cert);
         cJSON_AddStringToObject(o, "method", e->method);
         cJSON_AddStringToObject(o, "target", e->target);
         cJSON_AddStringToObject(o, "decision", e->decision);
@@ -131,10 +133,15 @@ void log_access(const log_access_entry *e)
         emit_json(o);
         return;
     }
-    char line[1200 + 4 * 256], method[4 * 16], target[4 * 256 + 4];
+    char line[2200 + 4 * 256], method[4 * 16], target[4 * 256 + 4], cert[4 * 256 + 16] = "";
     escape(method, sizeof(method), e->method);
     escape(target, sizeof(target), e->target);
-    int n = snprintf(line, sizeof(line), "%s %s%s%s%s \"%s %s\" %s (%s) %d %llu %.3fms\n", ts, e->client,
+    if (e->cert) {
+        memcpy(cert, " cert=\"", 7);
+        escape(cert + 7, sizeof(cert) - 8, e->cert);
+        strcat(cert, "\"");
+    }
+    int n = snprintf(line, sizeof(line), "%s %s%s%s%s%s \"%s %s\" %s (%s) %d %llu %.3fms\n", ts, e->client, cert,
                      e->profile ? " [" : "", e->profile ? e->profile : "", e->profile ? "]" : "", method, target,
                      e->decision, e->rule, e->status, (unsigned long long)e->bytes, e->ms);
     emit(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);

@@ -31,6 +31,7 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 typedef struct {
     const char *client;   /* "127.0.0.1:4711" or "uid=1000 pid=42" */
     const char *profile;  /* the client's profile, or NULL when there are no profiles */
+    const char *cert;     /* a TLS client certificate's subject, or NULL */
     const char *method;
     const char *target;
     const char *decision; /* "allow", "deny", "bad" */

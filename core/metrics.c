@@ -34,7 +34,7 @@ static const char *const bucket_text[] = {"0.001", "0.005", "0.01", "0.025", "0.
 #define NBUCKETS COUNT(bucket_text)
 _Static_assert(COUNT(bucket_le) + 1 == COUNT(bucket_text), "a label per bucket, +Inf last");
 
-static const char *const refusal_kinds[] = {"400", "403", "408", "413", "431", "503", "allow_from", "limit"};
+static const char *const refusal_kinds[] = {"400", "403", "408", "413", "431", "503", "allow_from", "limit", "tls"};
 _Static_assert(COUNT(refusal_kinds) == METRICS_EVENTS - METRICS_REFUSED_400, "a kind per refusal event");
 
 /* The section every request beyond METRICS_MAX_SERIES counts under. */

@@ -60,6 +60,7 @@ typedef enum {
     METRICS_REFUSED_503,
     METRICS_REFUSED_FROM,    /* a connection refused by ALLOW_FROM / PEER_UIDS / PEER_GIDS */
     METRICS_REFUSED_LIMIT,   /* a connection refused at a connection limit */
+    METRICS_REFUSED_TLS,     /* a TLS handshake failed, or its certificate chose no profile */
     METRICS_EVENTS
 } metrics_event;
 void metrics_event_add(metrics *m, metrics_event e);

@@ -9,7 +9,7 @@
 
 const char *const profile_var_names[] = {
     "SOCKET_PROXY_VOLUME", "SOCKET_PROXY_LISTEN", "SOCKET_PROXY_UID", "SOCKET_PROXY_GID", "SOCKET_PROXY_SOCKET_MODE",
-    "PRESET", "ALLOW_FROM", "PEER_UIDS", "PEER_GIDS", NULL,
+    "PRESET", "ALLOW_FROM", "PEER_UIDS", "PEER_GIDS", "TLS_CLIENT", NULL,
 };
 
 /* Where a profile's variables are read: get(prefix + name), "" as unset. */
@@ -95,9 +95,10 @@ static int load_listen_and_owner(profile *p, reader *r, const config *cfg, char 
     if (v && strcasecmp(v, "off") != 0 &&
         config_parse_listen_list(r->name, v, p->listen, &p->nlisten, err, errlen) < 0)
         return -1;
-    if (!p->unix_path[0] && p->nlisten == 0) {
-        snprintf(err, errlen, "profile %s has nothing to listen on: %sSOCKET_PROXY_VOLUME is empty and %sSOCKET_PROXY_LISTEN "
-                 "is off", p->name, p->prefix, p->prefix);
+    /* A profile chosen by client certificates is reached on any TLS listener. */
+    if (!p->unix_path[0] && p->nlisten == 0 && !read_var(r, "TLS_CLIENT")) {
+        snprintf(err, errlen, "profile %s has nothing to listen on: %sSOCKET_PROXY_VOLUME is empty, %sSOCKET_PROXY_LISTEN "
+                 "is off and %sTLS_CLIENT is unset", p->name, p->prefix, p->prefix, p->prefix);
         return -1;
     }
     static const char *const names[] = {"SOCKET_PROXY_UID", "SOCKET_PROXY_GID", "SOCKET_PROXY_SOCKET_MODE"};
@@ -114,6 +115,63 @@ static int load_listen_and_owner(profile *p, reader *r, const config *cfg, char 
     p->gid = (gid_t)val[1];
     p->socket_mode = (mode_t)val[2];
     return 0;
+}
+
+/* NAME__TLS_CLIENT=name[,name]: certificate names (CN or subject alternative
+ * name, matched exactly) that choose this profile. Needs TLS with a CA. */
+static int load_tls_client(profile *p, reader *r, const config *cfg, char *err, size_t errlen)
+{
+    const char *v = read_var(r, "TLS_CLIENT");
+    if (!v)
+        return 0;
+    if (!cfg->tls || !cfg->tls_files.ca[0]) {
+        snprintf(err, errlen, "%s=\"%s\" needs TLS with client certificates: set SOCKET_PROXY_TLS_DIR with a ca.pem "
+                 "(or SOCKET_PROXY_TLS_CERT, _KEY and _CA)", r->name, v);
+        return -1;
+    }
+    for (const char *s = v; *s;) {
+        while (*s == ',' || *s == ' ')
+            s++;
+        size_t n = strcspn(s, ",");
+        while (n && s[n - 1] == ' ')
+            n--;
+        if (n == 0)
+            break;
+        if (p->ntls_client == PROFILE_TLS_CLIENTS || n > PROFILE_TLS_CLIENT_MAX)
+            return config_fail(err, errlen, r->name, v, "use at most 8 certificate names (CN or subject alternative "
+                               "names) of at most 127 bytes, comma-separated");
+        memcpy(p->tls_client[p->ntls_client], s, n);
+        p->tls_client[p->ntls_client++][n] = '\0';
+        s += n;
+        while (*s == ' ')
+            s++;
+    }
+    return 0;
+}
+
+/* One certificate name chooses one profile. */
+static int check_tls_clients_distinct(const profiles *ps, char *err, size_t errlen)
+{
+    for (int i = 1; i < ps->n; i++)
+        for (int a = 0; a < ps->p[i].ntls_client; a++)
+            for (int j = i; j < ps->n; j++)
+                for (int b = j == i ? a + 1 : 0; b < ps->p[j].ntls_client; b++)
+                    if (strcmp(ps->p[i].tls_client[a], ps->p[j].tls_client[b]) == 0) {
+                        snprintf(err, errlen, "%sTLS_CLIENT and %sTLS_CLIENT both name \"%s\": a certificate name "
+                                 "chooses one profile", ps->p[i].prefix, ps->p[j].prefix, ps->p[i].tls_client[a]);
+                        return -1;
+                    }
+    return 0;
+}
+
+const profile *profiles_by_certificate(const profiles *ps, bool (*is)(const void *cert, const char *name),
+                                       const void *cert)
+{
+    for (int i = 1; i < ps->n; i++)
+        for (int k = 0; k < ps->p[i].ntls_client; k++)
+            if (is(cert, ps->p[i].tls_client[k]))
+                return &ps->p[i];
+    return NULL;
 }
 
 /* "traefik" -> "TRAEFIK__"; a bad name is an error. */
@@ -199,10 +257,10 @@ int profiles_load(profiles *ps, const config *cfg, const char *(*get)(const char
         profile *p = &ps->p[i];
         r.prefix = p->prefix;
         if (load_socket(p, &r, cfg, err, errlen) < 0 || load_listen_and_owner(p, &r, cfg, err, errlen) < 0 ||
-            load_rules_and_admission(p, &r, cfg, err, errlen) < 0)
+            load_rules_and_admission(p, &r, cfg, err, errlen) < 0 || load_tls_client(p, &r, cfg, err, errlen) < 0)
             goto fail;
     }
-    if (check_sockets_distinct(ps, err, errlen) == 0)
+    if (check_sockets_distinct(ps, err, errlen) == 0 && check_tls_clients_distinct(ps, err, errlen) == 0)
         return 0;
 fail:
     profiles_free(ps);

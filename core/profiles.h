@@ -15,6 +15,8 @@
 
 #define PROFILES_MAX 16
 #define PROFILE_NAME_MAX 31
+#define PROFILE_TLS_CLIENTS 8     /* names in one NAME__TLS_CLIENT */
+#define PROFILE_TLS_CLIENT_MAX 127
 
 /* The variables a profile may set besides the rules variables and API_KEY,
  * without the prefix (NULL-terminated). */
@@ -35,6 +37,10 @@ typedef struct profile {
     char from_var[PROFILE_NAME_MAX + 48]; /* "TRAEFIK__ALLOW_FROM", for the log */
     admit_ids peers;                 /* Unix peers it admits; none listed: anyone */
     char peers_var[PROFILE_NAME_MAX + 48]; /* "TRAEFIK__PEER_UIDS", for the 403 */
+    /* NAME__TLS_CLIENT: client certificates (by CN or subject alternative
+     * name) that get this profile on any TLS listener */
+    char tls_client[PROFILE_TLS_CLIENTS][PROFILE_TLS_CLIENT_MAX + 1];
+    int ntls_client;
 } profile;
 
 typedef struct profiles {
@@ -50,6 +56,11 @@ int profiles_load(profiles *ps, const config *cfg, const char *(*get)(const char
 
 /* The profile called name ("" or "default": the default one), or NULL. */
 const profile *profiles_find(const profiles *ps, const char *name);
+
+/* The profile a verified client certificate chooses: the first whose
+ * TLS_CLIENT lists a name `is` says the certificate bears; NULL for none. */
+const profile *profiles_by_certificate(const profiles *ps, bool (*is)(const void *cert, const char *name),
+                                       const void *cert);
 
 /* The name the logs use: the profile's, "default" for the default profile
  * when there are named ones, NULL when there are none. */

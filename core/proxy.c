@@ -62,6 +62,7 @@
 #include "rules/redact.h"
 #include "rules/rules.h"
 #include "sys.h"
+#include "tls.h"
 
 typedef enum { CLIENT = 0, UPSTREAM = 1 } side;
 #define OTHER(s) ((side)(1 - (s)))
@@ -115,12 +116,19 @@ typedef struct write_req {
     conn *c;
     side to;
     int owner;
+    char *cipher;          /* TLS: the ciphertext being written (freed after) */
 } write_req;
 
 struct conn {
     server *srv;
-    const listener *lis;   /* where it connected: its profile's rules and admission */
+    const listener *lis;   /* where it connected: its profile's admission */
+    const profile *prof;   /* whose rules apply: the listener's, or the one a TLS client certificate chose */
     const rules_set *rules;
+    tls_conn *tls;         /* a TLS listener's session (NULL in clear text) */
+    bool handshaking;      /* ... its handshake is under way */
+    bool tls_reading;      /* ... its socket is being read (ciphertext) */
+    bool tls_pumping;      /* ... plain text is being handed to the state machine */
+    bool tls_eof;          /* ... its socket's read side ended */
     conn *prev, *next;
     union {
         uv_stream_t stream;
@@ -349,7 +357,7 @@ static void count_request(conn *c)
         return;
     bool stream = c->streaming || (c->rflags & RULES_F_STREAM) || c->cstate == C_TUNNEL;
     metrics_request r = {
-        .profile = (int)(c->lis->prof - c->srv->profiles->p),
+        .profile = (int)(c->prof - c->srv->profiles->p),
         .method = c->method,
         .section = section_of(c),
         .decision = c->decision ? c->decision : "allow",
@@ -373,7 +381,7 @@ static void set_streaming(conn *c, bool on)
 static const char *learn_key(conn *c, char *out, size_t cap)
 {
     source_key(c, out, cap);
-    const admit_from *from = c->lis->prof->allow_from;
+    const admit_from *from = c->prof->allow_from;
     struct sockaddr_storage ss;
     int len = sizeof(ss);
     const char *name = NULL;
@@ -393,7 +401,7 @@ static void note_learned(conn *c)
     if (!c->srv->learn || !c->need || c->method[0] == '-' || (strcmp(d, "allow") != 0 && strcmp(d, "learn-allow") != 0))
         return;
     char key[320];
-    learn_note(c->srv->learn, (int)(c->lis->prof - c->srv->profiles->p), learn_key(c, key, sizeof(key)), c->need,
+    learn_note(c->srv->learn, (int)(c->prof - c->srv->profiles->p), learn_key(c, key, sizeof(key)), c->need,
                c->need_alt, c->method, c->target);
 }
 
@@ -415,7 +423,8 @@ static void access_log(conn *c, const char *rule_override)
     }
     log_access_entry e = {
         .client = peer(c),
-        .profile = c->lis->log_name,
+        .profile = profile_log_name(c->srv->profiles, c->prof),
+        .cert = c->tls && tls_peer_subject(c->tls)[0] ? tls_peer_subject(c->tls) : NULL,
         .method = c->method,
         .target = c->target,
         .decision = c->decision ? c->decision : "allow",
@@ -498,6 +507,7 @@ static void on_written(uv_write_t *w, int status)
     conn *c = r->c;
     side to = r->to;
     c->writes[to]--;
+    free(r->cipher);
     if (r->owner == OWN)
         free(r);
     else
@@ -512,6 +522,8 @@ static void on_written(uv_write_t *w, int status)
  * any pending write to that side. Forwarded bytes are queued in place, in
  * the buffer of side `owner`, which stays busy until they are written; the
  * proxy's own bytes (owner OWN) are copied. Returns 0 or a libuv error. */
+static int tls_send(conn *c, uv_buf_t *bufs, unsigned nbufs, int owner);
+
 static int send_bytes(conn *c, side to, uv_buf_t *bufs, unsigned nbufs, int owner)
 {
     uv_stream_t *dst = stream_of(c, to);
@@ -521,6 +533,8 @@ static int send_bytes(conn *c, side to, uv_buf_t *bufs, unsigned nbufs, int owne
     if (to == CLIENT)
         c->bytes_out += total;
     metrics_add_bytes(c->srv->metrics, to == UPSTREAM ? total : 0, to == CLIENT ? total : 0);
+    if (to == CLIENT && c->tls)
+        return tls_send(c, bufs, nbufs, owner);
     int w = c->writes[to] == 0 ? uv_try_write(dst, bufs, nbufs) : UV_EAGAIN;
     if (w < 0 && w != UV_EAGAIN && w != UV_ENOSYS)
         return w;
@@ -654,6 +668,7 @@ static void conn_free(conn *c)
             server_buf_put(srv, c->in[s].p, c->in[s].cap);
     free(c->retry);
     free(c->hold);
+    tls_conn_free(c->tls);
     hold_release(c);
     scope_job_free(c);
     set_streaming(c, false);
@@ -739,8 +754,19 @@ static void on_client_shut(uv_shutdown_t *req, int status)
     update_io(c);
 }
 
+static int tls_flush(conn *c, int owner);
+
+/* The client's write side ends: over TLS, close_notify goes first (what Go's
+ * crypto/tls CloseWrite sends), then the socket's FIN. */
 static void shut_client(conn *c)
 {
+    if (c->tls && !c->handshaking) {
+        tls_close_notify(c->tls);
+        if (tls_flush(c, OWN) < 0) {
+            conn_close(c);
+            return;
+        }
+    }
     c->sreq[CLIENT].data = c;
     if (uv_shutdown(&c->sreq[CLIENT], &c->cl.stream, on_client_shut) < 0)
         conn_close(c);
@@ -1404,7 +1430,7 @@ static void learn_body(conn *c, const body_policy *p, const body_verdict *allowe
     for (unsigned i = 0; i < allowed->nhost; i++)
         binds[i] = allowed->host[i];
     char key[320];
-    learn_note_body(c->srv->learn, (int)(c->lis->prof - c->srv->profiles->p), learn_key(c, key, sizeof(key)), used,
+    learn_note_body(c->srv->learn, (int)(c->prof - c->srv->profiles->p), learn_key(c, key, sizeof(key)), used,
                     binds, (int)allowed->nhost);
 }
 
@@ -2307,8 +2333,14 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     *out = b->p ? uv_buf_init(b->p + b->len, (unsigned)(b->cap - b->len)) : uv_buf_init(NULL, 0);
 }
 
+static void tls_reading(conn *c, bool want);
+
 static void set_reading(conn *c, side s, bool want)
 {
+    if (s == CLIENT && c->tls) {
+        tls_reading(c, want);
+        return;
+    }
     if (want == c->reading[s])
         return;
     if (!want)
@@ -2410,6 +2442,285 @@ static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     }
 }
 
+/* ---- TLS ----
+ *
+ * On a TLS listener the session sits between the client's socket and the
+ * state machine: ciphertext is read into the session while the handshake
+ * needs it or the machine would read the client (reading[CLIENT]), plain text
+ * is decrypted into in[CLIENT] only while the machine reads, and what the
+ * machine sends the client is encrypted on its way out (tls_send). A write of
+ * ciphertext keeps its plain text's buffer busy until it has gone, as a clear
+ * write does: backpressure and memory bounds are the same. Decrypted bytes
+ * can wait inside the session with no socket event to come: turning
+ * reading[CLIENT] back on hands them over (tls_pump). */
+
+static void on_tls_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+static void on_tls_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    conn *c = h->data;
+    char *p;
+    size_t room;
+    tls_rx_space(c->tls, &p, &room);
+    *out = uv_buf_init(p, (unsigned)room);
+}
+
+/* Reads the socket while the handshake needs bytes or the machine wants
+ * plain text, and the session has room for more ciphertext. */
+static void tls_raw_io(conn *c)
+{
+    char *p;
+    size_t room;
+    tls_rx_space(c->tls, &p, &room);
+    bool want = !c->closing && !c->tls_eof && room > 0 && (c->handshaking || c->reading[CLIENT]);
+    if (want == c->tls_reading)
+        return;
+    if (want)
+        uv_read_start(&c->cl.stream, on_tls_alloc, on_tls_read);
+    else
+        uv_read_stop(&c->cl.stream);
+    c->tls_reading = want;
+}
+
+/* Hands decrypted bytes to the state machine while it reads the client. */
+static void tls_pump(conn *c)
+{
+    if (c->tls_pumping || c->handshaking)
+        return;
+    c->tls_pumping = true;
+    while (!c->closing && c->tls && c->reading[CLIENT] && c->cstate != C_LINGER && tls_readable(c->tls)) {
+        uv_buf_t b;
+        alloc_cb(&c->cl.handle, 0, &b);
+        if (!b.base || !b.len)
+            break;
+        char why[256];
+        ssize_t n = tls_read(c->tls, b.base, b.len, why, sizeof(why));
+        if (n == -TLS_AGAIN) {
+            buf_release_if_empty(c, CLIENT);
+            break;
+        }
+        if (n == -TLS_FAIL) {
+            log_msg(LOG_INFO, "%s: TLS: %s", peer(c), why);
+            conn_close(c);
+            break;
+        }
+        on_client_read(&c->cl.stream, n > 0 ? n : UV_EOF, &b);
+    }
+    c->tls_pumping = false;
+    if (!c->closing && c->tls)
+        tls_raw_io(c);
+}
+
+/* set_reading for the client of a TLS listener. */
+static void tls_reading(conn *c, bool want)
+{
+    c->reading[CLIENT] = want;
+    if (want && !c->tls_pumping && tls_readable(c->tls))
+        tls_pump(c);
+    else
+        tls_raw_io(c);
+}
+
+/* Writes the session's ciphertext: what cannot go at once is queued, and the
+ * plain text's buffer (owner) stays busy until it has gone. */
+static int tls_flush(conn *c, int owner)
+{
+    size_t len;
+    char *ct = tls_out_take(c->tls, &len);
+    if (!ct)
+        return 0;
+    uv_buf_t b = uv_buf_init(ct, (unsigned)len);
+    int w = c->writes[CLIENT] == 0 ? uv_try_write(&c->cl.stream, &b, 1) : UV_EAGAIN;
+    if ((w < 0 && w != UV_EAGAIN && w != UV_ENOSYS) || (w > 0 && (size_t)w == len)) {
+        free(ct);
+        return w < 0 ? w : 0;
+    }
+    size_t done = w > 0 ? (size_t)w : 0;
+    b.base += done;
+    b.len -= (unsigned)done;
+    write_req *r = owner == OWN ? malloc(sizeof(*r)) : &c->fwd[CLIENT];
+    if (!r) {
+        free(ct);
+        return UV_ENOMEM;
+    }
+    *r = (write_req){.c = c, .to = CLIENT, .owner = owner, .cipher = ct};
+    int e = uv_write(&r->req, &c->cl.stream, &b, 1, on_written);
+    if (e < 0) {
+        free(ct);
+        if (owner == OWN)
+            free(r);
+        return e;
+    }
+    c->writes[CLIENT]++;
+    if (owner != OWN)
+        c->in[owner].busy = true;
+    return 0;
+}
+
+/* send_bytes to the client of a TLS listener: encrypted, then written. */
+static int tls_send(conn *c, uv_buf_t *bufs, unsigned nbufs, int owner)
+{
+    for (unsigned i = 0; i < nbufs; i++)
+        if (tls_write(c->tls, bufs[i].base, bufs[i].len) < 0)
+            return UV_EPROTO;
+    return tls_flush(c, owner);
+}
+
+/* The session ends before it began: the connection goes on in clear text
+ * only to be closed (a refusal's alert, or a clear-text 400, is written). */
+static void tls_drop(conn *c)
+{
+    if (c->tls_reading)
+        uv_read_stop(&c->cl.stream);
+    c->tls_reading = c->reading[CLIENT] = false;
+    c->handshaking = false;
+    tls_conn_free(c->tls);
+    c->tls = NULL;
+    set_timer(c, T_NONE, 0);
+}
+
+/* A handshake that failed, timed out, or a certificate no profile takes:
+ * one access line, the alert (if any) flushed, then the close. */
+static void tls_refuse(conn *c, const char *why)
+{
+    char text[400];
+    snprintf(text, sizeof(text), "TLS: %s", why);
+    begin_request(c, NULL, NULL);
+    c->decision = "deny";
+    metrics_event_add(c->srv->metrics, METRICS_REFUSED_TLS);
+    access_log(c, text);
+    if (c->handshaking) {
+        if (tls_flush(c, OWN) < 0) {
+            conn_close(c);
+            return;
+        }
+        tls_drop(c);
+    }
+    c->cstate = C_WAIT;
+    finish_and_close(c);
+}
+
+/* Clear-text HTTP on a TLS port: a clear-text 400 saying so, then the close. */
+static void tls_plain_http(conn *c)
+{
+    tls_drop(c);
+    begin_request(c, NULL, NULL);
+    c->decision = "bad";
+    c->status = 400;
+    access_log(c, "clear-text HTTP on a TLS port");
+    respond(c, 400,
+            "this port speaks TLS: connect with TLS (docker: --tlsverify or DOCKER_TLS_VERIFY=1, with "
+            "DOCKER_CERT_PATH holding ca.pem, cert.pem and key.pem)",
+            true);
+    c->cstate = C_WAIT;
+    finish_and_close(c);
+}
+
+static bool certificate_names(const void *t, const char *name) { return tls_peer_is(t, name); }
+
+/* The profile the client certificate chooses (NAME__TLS_CLIENT), else the
+ * listener's, unless that profile takes certificates by name only. NULL, or
+ * why the connection is refused. */
+static const char *tls_choose_profile(conn *c, char *why, size_t len)
+{
+    const profile *p = profiles_by_certificate(c->srv->profiles, certificate_names, c->tls);
+    const char *subject = tls_peer_subject(c->tls)[0] ? tls_peer_subject(c->tls) : "(no certificate)";
+    if (!p && c->lis->prof->ntls_client > 0) {
+        snprintf(why, len, "the client certificate %s is none of %sTLS_CLIENT's names", subject, c->lis->prof->prefix);
+        return why;
+    }
+    if (!p || p == c->prof)
+        return NULL;
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (p->allow_from && (uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &sl) != 0 ||
+                          !admit_from_admits(p->allow_from, (struct sockaddr *)&ss))) {
+        snprintf(why, len, "the client certificate %s chooses profile %s, whose %s does not admit this address",
+                 subject, p->name, p->from_var);
+        return why;
+    }
+    c->prof = p;
+    c->rules = &p->rules;
+    return NULL;
+}
+
+static void start(conn *c);
+
+static void tls_handshake_step(conn *c)
+{
+    int first = tls_first_byte(c->tls);
+    if (first >= 'A' && first <= 'Z') {
+        tls_plain_http(c);
+        return;
+    }
+    char why[256];
+    tls_status st = tls_handshake(c->tls, why, sizeof(why));
+    if (st == TLS_FAIL) {
+        tls_refuse(c, why);
+        return;
+    }
+    if (tls_flush(c, OWN) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (st == TLS_AGAIN) {
+        if (c->tls_eof)
+            tls_refuse(c, "the client closed the connection during the handshake");
+        else
+            tls_raw_io(c);
+        return;
+    }
+    c->handshaking = false;
+    const char *no = tls_choose_profile(c, why, sizeof(why));
+    if (no) {
+        tls_refuse(c, no);
+        return;
+    }
+    set_timer(c, T_NONE, 0);
+    start(c);
+}
+
+static void on_tls_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    conn *c = s->data;
+    if (c->closing || n == 0)
+        return;
+    if (n < 0) {
+        /* The socket's end; the state machine hears of it from tls_read,
+         * after the plain text before it. */
+        c->tls_eof = true;
+        if (n != UV_EOF || c->cstate == C_LINGER) {
+            conn_close(c);
+            return;
+        }
+        tls_rx_eof(c->tls);
+        tls_raw_io(c);
+    } else if (c->cstate == C_LINGER) {
+        return; /* discarded */
+    } else {
+        tls_rx_commit(c->tls, (size_t)n);
+    }
+    if (c->handshaking)
+        tls_handshake_step(c);
+    else
+        tls_pump(c);
+}
+
+/* A TLS listener's connection, admitted: the handshake comes first, bounded
+ * by SOCKET_PROXY_HEAD_TIMEOUT. */
+static void tls_start(conn *c)
+{
+    c->tls = tls_conn_new(c->srv->tls);
+    if (!c->tls) {
+        log_msg(LOG_ERR, "%s: TLS: out of memory", peer(c));
+        conn_close(c);
+        return;
+    }
+    c->handshaking = true;
+    set_timer(c, T_HEAD, c->srv->cfg->head_timeout_ms);
+    tls_raw_io(c);
+}
+
 /* ---- timers ---- */
 
 static void on_timer(uv_timer_t *t)
@@ -2425,6 +2736,10 @@ static void on_timer(uv_timer_t *t)
         conn_close(c);
         break;
     case T_HEAD:
+        if (c->handshaking) {
+            tls_refuse(c, "the TLS handshake did not complete in time (SOCKET_PROXY_HEAD_TIMEOUT)");
+            break;
+        }
         if (c->cstate == C_HOLD) {
             reject(c, 408, "request body not received in time");
             break;
@@ -2448,9 +2763,14 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- accept / drain ---- */
 
-/* The connection is admitted: its first request may come. */
+/* The connection is admitted: its first request may come (over TLS, once
+ * the handshake has chosen its profile). */
 static void start(conn *c)
 {
+    if (c->lis->tls && !c->tls) {
+        tls_start(c);
+        return;
+    }
     set_timer(c, T_IDLE, c->srv->cfg->idle_timeout_ms);
     update_io(c);
 }
@@ -2591,6 +2911,7 @@ void proxy_accept(listener *l)
         return;
     c->srv = s; /* a refusal at accept logs through them */
     c->lis = l;
+    c->prof = l->prof;
     if (l->is_unix)
         uv_pipe_init(s->loop, &c->cl.pipe, 0);
     else
@@ -2607,8 +2928,9 @@ void proxy_accept(listener *l)
         /* ALLOW_FROM's refusal comes first: not a byte, not even a 503. */
         c->lis = l;
         log_stranger(c);
-    } else if (refused) {
-        /* Written at once or not at all: a refused client gets no buffer. */
+    } else if (refused && !l->tls) {
+        /* Written at once or not at all: a refused client gets no buffer
+         * (a TLS client, no clear-text answer: only the close). */
         char out[ANSWER_MAX];
         uv_buf_t b = uv_buf_init(out, (unsigned)answer_format(out, 503, refused, true, false, true));
         uv_try_write(&c->cl.stream, &b, 1);
@@ -2619,6 +2941,7 @@ void proxy_accept(listener *l)
     }
     c->srv = s;
     c->lis = l;
+    c->prof = l->prof;
     c->rules = &l->prof->rules;
     uv_timer_init(s->loop, &c->timer);
     c->timer.data = c;

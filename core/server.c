@@ -14,12 +14,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "learn.h"
 #include "log.h"
 #include "lookup.h"
-#include "learn.h"
 #include "proxy.h"
 #include "quiet.h"
 #include "sys.h"
+#include "tls.h"
 
 #define BUF_FREE_MAX 16
 
@@ -322,6 +323,7 @@ static int open_profile(server *s, const profile *p, char *err, size_t errlen)
         l->srv = s;
         l->prof = p;
         l->log_name = profile_log_name(s->profiles, p);
+        l->tls = !l->is_unix && s->tls;
         l->h.stream.data = l;
     }
     return 0;
@@ -439,6 +441,45 @@ static int open_listeners(server *s, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- TLS certificates ---- */
+
+/* SIGHUP: the certificate files again (cert-manager, Traefik or a cron job
+ * rotated them). New connections get the new ones; open connections keep
+ * theirs; a file that does not load keeps the old ones, with one line. The
+ * files are read as SOCKET_PROXY_UID by then: they must be readable by it. */
+static void on_hup(uv_signal_t *h, int signum)
+{
+    server *s = h->data;
+    char err[512], what[600];
+    (void)signum;
+    tls_server *t = tls_server_load(&s->cfg->tls_files, err, sizeof(err));
+    if (!t) {
+        log_msg(LOG_ERR, "SIGHUP: TLS certificates not reloaded, keeping the old ones: %s", err);
+        return;
+    }
+    tls_server_unref(s->tls);
+    s->tls = t;
+    tls_server_describe(t, what, sizeof(what));
+    log_msg(LOG_NOTICE, "SIGHUP: TLS certificates reloaded: %s", what);
+}
+
+static void start_tls(server *s)
+{
+    char what[600];
+    if (!s->tls)
+        return;
+    tls_server_describe(s->tls, what, sizeof(what));
+    log_msg(LOG_INFO, "TLS on every TCP listener (%s): %s", tls_library(), what);
+    if (!tls_server_verifies_clients(s->tls))
+        log_msg(LOG_WARNING, "TLS without client certificates: anyone who reaches a TCP listener gets what its rules "
+                             "grant; put a ca.pem in SOCKET_PROXY_TLS_DIR (or set SOCKET_PROXY_TLS_CA) to require "
+                             "them");
+    uv_signal_init(s->loop, &s->sig_hup);
+    s->sig_hup.data = s;
+    uv_signal_start(&s->sig_hup, on_hup, SIGHUP);
+    uv_unref((uv_handle_t *)&s->sig_hup);
+}
+
 /* SIGTERM and SIGINT start the shutdown; SIGCHLD reaps. */
 static void start_signals(server *s)
 {
@@ -477,7 +518,7 @@ static void server_free(server *s)
     }
 }
 
-int server_run(const config *cfg, profiles *ps)
+int server_run(const config *cfg, profiles *ps, tls_server *tls)
 {
     server s;
     uv_loop_t loop;
@@ -489,6 +530,7 @@ int server_run(const config *cfg, profiles *ps)
         return 1;
     }
     s.profiles = ps;
+    s.tls = tls;
     if (!s.lookups) {
         log_msg(LOG_CRIT, "out of memory");
     } else if (start_learn(&s) < 0) {
@@ -497,6 +539,7 @@ int server_run(const config *cfg, profiles *ps)
         log_msg(LOG_CRIT, "%s", err);
     } else {
         start_signals(&s);
+        start_tls(&s);
         log_msg(LOG_INFO, "forwarding to unix:%s; up to %zu connections", cfg->upstream, s.max_conns);
         uv_run(&loop, UV_RUN_DEFAULT);
         rc = 0;
@@ -505,5 +548,6 @@ int server_run(const config *cfg, profiles *ps)
     }
     server_free(&s);
     learn_free(s.learn);
+    tls_server_unref(s.tls);
     return rc;
 }

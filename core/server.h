@@ -24,12 +24,14 @@ typedef struct listener {
     const char *log_name;   /* the profile's name in the access log, or NULL */
     char unix_path[108];    /* the socket file, removed on exit while `bound` */
     bool is_unix;
+    bool tls;               /* a TCP listener while TLS is configured */
     bool open;
     bool bound;
 } listener;
 
 struct quiet;
 struct lookup_pool;
+struct tls_server;
 
 /* Idle keep-alive connections kept for lookups (core/lookup.h), and for how
  * long: a scoped profile asks the daemon before most requests. */
@@ -53,6 +55,8 @@ typedef struct server {
     clients clients;          /* connections per client (SOCKET_PROXY_MAX_CLIENT_CONNS) */
     uv_signal_t sig_term, sig_int, sig_chld;
     uv_signal_t sig_usr1;     /* learn mode: print what was learned */
+    uv_signal_t sig_hup;      /* TLS: load the certificate files again */
+    struct tls_server *tls;   /* TLS: what new connections use (old ones keep theirs); NULL in clear */
     uv_timer_t learn_warn;    /* learn mode: "not enforcing" every 10 minutes */
     uv_timer_t grace;
     void **buf_free[2];       /* recycled I/O buffers: [0] small, [1] large */
@@ -72,9 +76,10 @@ typedef struct server {
  * cannot pin 512 bodies' worth of memory. Beyond it: 503, retry. */
 #define SERVER_HELD_BODIES 16
 
-/* Binds every listener, drops privileges, serves until shutdown. Returns the
- * process exit code. */
-int server_run(const config *cfg, profiles *ps);
+/* Binds every listener, drops privileges, serves until shutdown. tls: the
+ * loaded certificates when SOCKET_PROXY_TLS_* is set (the server owns it),
+ * else NULL. Returns the process exit code. */
+int server_run(const config *cfg, profiles *ps, struct tls_server *tls);
 
 /* Called by the connection code when a connection is gone. */
 void server_conn_closed(server *s);

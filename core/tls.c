@@ -553,7 +553,7 @@ tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char
     mbedtls_x509_crt_init(&c->ca);
     mbedtls_x509_crt_init(&c->cert);
     mbedtls_pk_init(&c->key);
-    if (load_certs(&c->ca, "CA", ca, err, errlen) < 0 ||
+    if ((ca && load_certs(&c->ca, "CA", ca, err, errlen) < 0) ||
         (cert && (load_certs(&c->cert, "client certificate", cert, err, errlen) < 0 ||
                   load_key(&c->key, "client key", key, err, errlen) < 0)))
         goto fail;
@@ -564,7 +564,8 @@ tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char
     if (r == 0) {
         common_settings(&c->conf);
         mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
-        mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+        /* No CA configured (server-only TLS): nothing to verify the proxy by. */
+        mbedtls_ssl_conf_authmode(&c->conf, ca ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_NONE);
         r = mbedtls_ssl_setup(&c->ssl, &c->conf);
     }
     if (r == 0) {

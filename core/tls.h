@@ -83,7 +83,9 @@ bool tls_peer_is(const tls_conn *t, const char *name);
 
 /* The health check's client: a blocking handshake on a connected socket,
  * verifying the server's chain against ca (no host name check: the health
- * check dials an address it was given), with an optional client certificate.
+ * check dials an address it was given; ca NULL: no verification, for
+ * server-only TLS), with an optional client certificate (cert, key or NULL).
+ * Each wait for the socket is bounded by timeout_ms.
  * Returns a session for tls_client_send/recv, or NULL with err. */
 typedef struct tls_client tls_client;
 tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char *key, int timeout_ms,

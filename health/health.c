@@ -1,7 +1,11 @@
 /* The healthcheck client: blocking sockets bounded by one deadline, no
  * libuv, no child processes, one line on stderr when unhealthy. Three steps:
  * the options, the address to check, and the exchange (GET /_ping), whose
- * answer is read with the proxy's own response parser. */
+ * answer is read with the proxy's own response parser. With TLS on, a TCP
+ * address is checked over TLS (core/tls.c's client): the proxy's certificate
+ * verified against the configured CA (no host name check: the address is the
+ * one given), and cert.pem / key.pem from SOCKET_PROXY_TLS_DIR presented when
+ * they are there (Docker's client file names). */
 #include "health.h"
 
 #include <arpa/inet.h>
@@ -21,6 +25,7 @@
 
 #include "core/http1.h"
 #include "core/log.h"
+#include "core/tls.h"
 
 /* Exit codes: healthy, unhealthy, bad usage. */
 enum { HEALTHY = 0, UNHEALTHY = 1, USAGE = 2 };
@@ -37,6 +42,12 @@ typedef struct {
     socklen_t len;
     char where[160]; /* "unix:/run/proxy/docker.sock", "tcp:127.0.0.1:2375" */
 } health_addr;
+
+/* The connection: a socket, and its TLS session when there is one. */
+typedef struct {
+    int fd;
+    tls_client *tls;
+} health_conn;
 
 static int64_t now_ms(void)
 {
@@ -239,11 +250,14 @@ static int connect_by(const health_addr *a, int64_t deadline, int *out)
     return HEALTHY;
 }
 
-static int send_ping(int fd, const health_addr *a, int64_t deadline)
+static int send_ping(const health_conn *hc, const health_addr *a, int64_t deadline)
 {
     static const char req[] = "GET /_ping HTTP/1.1\r\nHost: socket-proxy\r\nUser-Agent: socket-proxy-healthcheck\r\n"
                               "Connection: close\r\n\r\n";
-    size_t off = 0;
+    int fd = hc->fd;
+    if (hc->tls && tls_client_send(hc->tls, req, sizeof(req) - 1) < 0)
+        return report(UNHEALTHY, "proxy on %s dropped the TLS connection", a->where);
+    size_t off = hc->tls ? sizeof(req) - 1 : 0;
     while (off < sizeof(req) - 1) {
         if (wait_fd(fd, POLLOUT, deadline) < 0)
             return report(UNHEALTHY, "timed out sending to the proxy on %s", a->where);
@@ -257,9 +271,10 @@ static int send_ping(int fd, const health_addr *a, int64_t deadline)
 
 /* Reads the answer until its head is parsed and, unless it is a 200, until
  * its Content-Length body (the proxy's {"message": ...}) or the end. */
-static int read_answer(int fd, const health_addr *a, int64_t deadline, char *buf, size_t cap, h1_response *res,
-                       ssize_t *head)
+static int read_answer(const health_conn *hc, const health_addr *a, int64_t deadline, char *buf, size_t cap,
+                       h1_response *res, ssize_t *head)
 {
+    int fd = hc->fd;
     size_t len = 0;
     *head = H1_INCOMPLETE;
     for (;;) {
@@ -268,9 +283,10 @@ static int read_answer(int fd, const health_addr *a, int64_t deadline, char *buf
             break;
         if (len == cap - 1)
             break;
-        if (wait_fd(fd, POLLIN, deadline) < 0)
+        /* TLS may hold decrypted bytes already: its client waits for the socket itself. */
+        if (!hc->tls && wait_fd(fd, POLLIN, deadline) < 0)
             return report(UNHEALTHY, "timed out waiting for /_ping through the proxy on %s", a->where);
-        ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
+        ssize_t r = hc->tls ? tls_client_recv(hc->tls, buf + len, cap - 1 - len) : recv(fd, buf + len, cap - 1 - len, 0);
         if (r < 0 && (errno == EAGAIN || errno == EINTR))
             continue;
         if (r <= 0)
@@ -300,7 +316,28 @@ static void answer_message(const char *body, char *out, size_t cap)
     cJSON_Delete(o);
 }
 
-int health_main(const profiles *ps, int argc, char **argv)
+/* With TLS on, a TCP connection starts with the handshake. */
+static int start_tls(const config *cfg, health_conn *hc, const health_addr *a, int64_t deadline)
+{
+    if (!cfg->tls || a->ss.ss_family == AF_UNIX)
+        return HEALTHY;
+    char cert[300] = "", key[300] = "", err[600];
+    const char *dir = getenv("SOCKET_PROXY_TLS_DIR");
+    if (dir && *dir) {
+        snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+        snprintf(key, sizeof(key), "%s/key.pem", dir);
+        if (access(cert, R_OK) != 0 || access(key, R_OK) != 0)
+            cert[0] = key[0] = '\0';
+    }
+    int64_t left = deadline - now_ms();
+    hc->tls = tls_client_open(hc->fd, cfg->tls_files.ca[0] ? cfg->tls_files.ca : NULL, cert[0] ? cert : NULL,
+                              key[0] ? key : NULL, left > 0 ? (int)left : 1, err, sizeof(err));
+    if (!hc->tls)
+        return report(UNHEALTHY, "proxy on %s: %s", a->where, err);
+    return HEALTHY;
+}
+
+int health_main(const config *cfg, const profiles *ps, int argc, char **argv)
 {
     health_opts o;
     health_addr a;
@@ -310,16 +347,19 @@ int health_main(const profiles *ps, int argc, char **argv)
     if (rc != HEALTHY)
         return rc;
     int64_t deadline = now_ms() + o.timeout_ms;
-    int fd = -1;
-    if ((rc = connect_by(&a, deadline, &fd)) != HEALTHY)
+    health_conn hc = {.fd = -1};
+    if ((rc = connect_by(&a, deadline, &hc.fd)) != HEALTHY)
         return rc;
     char buf[8192];
     h1_response res;
     ssize_t head;
-    rc = send_ping(fd, &a, deadline);
+    rc = start_tls(cfg, &hc, &a, deadline);
     if (rc == HEALTHY)
-        rc = read_answer(fd, &a, deadline, buf, sizeof(buf), &res, &head);
-    close(fd);
+        rc = send_ping(&hc, &a, deadline);
+    if (rc == HEALTHY)
+        rc = read_answer(&hc, &a, deadline, buf, sizeof(buf), &res, &head);
+    tls_client_close(hc.tls);
+    close(hc.fd);
     if (rc != HEALTHY)
         return rc;
     if (res.status == 200)

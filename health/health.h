@@ -5,8 +5,9 @@
 #include "core/profiles.h"
 
 /* argv[0] is "healthcheck", its options follow (--profile NAME checks
- * through that profile's socket). Returns the process exit code: 0 healthy,
- * 1 unhealthy (one line on stderr says why), 2 bad usage. */
-int health_main(const profiles *ps, int argc, char **argv);
+ * through that profile's socket). A TCP address is checked over TLS when
+ * cfg has TLS on (SOCKET_PROXY_TLS_*). Returns the process exit code: 0
+ * healthy, 1 unhealthy (one line on stderr says why), 2 bad usage. */
+int health_main(const config *cfg, const profiles *ps, int argc, char **argv);
 
 #endif

@@ -270,12 +270,12 @@ def test_vars_per_profile_forms_mirror_the_unprefixed_ones():
     for n in rules_and_key:
         assert got.get("NAME__" + n) == plain[n], n
     for n in ("SOCKET_PROXY_VOLUME", "SOCKET_PROXY_LISTEN", "SOCKET_PROXY_UID", "SOCKET_PROXY_GID",
-              "SOCKET_PROXY_SOCKET_MODE", "PRESET", "ALLOW_FROM", "PEER_UIDS", "PEER_GIDS"):
+              "SOCKET_PROXY_SOCKET_MODE", "PRESET", "ALLOW_FROM", "PEER_UIDS", "PEER_GIDS", "TLS_CLIENT"):
         assert "NAME__" + n in got, n
     assert got["NAME__SOCKET_PROXY_LISTEN"] == "off"
     assert got["NAME__SOCKET_PROXY_VOLUME"] == "$SOCKET_PROXY_VOLUME/name"
     # nothing else: the server-wide variables have no per-profile form
-    assert len(got) == len(rules_and_key) + 9, sorted(set(got) - {"NAME__" + n for n in rules_and_key})
+    assert len(got) == len(rules_and_key) + 10, sorted(set(got) - {"NAME__" + n for n in rules_and_key})
 
 
 # -- healthcheck --profile without a daemon ---------------------------------------------------

@@ -131,6 +131,7 @@ static const char *const expect_text =
     "socket_proxy_refusals_total{kind=\"503\"} 1\n"
     "socket_proxy_refusals_total{kind=\"allow_from\"} 3\n"
     "socket_proxy_refusals_total{kind=\"limit\"} 1\n"
+    "socket_proxy_refusals_total{kind=\"tls\"} 1\n"
     "# HELP socket_proxy_build_info The running version; always 1.\n"
     "# TYPE socket_proxy_build_info gauge\n"
     "socket_proxy_build_info{version=\"" SOCKET_PROXY_VERSION "\"} 1\n";
