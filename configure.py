@@ -45,6 +45,9 @@ OPTIONAL = [
     ("busybox (test images)", lambda: os.path.exists("/bin/busybox"), "busybox-static"),
     ("go (route-table differential, tests/routes)", lambda: shutil.which("go"), "golang-go"),
     ("gorilla/mux for Go in GOPATH mode (tests/routes)", lambda: gorilla_mux_ok(), "golang-github-gorilla-mux-dev"),
+    ("OpenSSL headers (ninja bench: bench/tlsload.c, the TLS client of bench/tls.py; never the product)",
+     lambda: os.path.isfile("/usr/include/openssl/ssl.h"), "libssl-dev"),
+    ("haproxy (ninja bench: the comparison)", lambda: shutil.which("haproxy"), "haproxy"),
 ]
 GOPATH = "/usr/share/gocode"  # Debian's golang-*-dev packages install here
 

@@ -208,11 +208,16 @@ def main():
         iextra = "" if label == "direct" else " (%+.3f)" % (i50 - im)
         lines.append("| %s | %.3f%s | %.3f | %.3f%s | %.3f |" % (label, c50, extra, c90, i50, iextra, i90))
     lines.append("")
+    publish(lines, args.results, SECTION)
+    return 0
+
+
+def publish(lines, results, section):
+    """Prints the section (its lines) and, with results (a path), replaces it there."""
     text = "\n".join(lines)
     print(text)
-    if args.results:
-        write_section(args.results, SECTION, text)
-    return 0
+    if results:
+        write_section(results, section, text)
 
 
 def write_section(path, section, text):

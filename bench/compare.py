@@ -192,8 +192,9 @@ SECTIONS = ["auth", "build", "commit", "configs", "containers", "distribution", 
             "swarm", "system", "tasks", "version", "volumes"]
 
 
-def haproxy_cfg(path, upstream_sock, port, level="warning"):
-    """Tecnativa's docker-socket-proxy haproxy.cfg, with our paths."""
+def haproxy_cfg(path, upstream_sock, port, level="warning", bind_opts=""):
+    """Tecnativa's docker-socket-proxy haproxy.cfg, with our paths (bind_opts:
+    more words on the bind line, such as bench/tls.py's ssl settings)."""
     allow = "\n".join(
         "    http-request allow if { path,url_dec -m reg -i ^(/v[\\d\\.]+)?/%s } { env(%s) -m bool }"
         % (s, s.upper().lstrip("_")) for s in SECTIONS)
@@ -226,7 +227,7 @@ backend docker-events
     timeout server 0
 
 frontend dockerfrontend
-    bind 127.0.0.1:%(port)d
+    bind 127.0.0.1:%(port)d%(bind)s
     http-request deny unless METH_GET || { env(POST) -m bool }
     http-request allow if { path,url_dec -m reg -i ^(/v[\\d\\.]+)?/containers/[a-zA-Z0-9_.-]+/((stop)|(restart)|(kill)) } { env(ALLOW_RESTARTS) -m bool }
     http-request allow if { path,url_dec -m reg -i ^(/v[\\d\\.]+)?/containers/[a-zA-Z0-9_.-]+/start } { env(ALLOW_START) -m bool }
@@ -235,7 +236,8 @@ frontend dockerfrontend
     http-request deny
     default_backend dockerbackend
     use_backend docker-events if { path,url_dec -m reg -i ^(/v[\\d\\.]+)?/events }
-""" % {"level": level, "sock": upstream_sock, "port": port, "allow": allow}
+""" % {"level": level, "sock": upstream_sock, "port": port, "allow": allow,
+       "bind": " " + bind_opts if bind_opts else ""}
     with open(path, "w") as f:
         f.write(cfg)
 

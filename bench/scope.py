@@ -95,10 +95,7 @@ def main():
     lines += ["", "Scoped inspect: %.3f ms added to direct access, %.2f× one direct inspect round trip (%.3f ms); "
               "issue 15's target for a scoped request is an added latency of at most 1.3× one direct round trip."
               % (s50 - im, (s50 - im) / im, im), ""]
-    text = "\n".join(lines)
-    print(text)
-    if args.results:
-        bodies.write_section(args.results, SECTION, text)
+    bodies.publish(lines, args.results, SECTION)
     return 0
 
 

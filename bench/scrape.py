@@ -24,7 +24,7 @@ UPSTREAM = os.path.join(ROOT, "build", "bench", "upstream")
 SECTION = "## Metrics scrape"
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bodies import write_section  # noqa: E402
+from bodies import publish  # noqa: E402
 from compare import free_port  # noqa: E402
 
 
@@ -97,14 +97,12 @@ def main():
                 p.kill()
         subprocess.run(["rm", "-rf", d], check=False)
     pct = lambda q: times[min(len(times) - 1, int(len(times) * q))]  # noqa: E731
-    text = "\n".join([SECTION, "",
-                      "%d scrapes of GET /metrics (%d bytes) while the proxy holds %d open client connections "
-                      "(%s): median %.3f ms, p90 %.3f ms, p99 %.3f ms; target under 10 ms."
-                      % (args.n, len(body.split(b"\r\n\r\n", 1)[1]), args.conns,
-                         gauge[0].decode() if gauge else "gauge missing", pct(0.5), pct(0.9), pct(0.99)), ""])
-    print(text)
-    if args.results:
-        write_section(args.results, SECTION, text)
+    publish([SECTION, "",
+            "%d scrapes of GET /metrics (%d bytes) while the proxy holds %d open client connections "
+            "(%s): median %.3f ms, p90 %.3f ms, p99 %.3f ms; target under 10 ms."
+            % (args.n, len(body.split(b"\r\n\r\n", 1)[1]), args.conns,
+               gauge[0].decode() if gauge else "gauge missing", pct(0.5), pct(0.9), pct(0.99)), ""],
+            args.results, SECTION)
     return 0
 
 

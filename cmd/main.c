@@ -230,10 +230,13 @@ static int cmd_rules_profiles(const profiles *ps)
     printf("\n(* set by the environment, + by the preset; profile NAME reads NAME__VARIABLE)\n");
     for (int j = 0; j < ps->n; j++) {
         const profile *p = &ps->p[j];
-        char line[sizeof(p->unix_path) + 24 + CONFIG_MAX_LISTEN * 64];
+        char line[sizeof(p->unix_path) + 64 + CONFIG_MAX_LISTEN * 64 + sizeof(p->tls_client)];
         size_t n = (size_t)snprintf(line, sizeof(line), "%s: socket %s", p->name[0] ? p->name : "default",
                                     p->unix_path[0] ? p->unix_path : "none");
-        append_tcp(p, line, n, sizeof(line));
+        n = append_tcp(p, line, n, sizeof(line));
+        for (int k = 0; k < p->ntls_client && n < sizeof(line); k++)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", k ? "," : ", TLS client certificates ",
+                                  p->tls_client[k]);
         printf("%s\n", line);
     }
     return 0;
@@ -347,11 +350,16 @@ static void log_empty(const config *c, const profiles *ps)
 }
 
 /* "unix:PATH, tcp:HOST:PORT, ...": where a profile listens. */
+/* Where a profile is reached: its socket, its TCP addresses, and the client
+ * certificates that choose it on any TLS listener. */
 static const char *profile_where(const profile *p, char *out, size_t cap)
 {
     size_t n = p->unix_path[0] ? (size_t)snprintf(out, cap, "unix:%s", p->unix_path) : 0;
     out[n] = '\0';
-    append_tcp(p, out, n, cap);
+    n = append_tcp(p, out, n, cap);
+    for (int k = 0; k < p->ntls_client && n < cap; k++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", k ? "," : n ? ", TLS client certificates " :
+                                                                       "TLS client certificates ", p->tls_client[k]);
     return out;
 }
 
@@ -361,7 +369,7 @@ static void log_granted(const profiles *ps)
     for (int j = 0; j < ps->n; j++) {
         const profile *p = &ps->p[j];
         const rules_set *r = &p->rules;
-        char line[1024], from[512] = "", where[sizeof(p->unix_path) + CONFIG_MAX_LISTEN * 64];
+        char line[1024], from[512] = "", where[sizeof(p->unix_path) + CONFIG_MAX_LISTEN * 64 + sizeof(p->tls_client)];
         size_t n = 0;
         for (int i = 0; i < RV_COUNT; i++)
             if ((r->granted & RBIT(i)) && n < sizeof(line) - 40)

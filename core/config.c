@@ -276,6 +276,21 @@ static int tls_file(config *c, const char *(*get)(const char *), int var, const 
     return 0;
 }
 
+void config_tls_files_now(const config *c, tls_files *f)
+{
+    struct stat st;
+    if (f != &c->tls_files)
+        *f = c->tls_files;
+    if (!c->tls_dir[0])
+        return; /* the CA is SOCKET_PROXY_TLS_CA's, or there is none */
+    snprintf(f->ca, sizeof(f->ca), "%s/ca.pem", c->tls_dir);
+    f->ca_var = config_var_names[CV_SOCKET_PROXY_TLS_DIR];
+    /* Only a file that is not there means "no CA": anything else (a dangling
+     * link, no permission) is a CA that fails to load, with its reason. */
+    if (lstat(f->ca, &st) != 0 && errno == ENOENT)
+        f->ca[0] = '\0';
+}
+
 /* TLS: Docker's file names in SOCKET_PROXY_TLS_DIR, each overridable; the
  * files themselves are read by core/tls.c (tls_server_load). A directory
  * without ca.pem means server-only TLS. */
@@ -294,11 +309,8 @@ static int load_tls(config *c, const char *(*get)(const char *), char *err, size
         tls_file(c, get, CV_SOCKET_PROXY_TLS_CA, NULL, NULL, f->ca, sizeof(f->ca), &f->ca_var, err, errlen) < 0)
         return -1;
     if (!f->ca[0] && dir) {
-        struct stat st;
-        snprintf(f->ca, sizeof(f->ca), "%s/ca.pem", dir);
-        f->ca_var = config_var_names[CV_SOCKET_PROXY_TLS_DIR];
-        if (stat(f->ca, &st) != 0)
-            f->ca[0] = '\0';
+        snprintf(c->tls_dir, sizeof(c->tls_dir), "%s", dir);
+        config_tls_files_now(c, f);
     }
     if (!f->cert[0] && !f->key[0] && !f->ca[0])
         return 0;

@@ -29,6 +29,9 @@
     X(SOCKET_PROXY_TLS_CERT, "", "the server certificate file (PEM, with its chain): overrides the directory's")     \
     X(SOCKET_PROXY_TLS_KEY, "", "the server's private key file (PEM, unencrypted): overrides the directory's")       \
     X(SOCKET_PROXY_TLS_CA, "", "the CA file client certificates must be signed by: overrides the directory's")      \
+    X(SOCKET_PROXY_TLS_CLIENT, "",                                                                                   \
+      "client certificate names (CN or subject alternative name) the default TCP listener admits; empty: any "      \
+      "certificate its CA signed")                                                                                  \
     X(SOCKET_PROXY_TIMEOUT, "30s", "bound on dialing the daemon")                                                    \
     X(SOCKET_PROXY_HEAD_TIMEOUT, "10s", "from a request head's first byte to its end; 408 beyond")                   \
     X(SOCKET_PROXY_IDLE_TIMEOUT, "120s", "an idle keep-alive connection is closed")                                  \
@@ -105,6 +108,7 @@ typedef struct config {
     bool learn;               /* SOCKET_PROXY_MODE=learn */
     bool tls;                 /* SOCKET_PROXY_TLS_*: every TCP listener speaks TLS */
     tls_files tls_files;      /* ... with these files (checked when loaded: core/tls.c) */
+    char tls_dir[208];        /* SOCKET_PROXY_TLS_DIR when the CA is looked for there ("": it is not) */
     config_mask empty_;       /* CBIT(CV_x): set but empty, so the default applies (off for the listeners) */
     /* Read as given (NULL when unset or empty); core/profiles.c checks them. */
     const char *profiles_spec, *preset, *allow_from, *peer_uids, *peer_gids;
@@ -126,6 +130,11 @@ int config_parse_listen_list(const char *name, const char *v, config_listen *out
 
 /* Exactly one numeric address with a port ("127.0.0.1:9100", "[::1]:9100"). */
 int config_parse_listen_one(const char *name, const char *v, config_listen *out, char *err, size_t errlen);
+
+/* The TLS files as they stand now, for a reload: SOCKET_PROXY_TLS_DIR's
+ * ca.pem is looked for again (a CA put there later turns client
+ * certificates on). f may be &c->tls_files (then only the CA is updated). */
+void config_tls_files_now(const config *c, tls_files *f);
 
 /* "30s", "500ms", "2m", "1h", or plain seconds. -1 on error. */
 int64_t config_parse_duration(const char *s);

@@ -152,26 +152,34 @@ static int load_tls_client(profile *p, reader *r, const config *cfg, char *err, 
 /* One certificate name chooses one profile. */
 static int check_tls_clients_distinct(const profiles *ps, char *err, size_t errlen)
 {
-    for (int i = 1; i < ps->n; i++)
+    for (int i = 0; i < ps->n; i++)
         for (int a = 0; a < ps->p[i].ntls_client; a++)
             for (int j = i; j < ps->n; j++)
                 for (int b = j == i ? a + 1 : 0; b < ps->p[j].ntls_client; b++)
                     if (strcmp(ps->p[i].tls_client[a], ps->p[j].tls_client[b]) == 0) {
                         snprintf(err, errlen, "%sTLS_CLIENT and %sTLS_CLIENT both name \"%s\": a certificate name "
-                                 "chooses one profile", ps->p[i].prefix, ps->p[j].prefix, ps->p[i].tls_client[a]);
+                                 "chooses one profile", ps->p[i].name[0] ? ps->p[i].prefix : "SOCKET_PROXY_",
+                                 ps->p[j].prefix, ps->p[i].tls_client[a]);
                         return -1;
                     }
     return 0;
 }
 
 const profile *profiles_by_certificate(const profiles *ps, bool (*is)(const void *cert, const char *name),
-                                       const void *cert)
+                                       const void *cert, const profile **also)
 {
-    for (int i = 1; i < ps->n; i++)
+    const profile *found = NULL;
+    *also = NULL;
+    for (int i = 0; i < ps->n; i++)
         for (int k = 0; k < ps->p[i].ntls_client; k++)
-            if (is(cert, ps->p[i].tls_client[k]))
-                return &ps->p[i];
-    return NULL;
+            if (is(cert, ps->p[i].tls_client[k])) {
+                if (found && found != &ps->p[i]) {
+                    *also = &ps->p[i];
+                    return found;
+                }
+                found = &ps->p[i];
+            }
+    return found;
 }
 
 /* "traefik" -> "TRAEFIK__"; a bad name is an error. */
@@ -251,7 +259,9 @@ int profiles_load(profiles *ps, const config *cfg, const char *(*get)(const char
     def->socket_mode = cfg->socket_mode;
     ps->n = 1;
     reader r = {.get = get, .prefix = ""};
-    if (load_rules_and_admission(def, &r, cfg, err, errlen) < 0 || load_names(ps, ps->names_text, err, errlen) < 0)
+    reader def_tls = {.get = get, .prefix = "SOCKET_PROXY_"};
+    if (load_rules_and_admission(def, &r, cfg, err, errlen) < 0 || load_tls_client(def, &def_tls, cfg, err, errlen) < 0 ||
+        load_names(ps, ps->names_text, err, errlen) < 0)
         goto fail;
     for (int i = 1; i < ps->n; i++) {
         profile *p = &ps->p[i];

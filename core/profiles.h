@@ -37,8 +37,9 @@ typedef struct profile {
     char from_var[PROFILE_NAME_MAX + 48]; /* "TRAEFIK__ALLOW_FROM", for the log */
     admit_ids peers;                 /* Unix peers it admits; none listed: anyone */
     char peers_var[PROFILE_NAME_MAX + 48]; /* "TRAEFIK__PEER_UIDS", for the 403 */
-    /* NAME__TLS_CLIENT: client certificates (by CN or subject alternative
-     * name) that get this profile on any TLS listener */
+    /* NAME__TLS_CLIENT (SOCKET_PROXY_TLS_CLIENT for the default profile):
+     * client certificates (by CN or subject alternative name) that get this
+     * profile on any TLS listener; on its own listeners, only they get in */
     char tls_client[PROFILE_TLS_CLIENTS][PROFILE_TLS_CLIENT_MAX + 1];
     int ntls_client;
 } profile;
@@ -57,10 +58,13 @@ int profiles_load(profiles *ps, const config *cfg, const char *(*get)(const char
 /* The profile called name ("" or "default": the default one), or NULL. */
 const profile *profiles_find(const profiles *ps, const char *name);
 
-/* The profile a verified client certificate chooses: the first whose
- * TLS_CLIENT lists a name `is` says the certificate bears; NULL for none. */
+/* The profile a verified client certificate chooses: the one whose
+ * TLS_CLIENT (SOCKET_PROXY_TLS_CLIENT for the default profile) lists a name
+ * `is` says the certificate bears; NULL for none. A certificate bearing the
+ * names of two profiles chooses neither: *also is then the second (and the
+ * caller refuses it), else NULL. */
 const profile *profiles_by_certificate(const profiles *ps, bool (*is)(const void *cert, const char *name),
-                                       const void *cert);
+                                       const void *cert, const profile **also);
 
 /* The name the logs use: the profile's, "default" for the default profile
  * when there are named ones, NULL when there are none. */

@@ -129,6 +129,8 @@ struct conn {
     bool tls_reading;      /* ... its socket is being read (ciphertext) */
     bool tls_pumping;      /* ... plain text is being handed to the state machine */
     bool tls_eof;          /* ... its socket's read side ended */
+    bool hs_counted;       /* ... counted in srv->handshaking and srv->handshakes (hs_key) */
+    client_key hs_key;
     conn *prev, *next;
     union {
         uv_stream_t stream;
@@ -660,6 +662,8 @@ static void respond(conn *c, int status, const char *message, bool close)
 
 /* ---- closing ---- */
 
+static void handshake_over(conn *c);
+
 static void conn_free(conn *c)
 {
     server *srv = c->srv;
@@ -668,6 +672,7 @@ static void conn_free(conn *c)
             server_buf_put(srv, c->in[s].p, c->in[s].cap);
     free(c->retry);
     free(c->hold);
+    handshake_over(c);
     tls_conn_free(c->tls);
     hold_release(c);
     scope_job_free(c);
@@ -726,7 +731,7 @@ static void conn_close(conn *c)
     if (c->closing)
         return;
     if (c->admitting)
-        admit_from_cancel(c->lis->prof->allow_from, c);
+        admit_from_cancel(c->prof->allow_from, c); /* the listener's, or the one a certificate chose */
     c->admitting = false;
     lookup_cancel(c->hostnet_ask);
     c->hostnet_ask = NULL;
@@ -784,6 +789,10 @@ static void finish_and_close(conn *c)
     close_upstream(c);
     c->cstate = C_LINGER;
     c->in[CLIENT].pos = c->in[CLIENT].len;
+    if (c->eof[CLIENT] && c->tls && !c->handshaking) {
+        tls_close_notify(c->tls); /* the answer ended by the close reads as whole, not cut */
+        tls_flush(c, OWN);
+    }
     if (c->eof[CLIENT])
         conn_close(c);
     else
@@ -2469,10 +2478,7 @@ static void on_tls_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
  * plain text, and the session has room for more ciphertext. */
 static void tls_raw_io(conn *c)
 {
-    char *p;
-    size_t room;
-    tls_rx_space(c->tls, &p, &room);
-    bool want = !c->closing && !c->tls_eof && room > 0 && (c->handshaking || c->reading[CLIENT]);
+    bool want = !c->closing && !c->tls_eof && tls_rx_room(c->tls) > 0 && (c->handshaking || c->reading[CLIENT]);
     if (want == c->tls_reading)
         return;
     if (want)
@@ -2491,7 +2497,11 @@ static void tls_pump(conn *c)
     while (!c->closing && c->tls && c->reading[CLIENT] && c->cstate != C_LINGER && tls_readable(c->tls)) {
         uv_buf_t b;
         alloc_cb(&c->cl.handle, 0, &b);
-        if (!b.base || !b.len)
+        if (!b.base) {
+            conn_close(c); /* no buffer: as UV_ENOBUFS in clear text */
+            break;
+        }
+        if (!b.len)
             break;
         char why[256];
         ssize_t n = tls_read(c->tls, b.base, b.len, why, sizeof(why));
@@ -2501,6 +2511,7 @@ static void tls_pump(conn *c)
         }
         if (n == -TLS_FAIL) {
             log_msg(LOG_INFO, "%s: TLS: %s", peer(c), why);
+            tls_flush(c, OWN); /* the alert, if it goes at once */
             conn_close(c);
             break;
         }
@@ -2568,33 +2579,55 @@ static int tls_send(conn *c, uv_buf_t *bufs, unsigned nbufs, int owner)
 
 /* The session ends before it began: the connection goes on in clear text
  * only to be closed (a refusal's alert, or a clear-text 400, is written). */
+/* The handshake is over (done, refused or cut): its slot is free. */
+static void handshake_over(conn *c)
+{
+    c->handshaking = false;
+    if (!c->hs_counted)
+        return;
+    c->hs_counted = false;
+    c->srv->handshaking--;
+    clients_leave(&c->srv->handshakes, &c->hs_key);
+}
+
 static void tls_drop(conn *c)
 {
     if (c->tls_reading)
         uv_read_stop(&c->cl.stream);
     c->tls_reading = c->reading[CLIENT] = false;
-    c->handshaking = false;
+    handshake_over(c);
     tls_conn_free(c->tls);
     c->tls = NULL;
     set_timer(c, T_NONE, 0);
 }
 
-/* A handshake that failed, timed out, or a certificate no profile takes:
- * one access line, the alert (if any) flushed, then the close. */
+/* A handshake that failed or timed out, or a certificate no profile takes:
+ * an access line (a burst from one address: the first, then a summary every
+ * 10 s), then the close. During the handshake its alert goes out; after it,
+ * a 403 saying why (the client is waiting to send its first request and
+ * reads it as the answer), then close_notify. */
 static void tls_refuse(conn *c, const char *why)
 {
-    char text[400];
+    char text[700], key[64];
     snprintf(text, sizeof(text), "TLS: %s", why);
+    uint64_t accepted = c->t0; /* the line's duration is the handshake's */
     begin_request(c, NULL, NULL);
+    c->t0 = accepted;
     c->decision = "deny";
+    c->status = c->handshaking ? 0 : 403;
     metrics_event_add(c->srv->metrics, METRICS_REFUSED_TLS);
-    access_log(c, text);
+    if (quiet_hit(c->srv->quiet, QUIET_TLS, source_key(c, key, sizeof(key))))
+        access_log(c, text);
+    else
+        c->log_pending = false;
     if (c->handshaking) {
         if (tls_flush(c, OWN) < 0) {
             conn_close(c);
             return;
         }
         tls_drop(c);
+    } else {
+        respond(c, 403, why, true);
     }
     c->cstate = C_WAIT;
     finish_and_close(c);
@@ -2618,33 +2651,72 @@ static void tls_plain_http(conn *c)
 
 static bool certificate_names(const void *t, const char *name) { return tls_peer_is(t, name); }
 
-/* The profile the client certificate chooses (NAME__TLS_CLIENT), else the
+static const char *profile_var(const profile *p, char *out, size_t cap)
+{
+    snprintf(out, cap, "%sTLS_CLIENT", p->name[0] ? p->prefix : "SOCKET_PROXY_");
+    return out;
+}
+
+/* The profile the client certificate chooses (TLS_CLIENT), else the
  * listener's, unless that profile takes certificates by name only. NULL, or
  * why the connection is refused. */
 static const char *tls_choose_profile(conn *c, char *why, size_t len)
 {
-    const profile *p = profiles_by_certificate(c->srv->profiles, certificate_names, c->tls);
+    const profile *also, *p = profiles_by_certificate(c->srv->profiles, certificate_names, c->tls, &also);
     const char *subject = tls_peer_subject(c->tls)[0] ? tls_peer_subject(c->tls) : "(no certificate)";
+    char v1[64], v2[64];
+    if (also) {
+        snprintf(why, len, "the client certificate %s bears names of two profiles (%s and %s): it chooses neither",
+                 subject, profile_var(p, v1, sizeof(v1)), profile_var(also, v2, sizeof(v2)));
+        return why;
+    }
     if (!p && c->lis->prof->ntls_client > 0) {
-        snprintf(why, len, "the client certificate %s is none of %sTLS_CLIENT's names", subject, c->lis->prof->prefix);
+        snprintf(why, len, "the client certificate %s is none of %s's names", subject,
+                 profile_var(c->lis->prof, v1, sizeof(v1)));
         return why;
     }
-    if (!p || p == c->prof)
-        return NULL;
-    struct sockaddr_storage ss;
-    int sl = sizeof(ss);
-    if (p->allow_from && (uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &sl) != 0 ||
-                          !admit_from_admits(p->allow_from, (struct sockaddr *)&ss))) {
-        snprintf(why, len, "the client certificate %s chooses profile %s, whose %s does not admit this address",
-                 subject, p->name, p->from_var);
-        return why;
+    if (p) {
+        c->prof = p;
+        c->rules = &p->rules;
     }
-    c->prof = p;
-    c->rules = &p->rules;
     return NULL;
 }
 
 static void start(conn *c);
+
+/* A certificate chose a profile whose ALLOW_FROM the listener's did not
+ * check: its answer (after a re-resolution, when the address is unknown). */
+static void on_cert_admitted(void *data, bool yes)
+{
+    conn *c = data;
+    c->admitting = false;
+    char why[300];
+    snprintf(why, sizeof(why), "the client certificate %s chooses profile %s, whose %s does not admit this address",
+             tls_peer_subject(c->tls), c->prof->name[0] ? c->prof->name : "default", c->prof->from_var);
+    if (yes)
+        start(c);
+    else
+        tls_refuse(c, why);
+}
+
+static void cert_admit(conn *c)
+{
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (!c->prof->allow_from || c->prof == c->lis->prof) {
+        start(c);
+        return;
+    }
+    if (uv_tcp_getpeername(&c->cl.tcp, (struct sockaddr *)&ss, &sl) != 0) {
+        on_cert_admitted(c, false);
+        return;
+    }
+    switch (admit_from_check(c->prof->allow_from, (struct sockaddr *)&ss, on_cert_admitted, c)) {
+    case ADMIT_YES: start(c); break;
+    case ADMIT_NO: on_cert_admitted(c, false); break;
+    case ADMIT_WAIT: c->admitting = true; break;
+    }
+}
 
 static void tls_handshake_step(conn *c)
 {
@@ -2653,7 +2725,7 @@ static void tls_handshake_step(conn *c)
         tls_plain_http(c);
         return;
     }
-    char why[256];
+    char why[600];
     tls_status st = tls_handshake(c->tls, why, sizeof(why));
     if (st == TLS_FAIL) {
         tls_refuse(c, why);
@@ -2670,21 +2742,24 @@ static void tls_handshake_step(conn *c)
             tls_raw_io(c);
         return;
     }
-    c->handshaking = false;
-    const char *no = tls_choose_profile(c, why, sizeof(why));
-    if (no) {
-        tls_refuse(c, no);
-        return;
-    }
+    handshake_over(c);
     set_timer(c, T_NONE, 0);
-    start(c);
+    const char *no = tls_choose_profile(c, why, sizeof(why));
+    if (no)
+        tls_refuse(c, no);
+    else
+        cert_admit(c);
 }
 
 static void on_tls_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     conn *c = s->data;
-    if (c->closing || n == 0)
+    if (c->closing)
         return;
+    if (n == 0) {
+        tls_rx_commit(c->tls, 0); /* nothing came: the buffer goes back */
+        return;
+    }
     if (n < 0) {
         /* The socket's end; the state machine hears of it from tls_read,
          * after the plain text before it. */
@@ -2706,6 +2781,23 @@ static void on_tls_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         tls_pump(c);
 }
 
+/* A slot for one more handshake (SERVER_TLS_HANDSHAKES, and per client
+ * address SERVER_TLS_HANDSHAKES_PER_CLIENT). */
+static bool handshake_slot(conn *c)
+{
+    server *s = c->srv;
+    client_key keep = c->client; /* counted at accept by its own limit, or not at all */
+    identify(c);
+    c->hs_key = c->client;
+    c->client = keep;
+    if (s->handshaking >= SERVER_TLS_HANDSHAKES ||
+        !clients_enter(&s->handshakes, &c->hs_key, SERVER_TLS_HANDSHAKES_PER_CLIENT))
+        return false;
+    s->handshaking++;
+    c->hs_counted = true;
+    return true;
+}
+
 /* A TLS listener's connection, admitted: the handshake comes first, bounded
  * by SOCKET_PROXY_HEAD_TIMEOUT. */
 static void tls_start(conn *c)
@@ -2717,6 +2809,10 @@ static void tls_start(conn *c)
         return;
     }
     c->handshaking = true;
+    if (!handshake_slot(c)) {
+        tls_refuse(c, "too many TLS handshakes under way (from this address, or in all): try again");
+        return;
+    }
     set_timer(c, T_HEAD, c->srv->cfg->head_timeout_ms);
     tls_raw_io(c);
 }

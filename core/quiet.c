@@ -27,6 +27,7 @@ static const struct {
     [QUIET_LIMIT] = {false, "connection limit: %s connections refused in the last %d s"},
     [QUIET_CLIENT_LIMIT] = {true, "%s connections from %s refused in the last %d s (SOCKET_PROXY_MAX_CLIENT_CONNS)"},
     [QUIET_STRANGER] = {true, "%s connections from %s refused in the last %d s (not admitted)"},
+    [QUIET_TLS] = {true, "%s TLS connections from %s refused in the last %d s"},
 };
 
 /* 1234567 -> "1,234,567" */

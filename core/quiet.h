@@ -19,6 +19,7 @@ typedef enum {
     QUIET_LIMIT,        /* a connection refused: the proxy's own connection limit */
     QUIET_CLIENT_LIMIT, /* a connection refused: SOCKET_PROXY_MAX_CLIENT_CONNS, per client */
     QUIET_STRANGER,     /* a connection refused by ALLOW_FROM / PEER_UIDS / PEER_GIDS, per address */
+    QUIET_TLS,          /* a TLS handshake refused (or a certificate no profile takes), per address */
     QUIET_KINDS
 } quiet_kind;
 

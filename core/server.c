@@ -276,8 +276,8 @@ static int bind_tcp(server *s, const profile *p, const config_listen *cl, char *
     l->open = true;
     s->nlisteners++;
     char at[80];
-    log_msg(LOG_INFO, "listening on tcp:%s%s%s", log_hostport(at, sizeof(at), cl->host, cl->port),
-            p->name[0] ? " for profile " : "", p->name);
+    log_msg(LOG_INFO, "listening on tcp:%s%s%s%s", log_hostport(at, sizeof(at), cl->host, cl->port),
+            s->tls ? " (TLS)" : "", p->name[0] ? " for profile " : "", p->name);
     return 0;
 }
 
@@ -451,8 +451,20 @@ static void on_hup(uv_signal_t *h, int signum)
 {
     server *s = h->data;
     char err[512], what[600];
+    tls_files f;
     (void)signum;
-    tls_server *t = tls_server_load(&s->cfg->tls_files, err, sizeof(err));
+    if (!s->tls) {
+        log_msg(LOG_NOTICE, "SIGHUP: nothing to reload (no TLS configured)");
+        return;
+    }
+    config_tls_files_now(s->cfg, &f);
+    if (!f.ca[0] && tls_server_verifies_clients(s->tls)) {
+        log_msg(LOG_ERR, "SIGHUP: TLS certificates not reloaded, keeping the old ones: the CA file (%s/ca.pem) is "
+                         "gone, and a reload never stops requiring client certificates (restart to do that)",
+                s->cfg->tls_dir);
+        return;
+    }
+    tls_server *t = tls_server_load(&f, err, sizeof(err));
     if (!t) {
         log_msg(LOG_ERR, "SIGHUP: TLS certificates not reloaded, keeping the old ones: %s", err);
         return;
@@ -466,6 +478,12 @@ static void on_hup(uv_signal_t *h, int signum)
 static void start_tls(server *s)
 {
     char what[600];
+    /* SIGHUP reloads the certificates; without TLS it is ignored (with a
+     * line), never the end of the proxy. */
+    uv_signal_init(s->loop, &s->sig_hup);
+    s->sig_hup.data = s;
+    uv_signal_start(&s->sig_hup, on_hup, SIGHUP);
+    uv_unref((uv_handle_t *)&s->sig_hup);
     if (!s->tls)
         return;
     tls_server_describe(s->tls, what, sizeof(what));
@@ -474,10 +492,6 @@ static void start_tls(server *s)
         log_msg(LOG_WARNING, "TLS without client certificates: anyone who reaches a TCP listener gets what its rules "
                              "grant; put a ca.pem in SOCKET_PROXY_TLS_DIR (or set SOCKET_PROXY_TLS_CA) to require "
                              "them");
-    uv_signal_init(s->loop, &s->sig_hup);
-    s->sig_hup.data = s;
-    uv_signal_start(&s->sig_hup, on_hup, SIGHUP);
-    uv_unref((uv_handle_t *)&s->sig_hup);
 }
 
 /* SIGTERM and SIGINT start the shutdown; SIGCHLD reaps. */
@@ -510,6 +524,7 @@ static void server_free(server *s)
     uv_loop_close(s->loop);
     metrics_free(s->metrics); /* after the loop: the listener used it up to its last close callback */
     clients_clear(&s->clients);
+    clients_clear(&s->handshakes);
     free(s->listeners);
     for (int k = 0; k < 2; k++) {
         for (size_t i = 0; i < s->buf_nfree[k]; i++)

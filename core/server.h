@@ -57,6 +57,8 @@ typedef struct server {
     uv_signal_t sig_usr1;     /* learn mode: print what was learned */
     uv_signal_t sig_hup;      /* TLS: load the certificate files again */
     struct tls_server *tls;   /* TLS: what new connections use (old ones keep theirs); NULL in clear */
+    size_t handshaking;       /* TLS handshakes under way, at most SERVER_TLS_HANDSHAKES ... */
+    clients handshakes;       /* ... and SERVER_TLS_HANDSHAKES_PER_CLIENT from one address */
     uv_timer_t learn_warn;    /* learn mode: "not enforcing" every 10 minutes */
     uv_timer_t grace;
     void **buf_free[2];       /* recycled I/O buffers: [0] small, [1] large */
@@ -70,6 +72,12 @@ typedef struct server {
     metrics *metrics;
     metrics_listener *metrics_l;
 } server;
+
+/* A TLS handshake costs milliseconds of CPU and ~40 KB before the client has
+ * shown a certificate: handshakes under way are bounded, in all and per
+ * client address; beyond, a new connection is closed at once. */
+#define SERVER_TLS_HANDSHAKES 256
+#define SERVER_TLS_HANDSHAKES_PER_CLIENT 32
 
 /* Judged bodies held at once (read whole before they are sent) may take at
  * most this many times SOCKET_PROXY_MAX_BODY together: 512 slow clients

@@ -53,9 +53,12 @@ tls_conn *tls_conn_new(tls_server *s); /* takes a reference to s */
 void tls_conn_free(tls_conn *t);
 
 /* Ciphertext read from the socket goes at *p (room for *n bytes; *n == 0:
- * the input is full, stop reading), then tls_rx_commit says how much came. */
+ * the input is full, stop reading; *p NULL: out of memory), then
+ * tls_rx_commit says how much came. */
 void tls_rx_space(tls_conn *t, char **p, size_t *n);
 void tls_rx_commit(tls_conn *t, size_t n);
+/* Room for ciphertext (whether or not the buffer is there yet). */
+size_t tls_rx_room(const tls_conn *t);
 void tls_rx_eof(tls_conn *t);                /* the socket's read side ended */
 /* The first byte the client sent, or -1: a clear-text request on a TLS port
  * starts with a letter, a TLS handshake with 0x16. */
@@ -81,17 +84,21 @@ const char *tls_peer_subject(const tls_conn *t);
  * e-mail or URI subject alternative name. */
 bool tls_peer_is(const tls_conn *t, const char *name);
 
-/* The health check's client: a blocking handshake on a connected socket,
- * verifying the server's chain against ca (no host name check: the health
- * check dials an address it was given; ca NULL: no verification, for
- * server-only TLS), with an optional client certificate (cert, key or NULL).
- * Each wait for the socket is bounded by timeout_ms.
+/* The health check's client: a blocking handshake on a connected socket.
+ * The proxy is verified by the CA file ca (its chain; no host name check: the
+ * health check dials an address it was given), or by pin: the certificate
+ * file the proxy serves, compared byte for byte (the health check runs beside
+ * the proxy and reads its files; a public CA need not be configured); both
+ * NULL: no verification. An optional client certificate (cert, key or NULL).
+ * Every wait for the socket, from now on, ends timeout_ms from now.
  * Returns a session for tls_client_send/recv, or NULL with err. */
 typedef struct tls_client tls_client;
-tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char *key, int timeout_ms,
-                            char *err, size_t errlen);
+tls_client *tls_client_open(int fd, const char *ca, const char *pin, const char *cert, const char *key,
+                            int timeout_ms, char *err, size_t errlen);
+/* -1 with errno (ETIMEDOUT once timeout_ms from the open has passed, the
+ * socket's error, or EPROTO); recv returns 0 at the end of the stream. */
 ssize_t tls_client_send(tls_client *c, const char *p, size_t n);
-ssize_t tls_client_recv(tls_client *c, char *p, size_t n); /* 0: the end */
+ssize_t tls_client_recv(tls_client *c, char *p, size_t n);
 void tls_client_close(tls_client *c);
 
 #endif

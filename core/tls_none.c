@@ -24,6 +24,7 @@ void tls_conn_free(tls_conn *t) { (void)t; }
 void tls_rx_space(tls_conn *t, char **p, size_t *n) { *p = NULL, *n = 0; }
 void tls_rx_commit(tls_conn *t, size_t n) { (void)t; }
 void tls_rx_eof(tls_conn *t) { (void)t; }
+size_t tls_rx_room(const tls_conn *t) { return 0; }
 int tls_first_byte(const tls_conn *t) { return -1; }
 tls_status tls_handshake(tls_conn *t, char *why, size_t len)
 {
@@ -41,8 +42,8 @@ char *tls_out_take(tls_conn *t, size_t *len)
 }
 const char *tls_peer_subject(const tls_conn *t) { return ""; }
 bool tls_peer_is(const tls_conn *t, const char *name) { return false; }
-tls_client *tls_client_open(int fd, const char *ca, const char *cert, const char *key, int timeout_ms, char *err,
-                            size_t errlen)
+tls_client *tls_client_open(int fd, const char *ca, const char *pin, const char *cert, const char *key,
+                            int timeout_ms, char *err, size_t errlen)
 {
     snprintf(err, errlen, "this build has no TLS (configure.py --without-tls)");
     return NULL;

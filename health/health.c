@@ -3,9 +3,9 @@
  * the options, the address to check, and the exchange (GET /_ping), whose
  * answer is read with the proxy's own response parser. With TLS on, a TCP
  * address is checked over TLS (core/tls.c's client): the proxy's certificate
- * verified against the configured CA (no host name check: the address is the
- * one given), and cert.pem / key.pem from SOCKET_PROXY_TLS_DIR presented when
- * they are there (Docker's client file names). */
+ * must be the one in its configured certificate file, and --cert/--key, or
+ * cert.pem / key.pem from SOCKET_PROXY_TLS_DIR when they are there (Docker's
+ * client file names), are presented as the client certificate. */
 #include "health.h"
 
 #include <arpa/inet.h>
@@ -35,6 +35,7 @@ typedef struct {
     const char *socket; /* --socket PATH */
     const char *url;    /* --url tcp://HOST:PORT */
     const char *profile; /* --profile NAME */
+    const char *cert, *key; /* --cert FILE --key FILE: a TLS client certificate */
 } health_opts;
 
 typedef struct {
@@ -79,6 +80,8 @@ static int parse_options(int argc, char **argv, health_opts *o)
         {"socket", required_argument, NULL, 's'},
         {"url", required_argument, NULL, 'u'},
         {"profile", required_argument, NULL, 'p'},
+        {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     *o = (health_opts){.timeout_ms = 3000};
@@ -101,15 +104,25 @@ static int parse_options(int argc, char **argv, health_opts *o)
         case 'p':
             o->profile = optarg;
             break;
+        case 'c':
+            o->cert = optarg;
+            break;
+        case 'k':
+            o->key = optarg;
+            break;
         case ':':
             return report(USAGE, "%s needs a value", argv[optind - 1]);
         default:
-            return report(USAGE, "unknown option %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT, --profile NAME)",
-                               argv[optind - 1]);
+            return report(USAGE, "unknown option %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT, --profile NAME, "
+                          "--cert FILE --key FILE)",
+                          argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return report(USAGE, "unknown argument %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT, --profile NAME)", argv[optind]);
+        return report(USAGE, "unknown argument %s (use --timeout D, --socket PATH, --url tcp://HOST:PORT, --profile NAME, "
+                      "--cert FILE --key FILE)", argv[optind]);
+    if (!o->cert != !o->key)
+        return report(USAGE, "--cert and --key go together: a client certificate and its key");
     return HEALTHY;
 }
 
@@ -287,7 +300,9 @@ static int read_answer(const health_conn *hc, const health_addr *a, int64_t dead
         if (!hc->tls && wait_fd(fd, POLLIN, deadline) < 0)
             return report(UNHEALTHY, "timed out waiting for /_ping through the proxy on %s", a->where);
         ssize_t r = hc->tls ? tls_client_recv(hc->tls, buf + len, cap - 1 - len) : recv(fd, buf + len, cap - 1 - len, 0);
-        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        if (r < 0 && hc->tls && errno == ETIMEDOUT)
+            return report(UNHEALTHY, "timed out waiting for /_ping through the proxy on %s", a->where);
+        if (r < 0 && !hc->tls && (errno == EAGAIN || errno == EINTR))
             continue;
         if (r <= 0)
             break;
@@ -316,22 +331,29 @@ static void answer_message(const char *body, char *out, size_t cap)
     cJSON_Delete(o);
 }
 
-/* With TLS on, a TCP connection starts with the handshake. */
-static int start_tls(const config *cfg, health_conn *hc, const health_addr *a, int64_t deadline)
+/* With TLS on, a TCP connection starts with the handshake: the proxy is
+ * known by its own certificate file (pinned: whichever CA signed it), and a
+ * client certificate comes from --cert/--key, else cert.pem/key.pem in
+ * SOCKET_PROXY_TLS_DIR when they are there. */
+static int start_tls(const config *cfg, const health_opts *o, health_conn *hc, const health_addr *a,
+                     int64_t deadline)
 {
     if (!cfg->tls || a->ss.ss_family == AF_UNIX)
         return HEALTHY;
     char cert[300] = "", key[300] = "", err[600];
     const char *dir = getenv("SOCKET_PROXY_TLS_DIR");
-    if (dir && *dir) {
+    if (o->cert) {
+        snprintf(cert, sizeof(cert), "%s", o->cert);
+        snprintf(key, sizeof(key), "%s", o->key);
+    } else if (dir && *dir) {
         snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
         snprintf(key, sizeof(key), "%s/key.pem", dir);
         if (access(cert, R_OK) != 0 || access(key, R_OK) != 0)
             cert[0] = key[0] = '\0';
     }
     int64_t left = deadline - now_ms();
-    hc->tls = tls_client_open(hc->fd, cfg->tls_files.ca[0] ? cfg->tls_files.ca : NULL, cert[0] ? cert : NULL,
-                              key[0] ? key : NULL, left > 0 ? (int)left : 1, err, sizeof(err));
+    hc->tls = tls_client_open(hc->fd, NULL, cfg->tls_files.cert, cert[0] ? cert : NULL, key[0] ? key : NULL,
+                              left > 0 ? (int)left : 1, err, sizeof(err));
     if (!hc->tls)
         return report(UNHEALTHY, "proxy on %s: %s", a->where, err);
     return HEALTHY;
@@ -353,7 +375,7 @@ int health_main(const config *cfg, const profiles *ps, int argc, char **argv)
     char buf[8192];
     h1_response res;
     ssize_t head;
-    rc = start_tls(cfg, &hc, &a, deadline);
+    rc = start_tls(cfg, &o, &hc, &a, deadline);
     if (rc == HEALTHY)
         rc = send_ping(&hc, &a, deadline);
     if (rc == HEALTHY)

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGETS = ["request", "response", "body", "rules", "pathdiff", "env", "judge", "redact", "learn", "scope"]
+TARGETS = ["request", "response", "body", "rules", "pathdiff", "env", "judge", "redact", "learn", "scope", "tls"]
 
 
 def seconds():

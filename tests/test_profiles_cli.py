@@ -429,6 +429,30 @@ def test_multi_profile_example_loads_and_grants_what_it_says(name):
             assert any(s.startswith(f"{n}: socket /run/proxy/{n}/docker.sock") for s in sockets), sockets
 
 
+def test_tls_example_loads_and_binds_profiles_to_certificates(tmp_path):
+    """examples/tls.yml: one published TLS port, a profile per client certificate name."""
+    cfg = compose_config("tls.yml")
+    env = proxy_env(cfg)
+    svc = cfg["services"]["socket-proxy"]
+    assert env["SOCKET_PROXY_TLS_DIR"] == "/certs" and any(str(v).endswith(":/certs:ro") for v in svc["volumes"]), svc
+    assert any("2376" in str(p) for p in svc["ports"]), svc["ports"]
+    # `rules` reads the directory for ca.pem (TLS_CLIENT needs client certificates): a stand-in
+    (tmp_path / "ca.pem").write_text("stand-in: rules does not parse it\n")
+    env["SOCKET_PROXY_TLS_DIR"] = str(tmp_path)
+    cols, sockets = rules_columns(env)
+    ci, mon = cols["ci"], cols["monitor"]
+    assert ci["CONTAINERS"].startswith("1") and ci["POST"].startswith("1") and ci["BUILD"].startswith("1"), ci
+    assert mon["CONTAINERS"].startswith("1") and mon["POST"].startswith("0") and mon["ALLOW_LOGS"].startswith("0"), mon
+    assert "default: socket none, tcp:[::]:2376" in sockets, sockets
+    assert any(x.startswith("ci: ") and x.endswith("TLS client certificates ci-runner") for x in sockets), sockets
+    assert any(x.endswith("TLS client certificates monitor.example") for x in sockets), sockets
+    assert "healthcheck" in svc["healthcheck"]["test"], svc["healthcheck"]
+    # without a CA, certificates cannot choose profiles: one line, exit 2
+    (tmp_path / "ca.pem").unlink()
+    line = one_line_error(run("rules", env=env))
+    assert "CI__TLS_CLIENT" in line and "ca.pem" in line, line
+
+
 @pytest.mark.parametrize("a,b", [("/tmp/sp-cli-same", "/tmp/sp-cli-same/"), ("/tmp/sp-cli-same", "/tmp//sp-cli-same"),
                                  ("//tmp/sp-cli-same//", "/tmp/sp-cli-same")])
 def test_one_socket_spelled_two_ways_is_an_error(a, b):

@@ -6,7 +6,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNITS = ["test_http1", "test_rules", "test_body", "test_redact", "test_admit", "test_admit_loop", "test_lookup",
-         "test_metrics", "test_learn", "test_scope"]
+         "test_metrics", "test_learn", "test_scope", "test_tls"]
 BUILDS = {"plain": "build/tests", "asan": "build/asan"}
 
 

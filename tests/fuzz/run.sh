@@ -8,7 +8,7 @@ clang=${1:-clang-14}
 secs=${2:-60}
 shift 2 || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(request response body rules pathdiff env judge redact learn scope)
+[ ${#targets[@]} -gt 0 ] || targets=(request response body rules pathdiff env judge redact learn scope tls)
 out=build/fuzz
 mkdir -p "$out"
 declare -A srcs=(
@@ -16,10 +16,13 @@ declare -A srcs=(
     [rules]="rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/scope.c rules/path.c" [pathdiff]="rules/path.c" [env]="rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/scope.c rules/path.c core/config.c core/log.c"
     [judge]="rules/body.c rules/gojson.c" [redact]="rules/redact.c" [scope]="rules/scope.c rules/gojson.c"
     [learn]="core/learn.c core/learn_log.c rules/rules.c rules/presets.c rules/body.c rules/gojson.c rules/scope.c rules/path.c"
+    [tls]="core/tls.c"
 )
 for t in "${targets[@]}"; do
     extra=""
     case $t in env | judge | rules | redact | learn | scope) extra="$(pkg-config --cflags --libs libcjson)" ;; esac
+    # Debian's mbed TLS (libmbedtls-dev), not instrumented: the coverage is core/tls.c's.
+    case $t in tls) extra="-lmbedtls -lmbedx509 -lmbedcrypto" ;; esac
     # shellcheck disable=SC2086
     "$clang" -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         -o "$out/fuzz_$t" "tests/fuzz/fuzz_$t.c" ${srcs[$t]} $extra
