@@ -122,6 +122,8 @@ def main(argv):
         # The TLS layer: core/tls.c, or the build without it (core/tls_none.c).
         f.write(f"tls_src = core/{'tls' if tls else 'tls_none'}.c\n")
         f.write(f"static_deps_args = {'' if tls else '--without-tls'}\n")
+        # The static link's mbed TLS (built by tools/static-deps.py), or nothing.
+        f.write(f"static_tls_libs = {'build/static/lib/libmbedtls.a' if tls else ''}\n")
         f.write(f"python = {'/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable}\n")
         go = shutil.which("go")
         f.write(f"go = {go or 'go'}\n")

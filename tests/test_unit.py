@@ -7,11 +7,13 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNITS = ["test_http1", "test_rules", "test_body", "test_redact", "test_admit", "test_admit_loop", "test_lookup",
          "test_metrics", "test_learn", "test_scope", "test_tls"]
-BUILDS = {"plain": "build/tests", "asan": "build/asan"}
+BUILDS = {"plain": "build/tests", "asan": "build/asan", "static": "build/static"}
+# Every unit in the plain and ASan builds; in the static one (musl, mbed TLS built
+# with core/tls_mbedtls_config.h), the unit of what that build configures.
+RUNS = [(unit, build) for unit in UNITS for build in ("asan", "plain")] + [("test_tls", "static")]
 
 
-@pytest.mark.parametrize("build", sorted(BUILDS))
-@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("unit,build", RUNS)
 def test_unit(unit, build):
     path = os.path.join(ROOT, BUILDS[build], unit)
     if not os.path.exists(path):

@@ -2,13 +2,16 @@
 """Fetch and build the static build's dependencies (run by `ninja static`, through
 the build/static/deps.stamp edge of build.ninja).
 
-Fetches the Debian sources of libuv and cJSON with `apt-get source` into
-build/static/src (once: a rebuild never touches the network) and builds
-build/static/lib/lib{uv,cjson}.a and build/static/include with musl-gcc.
+Fetches the Debian sources of libuv, cJSON and mbed TLS with `apt-get source`
+into build/static/src (once: a rebuild never touches the network) and builds
+build/static/lib/lib{uv,cjson,mbedtls}.a and build/static/include with musl-gcc.
+mbed TLS is configured by core/tls_mbedtls_config.h (MBEDTLS_CONFIG_FILE);
+--without-tls (configure.py --without-tls) leaves it out.
 When apt has no deb-src entry, one is derived from the machine's Debian deb
 entries (as root; otherwise the one line printed says what to do).
-Usage: python3 tools/static-deps.py
+Usage: python3 tools/static-deps.py [--without-tls]
 """
+import argparse
 import os
 import re
 import shutil
@@ -20,9 +23,18 @@ STATIC = os.path.join("build", "static")
 SRC_LIST = "/etc/apt/sources.list.d/socket-proxy-src.sources"
 # Debian source package -> a file that proves its unpacked tree is complete.
 SOURCES = {"libuv1": "include/uv.h", "cjson": "cJSON.c"}
+TLS_SOURCES = {"mbedtls": "include/mbedtls/ssl.h"}
+# Every library is compiled with one section per function and object, so that
+# the static link (-Wl,--gc-sections) keeps only what the proxy reaches.
+SECTIONS = ["-ffunction-sections", "-fdata-sections"]
 # libuv is compiled from the file list and defines its CMakeLists.txt gives for
 # Linux (uv_linux_build reads them); these flags are added to its defines.
-UV_CFLAGS = ["-std=gnu99", "-Os", "-fno-strict-aliasing", "-w"]
+UV_CFLAGS = ["-std=gnu99", "-Os", "-fno-strict-aliasing", "-w"] + SECTIONS
+CJSON_CFLAGS = ["-std=c89", "-Os", "-w"] + SECTIONS
+# mbed TLS: every library/*.c, configured by our header (the one core/tls.c is
+# compiled with in the static build).
+MBEDTLS_CONFIG = os.path.join(ROOT, "core", "tls_mbedtls_config.h")
+MBEDTLS_CFLAGS = ["-std=c99", "-Os", "-w", f'-DMBEDTLS_CONFIG_FILE="{MBEDTLS_CONFIG}"'] + SECTIONS
 
 class Fail(Exception):
     """One line for the user; static_deps() prints it and exits 1."""
@@ -47,22 +59,22 @@ def need_tool(tool, package):
         raise Fail(f"{tool} not found: apt-get install {package}")
 
 
-def unpacked(src_dir, package):
+def unpacked(src_dir, package, sources):
     """The unpacked tree of a Debian source package under src_dir, or None."""
     if not os.path.isdir(src_dir):
         return None
     for name in sorted(os.listdir(src_dir), reverse=True):
         d = os.path.join(src_dir, name)
-        if name.startswith(package + "-") and os.path.isfile(os.path.join(d, SOURCES[package])):
+        if name.startswith(package + "-") and os.path.isfile(os.path.join(d, sources[package])):
             return d
     return None
 
 
-def apt_has_sources():
-    r = subprocess.run(["apt-cache", "showsrc"] + list(SOURCES), text=True,
+def apt_has_sources(packages):
+    r = subprocess.run(["apt-cache", "showsrc"] + list(packages), text=True,
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     found = {line.split(":", 1)[1].strip() for line in r.stdout.splitlines() if line.startswith("Package:")}
-    return all(p in found for p in SOURCES)
+    return all(p in found for p in packages)
 
 
 def derive_deb_src():
@@ -89,12 +101,12 @@ def derive_deb_src():
     return None
 
 
-def ensure_deb_src():
-    if apt_has_sources():
+def ensure_deb_src(packages):
+    if apt_has_sources(packages):
         return
     derived = derive_deb_src()
     if derived is None:
-        raise Fail("apt has no deb-src entry for libuv1/cjson and no Debian deb entry to derive one from: "
+        raise Fail(f"apt has no deb-src entry for {'/'.join(packages)} and no Debian deb entry to derive one from: "
                    "add a deb-src line for your Debian mirror, run apt-get update, and retry")
     path, text = derived
     if os.geteuid() != 0:
@@ -108,20 +120,20 @@ def ensure_deb_src():
         say(f"added {path} (deb-src from your Debian deb entries)")
     say("apt-get update")
     run(["apt-get", "update", "-q"], quiet=True)
-    if not apt_has_sources():
-        raise Fail(f"apt-get source still cannot find {' '.join(SOURCES)} after adding {path}")
+    if not apt_has_sources(packages):
+        raise Fail(f"apt-get source still cannot find {' '.join(packages)} after adding {path}")
 
 
-def fetch(src_dir):
-    """Unpacked trees of every package in SOURCES; fetches only the missing ones."""
-    trees = {p: unpacked(src_dir, p) for p in SOURCES}
+def fetch(src_dir, sources):
+    """Unpacked trees of every package in sources; fetches only the missing ones."""
+    trees = {p: unpacked(src_dir, p, sources) for p in sources}
     missing = [p for p, d in trees.items() if d is None]
     if not missing:
         say(f"sources cached in {os.path.relpath(src_dir)} (no network)")
         return trees
     need_tool("apt-get", "apt")
     need_tool("dpkg-source", "dpkg-dev")
-    ensure_deb_src()
+    ensure_deb_src(missing)
     os.makedirs(src_dir, exist_ok=True)
     for p in missing:
         # Unpack into a scratch directory and move the tree in once complete, so an
@@ -131,16 +143,16 @@ def fetch(src_dir):
         os.makedirs(tmp)
         say(f"apt-get source {p}")
         run(["apt-get", "source", "-q", p], cwd=tmp, quiet=True)
-        tree = unpacked(tmp, p)
+        tree = unpacked(tmp, p, sources)
         if tree is None:
-            raise Fail(f"apt-get source {p} did not unpack a {p}-* tree with {SOURCES[p]}")
+            raise Fail(f"apt-get source {p} did not unpack a {p}-* tree with {sources[p]}")
         for name in os.listdir(tmp):
             dst = os.path.join(src_dir, name)
             if os.path.isdir(dst):
                 shutil.rmtree(dst)
             os.replace(os.path.join(tmp, name), dst)
         os.rmdir(tmp)
-        trees[p] = unpacked(src_dir, p)
+        trees[p] = unpacked(src_dir, p, sources)
     return trees
 
 
@@ -290,13 +302,35 @@ def archive(lib, objs):
     run(["ar", "rcs", lib] + objs)
 
 
-def static_deps():
+def mbedtls_build(tree, static, lib, inc):
+    """libmbedtls.a (upstream's three libraries in one archive) and include/mbedtls."""
+    if not os.path.isfile(MBEDTLS_CONFIG):
+        raise Fail(f"{os.path.relpath(MBEDTLS_CONFIG)} missing: the mbed TLS configuration of the static build")
+    srcs = sorted(os.path.join(tree, "library", n) for n in os.listdir(os.path.join(tree, "library"))
+                  if n.endswith(".c"))
+    flags = MBEDTLS_CFLAGS + ["-I" + os.path.join(tree, "include"), "-I" + os.path.join(tree, "library")]
+    archive(os.path.join(lib, "libmbedtls.a"),
+            compile_all([(s, flags) for s in srcs], os.path.join(static, "obj", "mbedtls")))
+    shutil.copytree(os.path.join(tree, "include", "mbedtls"), os.path.join(inc, "mbedtls"))
+    return len(srcs)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Fetch and build the static build's dependencies (musl).")
+    p.add_argument("--without-tls", action="store_true",
+                   help="leave mbed TLS out (the build of configure.py --without-tls)")
+    return p.parse_args(argv)
+
+
+def static_deps(argv):
+    args = parse_args(argv)
+    tls = not args.without_tls
     static = os.path.join(ROOT, STATIC)
     rel = os.path.relpath(static)
     try:
         need_tool("musl-gcc", "musl-tools")
         need_tool("ar", "binutils")
-        trees = fetch(os.path.join(static, "src"))
+        trees = fetch(os.path.join(static, "src"), {**SOURCES, **(TLS_SOURCES if tls else {})})
         uv, cj = trees["libuv1"], trees["cjson"]
         uv_src, uv_defines = uv_linux_build(uv)
         kinc = kernel_include(static)
@@ -307,7 +341,7 @@ def static_deps():
         archive(os.path.join(lib, "libuv.a"),
                 compile_all([(os.path.join(uv, s), uv_flags) for s in uv_src], os.path.join(static, "obj", "uv")))
         archive(os.path.join(lib, "libcjson.a"),
-                compile_all([(os.path.join(cj, "cJSON.c"), ["-std=c89", "-Os", "-w"])],
+                compile_all([(os.path.join(cj, "cJSON.c"), CJSON_CFLAGS)],
                             os.path.join(static, "obj", "cjson")))
         # Headers: uv.h, uv/*.h; cJSON.h both as <cjson/cJSON.h> and <cJSON.h>.
         shutil.rmtree(inc, ignore_errors=True)
@@ -315,15 +349,29 @@ def static_deps():
         os.makedirs(os.path.join(inc, "cjson"))
         for dst in (os.path.join(inc, "cjson", "cJSON.h"), os.path.join(inc, "cJSON.h")):
             shutil.copy2(os.path.join(cj, "cJSON.h"), dst)
+        built = ["libuv.a", "libcjson.a"]
+        if tls:
+            mbed = trees["mbedtls"]
+            n_mbed = mbedtls_build(mbed, static, lib, inc)
+            built.append("libmbedtls.a")
+        else:
+            # Nothing of an earlier TLS build may be linked by mistake.
+            for stale in (os.path.join(lib, "libmbedtls.a"), os.path.join(static, "obj", "mbedtls")):
+                if os.path.isdir(stale):
+                    shutil.rmtree(stale)
+                elif os.path.exists(stale):
+                    os.remove(stale)
     except Fail as e:
         print(f"static-deps: {e}", file=sys.stderr)
         return 1
-    sizes = ", ".join(f"{n} {os.path.getsize(os.path.join(lib, n)) // 1024} KiB" for n in ("libuv.a", "libcjson.a"))
-    say(f"built with musl-gcc from {os.path.basename(uv)} ({len(uv_src)} files), {os.path.basename(cj)}: {rel}/lib ({sizes}), {rel}/include")
+    sizes = ", ".join(f"{n} {os.path.getsize(os.path.join(lib, n)) // 1024} KiB" for n in built)
+    what = f"{os.path.basename(uv)} ({len(uv_src)} files), {os.path.basename(cj)}"
+    what += f", {os.path.basename(mbed)} ({n_mbed} files, {os.path.relpath(MBEDTLS_CONFIG, ROOT)})" if tls else ", without TLS"
+    say(f"built with musl-gcc from {what}: {rel}/lib ({sizes}), {rel}/include")
     with open(os.path.join(static, "deps.stamp"), "w") as f:
-        f.write(f"{os.path.basename(uv)}\n{os.path.basename(cj)}\n")
+        f.write(f"{os.path.basename(uv)}\n{os.path.basename(cj)}\n" + (f"{os.path.basename(mbed)}\n" if tls else ""))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(static_deps())
+    sys.exit(static_deps(sys.argv[1:]))

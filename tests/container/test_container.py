@@ -35,6 +35,23 @@ def proxy_image(dockerd):
     return PROXY_IMAGE
 
 
+STATIC_MAX = 700 * 1000  # bytes: the image's one file, mbed TLS included (issue 14)
+
+
+def test_static_binary_size():
+    """`ninja static` stays small with TLS in it. The link drops what is never
+    reached (--gc-sections), so the size only counts once TLS is reached: when
+    configure.py chose TLS, mbed TLS must be in the binary."""
+    need(os.path.exists(STATIC), "build/static/socket-proxy missing: run `ninja static`")
+    size = os.path.getsize(STATIC)
+    print(f"\nstatic binary: {size} bytes (at most {STATIC_MAX})")
+    assert size <= STATIC_MAX, f"build/static/socket-proxy is {size} bytes, over {STATIC_MAX}"
+    config = open(os.path.join(ROOT, "build", "config.ninja")).read()
+    if "tls_src = core/tls.c\n" in config:
+        with open(STATIC, "rb") as f:
+            assert b"mbed TLS" in f.read(), "configured with TLS, but the static binary has no mbed TLS"
+
+
 @pytest.fixture(scope="module")
 def client_image(dockerd):
     """busybox plus the static docker CLI: a client that uses /var/run/docker.sock."""
