@@ -39,6 +39,8 @@ CLIENTS = {
     "wildcard": ("/CN=wild", "DNS:*.example.org", "ca", "ec", "valid"),
     "prefix": ("/CN=traefik-evil", "DNS:agent.example.org.evil", "ca", "ec", "valid"),
     "lookalike": ("/O=CN=traefik/OU=traefik/CN=someone", "email:traefik@example.org", "ca", "ec", "valid"),
+    # the names of two profiles at once
+    "both": ("/CN=traefik", "DNS:agent.example.org", "ca", "ec", "valid"),
     # refused: the right name, but expired, not yet valid, or from another CA
     "expired": ("/CN=traefik", None, "ca", "ec", "expired"),
     "future": ("/CN=traefik", None, "ca", "ec", "future"),

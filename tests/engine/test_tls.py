@@ -388,7 +388,8 @@ def test_idle_tls_connection_is_closed(fake_upstream, proxy_factory, tls_certs):
 
 def test_handshake_is_bounded_by_the_head_timeout(fake_upstream, proxy_factory, tls_certs):
     """A client that says nothing, or half a ClientHello, is closed once
-    SOCKET_PROXY_HEAD_TIMEOUT has passed, and the line says why."""
+    SOCKET_PROXY_HEAD_TIMEOUT has passed (its access line: the first of a burst from
+    one address, then a summary, so not checked here)."""
     up = fake_upstream(serve())
     p = tls_proxy(proxy_factory, up, tls_certs, env={"SOCKET_PROXY_HEAD_TIMEOUT": "1s"})
     t0 = time.monotonic()  # measured from before the connections: a slow machine only adds
@@ -399,7 +400,6 @@ def test_handshake_is_bounded_by_the_head_timeout(fake_upstream, proxy_factory, 
         assert wait_closed(s, 10), "a stalled handshake was not ended within 10 s of a 1 s head timeout"
         s.close()
     assert time.monotonic() - t0 >= 1 - 0.05
-    assert wait_for(lambda: len(re.findall(r"did not complete in time", p.stderr_text())) >= 2), p.stderr_text()
     settle(p, up)
     assert up.requests == []
     ping_ok(tls_view(p, client_context(tls_certs)))
@@ -725,7 +725,7 @@ def test_default_port_is_2376(fake_upstream, proxy_bin, tls_certs, tmp_path):
         assert re.search(r"listening on tcp:(\[::\]|0\.0\.0\.0):2376\b", text), text
         hc = subprocess.run(["nsenter", f"--net=/proc/{proc.pid}/ns/net", proxy_bin.path, "healthcheck", "--url",
                              "tcp://127.0.0.1:2376"],
-                            env={"PATH": "/usr/bin:/bin", "SOCKET_PROXY_TLS_DIR": tls_certs.client_dir(),
+                            env={"PATH": "/usr/bin:/bin", **checker_env(tls_certs, client="traefik"),
                                  **proxy_bin.env}, capture_output=True, text=True, timeout=20)
         assert hc.returncode == 0, hc.stderr
     finally:
@@ -743,7 +743,8 @@ def test_default_port_is_2376(fake_upstream, proxy_bin, tls_certs, tmp_path):
 PROFILE_PROBES = [("/info", "default"), ("/containers/json", "traefik"), ("/images/json", "portainer"),
                   ("/networks", "dozzle"), ("/volumes", "homepage")]
 
-# (listener, client certificate, the rules it gets or "closed")
+# (listener, client certificate, the rules it gets, or "refused": a 403 saying why as the
+# answer to its first request, then close_notify)
 PROFILE_ROWS = [
     ("default", "traefik", "traefik"),        # by CN
     ("default", "portainer", "portainer"),    # by CN (the subject has O= too)
@@ -757,10 +758,12 @@ PROFILE_ROWS = [
     ("default", "lookalike", "default"),      # O=CN=traefik, OU=traefik, email:traefik@...
     ("traefik", "traefik", "traefik"),
     ("traefik", "portainer", "portainer"),    # a named client gets its rules on any TLS listener
-    ("traefik", "nobody", "closed"),          # the listener of a TLS_CLIENT profile admits only named clients
+    ("traefik", "nobody", "refused"),         # the listener of a TLS_CLIENT profile admits only named clients
     ("traefik", "dns", "dozzle"),
-    ("traefik", "lookalike", "closed"),
-    ("traefik", "wildcard", "closed"),
+    ("traefik", "lookalike", "refused"),
+    ("traefik", "wildcard", "refused"),
+    ("default", "both", "refused"),           # CN=traefik and DNS:agent.example.org: two profiles, neither
+    ("traefik", "both", "refused"),
     ("homepage", "nobody", "homepage"),       # homepage names no clients: its listener's rules
     ("homepage", "email", "portainer"),
 ]
@@ -824,20 +827,57 @@ def rules_at(port, ctx):
         raw.close()
 
 
+def refused_after_handshake(port, ctx):
+    """A new TLS connection whose handshake completes but whose first request (GET
+    /_ping, granted everywhere) gets a 403 saying why, then close_notify: that 403's
+    message. Fails otherwise."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        t = TLSConn(raw, ctx).handshake()
+        t.sendall(PING)
+        out = t.read_until_close(timeout=5)
+    finally:
+        raw.close()
+    assert status_of(out) == 403, f"expected the proxy's 403 and the end, got {out[:300]!r}"
+    res = read_response(reader_from_bytes(out))
+    assert out == res.head + res.body, f"more than one answer: {out!r}"
+    assert t.closed_by_peer == "close_notify", f"the proxy ended the session by {t.closed_by_peer}"
+    return json_message(res)
+
+
+def check_profile_row(p, up, port, ctx, client, expect):
+    if expect == "refused":
+        msg = refused_after_handshake(port, ctx)
+        assert "certificate" in msg, msg
+        settle(p, up)
+        assert up.requests == [], up.requests
+        return msg
+    got = rules_at(port, ctx)
+    assert got == [expect], f"{client}'s certificate got the rules of {got}"
+    assert wait_for(lambda: re.search(rf"\[{expect}\] \"GET /info\" (allow|deny)", p.stderr_text())), (
+        f"no access line naming [{expect}]\n{p.stderr_text()[-2000:]}")
+
+
 @pytest.mark.parametrize("listener,client,expect", PROFILE_ROWS,
                          ids=[f"{a}-listener-{b}-cert" for a, b, _ in PROFILE_ROWS])
 def test_client_certificate_chooses_profile(fake_upstream, proxy_factory, tls_certs, listener, client, expect):
     up = fake_upstream(serve())
     p, ports = profiles_proxy(proxy_factory, up, tls_certs)
-    got = rules_at(ports[listener], client_context(tls_certs, client))
-    if expect == "closed":
-        assert got is None, f"an unnamed client on a TLS_CLIENT profile's listener got answers: {got}"
-        settle(p, up)
-        assert up.requests == [], up.requests
-    else:
-        assert got == [expect], f"{client}'s certificate on the {listener} listener got the rules of {got}"
-        assert wait_for(lambda: re.search(rf"\[{expect}\] \"GET /info\" (allow|deny)", p.stderr_text())), (
-            f"no access line naming [{expect}]\n{p.stderr_text()[-2000:]}")
+    msg = check_profile_row(p, up, ports[listener], client_context(tls_certs, client), client, expect)
+    if client == "both":
+        assert "TRAEFIK__TLS_CLIENT" in msg and "DOZZLE__TLS_CLIENT" in msg, msg
+
+
+DEFAULT_NAMES_ROWS = [("nobody", "default"), ("traefik", "traefik"), ("email", "portainer"), ("rsa", "refused")]
+
+
+@pytest.mark.parametrize("client,expect", DEFAULT_NAMES_ROWS, ids=[c for c, _ in DEFAULT_NAMES_ROWS])
+def test_default_listener_names_its_clients(fake_upstream, proxy_factory, tls_certs, client, expect):
+    """SOCKET_PROXY_TLS_CLIENT: the default listener lets in its own names (default
+    rules) and the profiles' names (their rules), no other certificate."""
+    up = fake_upstream(serve())
+    p, ports = profiles_proxy(proxy_factory, up, tls_certs, {"SOCKET_PROXY_TLS_CLIENT": "nobody"})
+    check_profile_row(p, up, ports["default"], client_context(tls_certs, client), client, expect)
 
 
 @pytest.mark.parametrize("allow_from,admitted", [("10.9.9.9", False), ("127.0.0.0/8", True)])
@@ -846,12 +886,13 @@ def test_chosen_profile_allow_from_applies(fake_upstream, proxy_factory, tls_cer
     listener's admission."""
     up = fake_upstream(serve())
     p, ports = profiles_proxy(proxy_factory, up, tls_certs, {"TRAEFIK__ALLOW_FROM": allow_from})
-    got = rules_at(ports["default"], client_context(tls_certs, "traefik"))
-    assert got == (["traefik"] if admitted else None), got
+    ctx = client_context(tls_certs, "traefik")
+    if admitted:
+        assert rules_at(ports["default"], ctx) == ["traefik"]
+        return
+    assert "TRAEFIK__ALLOW_FROM" in refused_after_handshake(ports["default"], ctx)
     settle(p, up)
-    if not admitted:
-        assert up.requests == [], up.requests
-        assert wait_for(lambda: "TRAEFIK__ALLOW_FROM" in p.stderr_text()), p.stderr_text()[-2000:]
+    assert up.requests == [], up.requests
 
 
 def test_two_certificates_two_profiles_one_port(fake_upstream, proxy_factory, tls_certs):
@@ -997,6 +1038,7 @@ BAD_RELOADS = {
     "key-not-matching": lambda d, c: replace_file(c.server_rsa.key, os.path.join(d, "server-key.pem")),
     "key-missing": lambda d, c: os.unlink(os.path.join(d, "server-key.pem")),
     "ca-garbage": lambda d, c: garbage(os.path.join(d, "ca.pem")),
+    "ca-removed": lambda d, c: os.unlink(os.path.join(d, "ca.pem")),  # a reload never stops asking
     "cert-is-a-directory": lambda d, c: (os.unlink(os.path.join(d, "server-cert.pem")),
                                          os.mkdir(os.path.join(d, "server-cert.pem"))),
 }
@@ -1094,6 +1136,65 @@ def test_sighup_without_tls_is_harmless(fake_upstream, proxy_factory):
     ping_ok(p)
 
 
+def test_sighup_ca_added_turns_client_certificates_on(fake_upstream, proxy_factory, tls_certs):
+    up = fake_upstream(serve())
+    p = tls_proxy(proxy_factory, up, tls_certs, ca=None)
+    ping_ok(tls_view(p, client_context(tls_certs, None)))
+    replace_file(tls_certs.ca.cert, os.path.join(p.tls_dir, "ca.pem"))
+    p.proc.send_signal(signal.SIGHUP)
+
+    def refused_without_cert():
+        try:
+            refused_only(p, up, client_context(tls_certs, None))
+            return True
+        except AssertionError:
+            return False
+
+    assert wait_for(refused_without_cert, 10, interval=0.1), p.stderr_text()[-2000:]
+    ping_ok(tls_view(p, client_context(tls_certs, "traefik")))
+    refused_only(p, up, client_context(tls_certs, "stranger"))
+
+
+def test_handshakes_from_one_address_are_bounded(fake_upstream, proxy_factory, tls_certs):
+    """32 handshakes under way from one address: the next connection from it is
+    closed at once; another address is served meanwhile; once they end, the first
+    address is served again."""
+    up = fake_upstream(serve())
+    p = tls_proxy(proxy_factory, up, tls_certs, env={"SOCKET_PROXY_HEAD_TIMEOUT": "60s",
+                                                     "SOCKET_PROXY_LISTEN": f"0.0.0.0:{free_port()}"})
+    stalled = []
+    try:
+        for _ in range(32):
+            s = socket.create_connection(p.tcp, timeout=5)
+            s.sendall(b"\x16\x03\x01")  # the start of a handshake, no more
+            stalled.append(s)
+        assert p.wait_idle()
+        extra = socket.create_connection(p.tcp, timeout=5)
+        # closed at once: well before the 60 s head timeout (10 s is a deadline for a hang)
+        assert wait_closed(extra, 10), "a 33rd handshake from one address was let in"
+        extra.close()
+        other = socket.socket()
+        other.bind(("127.0.0.2", 0))
+        other.settimeout(5)
+        other.connect(p.tcp)
+        s = client_context(tls_certs).wrap_socket(other, server_hostname="127.0.0.1")
+        s.sendall(PING_CLOSE)
+        assert status_of(read_until_close(s, timeout=5)) == 200, "another address was refused too"
+        s.close()
+    finally:
+        for s in stalled:
+            s.close()
+    assert wait_for(lambda: _tls_ping(p, tls_certs), 10, interval=0.1), p.stderr_text()[-2000:]
+    settle(p, up)
+
+
+def _tls_ping(p, certs):
+    try:
+        return tls_view(p, client_context(certs)).http("GET", "/_ping")[0] == 200
+    except (ssl.SSLError, OSError):
+        return False
+
+
 def test_sighup_new_ca(fake_upstream, proxy_factory, tls_certs):
     """A new ca.pem takes effect for new connections: ca2's clients get in, ca's
     no longer (the server certificate stays ca's, which the clients verify)."""
@@ -1113,37 +1214,66 @@ def test_sighup_new_ca(fake_upstream, proxy_factory, tls_certs):
     refused_only(p, up, client_context(tls_certs, "traefik"))
 
 
-# -- healthcheck --url over TLS ------------------------------------------------------------------------------
+# -- healthcheck over TLS ------------------------------------------------------------------------------
 
-def health(proxy_bin, tls_dir, url, timeout=20):
-    env = {"PATH": "/usr/bin:/bin", "SOCKET_PROXY_TLS_DIR": tls_dir, **proxy_bin.env}
-    return subprocess.run([proxy_bin.path, "healthcheck", "--timeout", "5s", "--url", url], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+def health(proxy_bin, env, *args, timeout=20):
+    e = {"PATH": "/usr/bin:/bin", **env, **proxy_bin.env}
+    return subprocess.run([proxy_bin.path, "healthcheck", "--timeout", "5s", *args], env=e, capture_output=True,
+                          text=True, timeout=timeout)
 
 
-# (the proxy's ca: "ca" for mTLS, None for server-only; the checker's dir: client cert, CA to verify with; healthy)
+def checker_env(certs, pin="server", client=None, layout="proxy"):
+    """The health check's environment: "proxy", the proxy's own SOCKET_PROXY_TLS_DIR
+    (its server-cert.pem is the certificate the check expects: `pin`), with
+    cert.pem/key.pem of `client`; "cert", SOCKET_PROXY_TLS_CERT and _KEY; "client",
+    a directory in the docker CLI's layout (ca.pem, cert.pem, key.pem)."""
+    pin = getattr(certs, pin)
+    if layout == "cert":
+        return {"SOCKET_PROXY_TLS_CERT": pin.cert, "SOCKET_PROXY_TLS_KEY": pin.key}
+    if layout == "client":
+        return {"SOCKET_PROXY_TLS_DIR": certs.client_dir(client)}
+    d = certs.proxy_dir(pin)
+    if client:
+        shutil.copy(certs.client(client).cert, os.path.join(d, "cert.pem"))
+        shutil.copy(certs.client(client).key, os.path.join(d, "key.pem"))
+    return {"SOCKET_PROXY_TLS_DIR": d}
+
+
+# (the proxy's ca ("ca": mutual TLS, None: server-only), checker_env's arguments, the
+# client certificate given as --cert/--key, healthy, a word its one line must hold)
 HEALTH_ROWS = {
-    "mtls-with-client-cert": ("ca", "traefik", "ca", True),
-    "mtls-without-client-cert": ("ca", None, "ca", False),
-    "mtls-client-cert-of-other-ca": ("ca", "stranger", "ca", False),
-    "mtls-server-not-verified": ("ca", "traefik", "ca2", False),
-    "server-only-without-client-cert": (None, None, "ca", True),
-    "server-only-server-not-verified": (None, None, "ca2", False),
+    "mtls-cert.pem-in-dir": ("ca", {"client": "traefik"}, None, True, None),
+    "mtls-cert-key-options": ("ca", {}, "portainer", True, None),
+    "mtls-options-win-over-dir": ("ca", {"client": "stranger"}, "traefik", True, None),
+    "mtls-tls-cert-variable": ("ca", {"layout": "cert"}, "traefik", True, None),
+    "mtls-without-client-cert": ("ca", {}, None, False, None),
+    "mtls-client-cert-of-other-ca": ("ca", {"client": "stranger"}, None, False, None),
+    "mtls-expired-client-cert": ("ca", {"client": "expired"}, None, False, None),
+    # a rotation's new files, not yet served (no SIGHUP yet)
+    "pinned-file-is-not-served": ("ca", {"pin": "server2", "client": "traefik"}, None, False, "server-cert.pem"),
+    "server-only": (None, {}, None, True, None),
+    "server-only-pinned-file-is-not-served": (None, {"pin": "server2"}, None, False, "server-cert.pem"),
+    # the docker CLI's layout has no server-cert.pem to know the proxy by
+    "docker-client-layout": ("ca", {"layout": "client", "client": "traefik"}, None, False, "server-cert.pem"),
 }
 
 
 @pytest.mark.parametrize("case", list(HEALTH_ROWS))
 def test_healthcheck_url_over_tls(fake_upstream, proxy_factory, proxy_bin, tls_certs, case):
-    proxy_ca, client, verify_ca, healthy = HEALTH_ROWS[case]
+    proxy_ca, where, option, healthy, word = HEALTH_ROWS[case]
     up = fake_upstream(serve())
     p = tls_proxy(proxy_factory, up, tls_certs, ca=proxy_ca)
-    r = health(proxy_bin, tls_certs.client_dir(client, ca=verify_ca), f"tcp://127.0.0.1:{p.port}")
+    args = ["--url", f"tcp://127.0.0.1:{p.port}"]
+    if option:
+        args += ["--cert", tls_certs.client(option).cert, "--key", tls_certs.client(option).key]
+    r = health(proxy_bin, checker_env(tls_certs, **where), *args)
     if healthy:
         assert r.returncode == 0 and r.stderr == "", r.stderr
         assert wait_for(lambda: [x for x in access_lines(p) if "/_ping" in x]), p.stderr_text()
     else:
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 1 and len(lines) == 1, (r.returncode, r.stderr)
+        assert word is None or word in lines[0], lines
         settle(p, up)
         assert up.requests == [], up.requests
     assert p.alive()
@@ -1153,7 +1283,8 @@ def test_healthcheck_url_over_tls(fake_upstream, proxy_factory, proxy_bin, tls_c
 def test_healthcheck_in_the_proxys_own_environment(fake_upstream, proxy_factory, proxy_bin, tls_certs,
                                                    with_client_files):
     """No Unix socket, `healthcheck` with the proxy's own variables: its TCP listener
-    over TLS, verified by ca.pem; mutual TLS needs cert.pem/key.pem in the same dir."""
+    over TLS, the proxy known by its server-cert.pem; mutual TLS needs cert.pem/key.pem
+    in the same dir."""
     up = fake_upstream(serve())
     d = tls_certs.proxy_dir()
     if with_client_files:
@@ -1170,7 +1301,7 @@ def test_healthcheck_in_the_proxys_own_environment(fake_upstream, proxy_factory,
 def test_healthcheck_with_tls_dir_against_clear_text(fake_upstream, proxy_factory, proxy_bin, tls_certs):
     up = fake_upstream(serve())
     p = proxy_factory(upstream=up.path)
-    r = health(proxy_bin, tls_certs.client_dir(), f"tcp://127.0.0.1:{p.port}")
+    r = health(proxy_bin, checker_env(tls_certs, client="traefik"), "--url", f"tcp://127.0.0.1:{p.port}")
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
@@ -1179,6 +1310,5 @@ def test_healthcheck_url_without_tls_dir_against_tls(fake_upstream, proxy_factor
     refuses (400): unhealthy, one line."""
     up = fake_upstream(serve())
     p = tls_proxy(proxy_factory, up, tls_certs)
-    r = subprocess.run([proxy_bin.path, "healthcheck", "--url", f"tcp://127.0.0.1:{p.port}"],
-                       env={"PATH": "/usr/bin:/bin", **proxy_bin.env}, capture_output=True, text=True, timeout=20)
+    r = health(proxy_bin, {}, "--url", f"tcp://127.0.0.1:{p.port}")
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
