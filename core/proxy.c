@@ -2736,7 +2736,9 @@ static void tls_handshake_step(conn *c)
         return;
     }
     if (st == TLS_AGAIN) {
-        if (c->tls_eof)
+        if (c->tls_eof && tls_first_byte(c->tls) < 0)
+            conn_close(c); /* closed before a byte: a port probe, not a refusal */
+        else if (c->tls_eof)
             tls_refuse(c, "the client closed the connection during the handshake");
         else
             tls_raw_io(c);
