@@ -77,11 +77,11 @@ static int parse_options(int argc, char **argv, health_opts *o)
 {
     static const struct option longopts[] = {
         {"timeout", required_argument, NULL, 't'},
-        {"socket", required_argument, NULL, 's'},
-        {"url", required_argument, NULL, 'u'},
-        {"profile", required_argument, NULL, 'p'},
-        {"cert", required_argument, NULL, 'c'},
-        {"key", required_argument, NULL, 'k'},
+        {"socket", required_argument, NULL, 0},
+        {"url", required_argument, NULL, 1},
+        {"profile", required_argument, NULL, 2},
+        {"cert", required_argument, NULL, 3},
+        {"key", required_argument, NULL, 4},
         {NULL, 0, NULL, 0},
     };
     *o = (health_opts){.timeout_ms = 3000};
@@ -95,21 +95,11 @@ static int parse_options(int argc, char **argv, health_opts *o)
             if (o->timeout_ms <= 0)
                 return report(USAGE, "--timeout=%s is invalid: use a duration such as 3s or 500ms", optarg);
             break;
-        case 's':
-            o->socket = optarg;
+        case 0: case 1: case 2: case 3: case 4: { /* the options with a text value, in longopts' order */
+            const char **value[] = {&o->socket, &o->url, &o->profile, &o->cert, &o->key};
+            *value[ch] = optarg;
             break;
-        case 'u':
-            o->url = optarg;
-            break;
-        case 'p':
-            o->profile = optarg;
-            break;
-        case 'c':
-            o->cert = optarg;
-            break;
-        case 'k':
-            o->key = optarg;
-            break;
+        }
         case ':':
             return report(USAGE, "%s needs a value", argv[optind - 1]);
         default:
