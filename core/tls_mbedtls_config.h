@@ -38,14 +38,14 @@
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
-/* The default list (core/tls.c pins the same six at run time). */
-#define MBEDTLS_SSL_CIPHERSUITES                             \
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,         \
-        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,     \
-        MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, \
-        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,       \
-        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,       \
-        MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+/* The default list, in core/tls.c's order (it pins the same six at run time). */
+#define MBEDTLS_SSL_CIPHERSUITES                                 \
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,       \
+        MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,     \
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,         \
+        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,           \
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,         \
+        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
 
 /* --- ciphers and hashes ------------------------------------------------------ */
 #define MBEDTLS_CIPHER_C
