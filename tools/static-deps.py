@@ -34,6 +34,9 @@ CJSON_CFLAGS = ["-std=c89", "-Os", "-w"] + SECTIONS
 # mbed TLS: every library/*.c, configured by our header (the one core/tls.c is
 # compiled with in the static build).
 MBEDTLS_CONFIG = os.path.join(ROOT, "core", "tls_mbedtls_config.h")
+# Where a handshake spends its time (big numbers and the curves' arithmetic):
+# compiled for speed, the rest for size.
+MBEDTLS_HOT = {"bignum.c", "ecp.c", "ecp_curves.c"}
 MBEDTLS_CFLAGS = ["-std=c99", "-Os", "-w", f'-DMBEDTLS_CONFIG_FILE="{MBEDTLS_CONFIG}"'] + SECTIONS
 
 class Fail(Exception):
@@ -310,7 +313,8 @@ def mbedtls_build(tree, static, lib, inc):
                   if n.endswith(".c"))
     flags = MBEDTLS_CFLAGS + ["-I" + os.path.join(tree, "include"), "-I" + os.path.join(tree, "library")]
     archive(os.path.join(lib, "libmbedtls.a"),
-            compile_all([(s, flags) for s in srcs], os.path.join(static, "obj", "mbedtls")))
+            compile_all([(s, flags + (["-O2"] if os.path.basename(s) in MBEDTLS_HOT else [])) for s in srcs],
+                        os.path.join(static, "obj", "mbedtls")))
     shutil.copytree(os.path.join(tree, "include", "mbedtls"), os.path.join(inc, "mbedtls"))
     return len(srcs)
 
