@@ -1188,6 +1188,90 @@ def test_handshakes_from_one_address_are_bounded(fake_upstream, proxy_factory, t
     settle(p, up)
 
 
+@pytest.mark.once
+def test_handshakes_in_all_are_bounded(fake_upstream, proxy_factory, tls_certs):
+    """256 handshakes under way in all (32 from each of 8 loopback addresses): a
+    connection from a ninth address is closed at once; once they end, it is served."""
+    up = fake_upstream(serve())
+    p = tls_proxy(proxy_factory, up, tls_certs, env={"SOCKET_PROXY_HEAD_TIMEOUT": "60s",
+                                                     "SOCKET_PROXY_LISTEN": f"0.0.0.0:{free_port()}"})
+
+    def from_address(a):
+        s = socket.socket()
+        s.bind((a, 0))
+        s.settimeout(5)
+        s.connect(p.tcp)
+        return s
+
+    stalled = []
+    try:
+        for k in range(8):
+            for _ in range(32):
+                s = from_address(f"127.0.1.{k + 1}")
+                s.sendall(b"\x16\x03\x01")  # the start of a handshake, no more
+                stalled.append(s)
+        assert p.wait_idle()
+        extra = from_address("127.0.2.1")
+        assert wait_closed(extra, 10), "a 257th handshake was let in"
+        extra.close()
+    finally:
+        for s in stalled:
+            s.close()
+    def served():
+        try:
+            s = client_context(tls_certs).wrap_socket(from_address("127.0.2.1"), server_hostname="127.0.0.1")
+            s.sendall(PING_CLOSE)
+            return status_of(read_until_close(s, timeout=5)) == 200
+        except (ssl.SSLError, OSError):
+            return False
+    assert wait_for(served, 10, interval=0.1), p.stderr_text()[-2000:]
+    settle(p, up)
+
+
+def test_renegotiation_is_refused(fake_upstream, proxy_factory, tls_certs):
+    """openssl s_client's R (a new ClientHello after the handshake): the proxy
+    closes the connection and says why; nothing more reaches the daemon."""
+    import pty
+    import select
+    up = fake_upstream(serve())
+    p = tls_proxy(proxy_factory, up, tls_certs)
+    d = tls_certs.client_dir("traefik")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp("openssl", ["openssl", "s_client", "-connect", f"127.0.0.1:{p.tcp[1]}", "-tls1_2",
+                              "-cert", os.path.join(d, "cert.pem"), "-key", os.path.join(d, "key.pem")])
+    out = b""
+
+    def read_for(seconds, until=None):
+        nonlocal out
+        end = time.time() + seconds
+        while time.time() < end and not (until and until in out):
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    return
+    try:
+        read_for(10, b"Verify return code")
+        assert b"Verify return code" in out, out[-2000:]
+        os.write(fd, b"R\n")
+        read_for(10, b"RENEGOTIATING")
+        assert wait_for(lambda: "asked to renegotiate (refused)" in p.stderr_text(), 10, interval=0.1), \
+            p.stderr_text()[-2000:]
+        # s_client ends: the proxy closed the connection
+        assert wait_for(lambda: os.waitpid(pid, os.WNOHANG)[0] == pid, 10, interval=0.1), out[-2000:]
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
+    assert up.requests == [], up.requests
+    settle(p, up)
+
+
 def _tls_ping(p, certs):
     try:
         return tls_view(p, client_context(certs)).http("GET", "/_ping")[0] == 200
