@@ -100,10 +100,9 @@ static const char *const scope_objects[] = {"", "container", "exec's container",
 
 /* What `check` adds for a scoped profile (SCOPE_LABEL): how the request is
  * narrowed. Returns false when scoping refuses it. */
-static bool check_scope(const rules_set *r, const char *m, const rules_verdict *v)
+static bool check_scope(const rules_set *r, const scope_route *route)
 {
-    scope_route sr;
-    scope_route_of(&r->scope, m, strlen(m), v->path, v->path_len, &sr);
+    scope_route sr = *route;
     if (sr.what == SCOPE_PASS)
         return true;
     char labels[SCOPE_MAX_LABELS * (SCOPE_LABEL_MAX + 5)];
@@ -162,7 +161,7 @@ static int cmd_check(const profiles *ps, int argc, char **argv)
                 printf("  %s%-16s = %d (%s)\n", r->prefix, rules_var_name(i), (r->granted & RBIT(i)) ? 1 : 0,
                        (r->explicit_ & RBIT(i)) ? "set" : (r->preset_ & RBIT(i)) ? "preset" : "default");
     }
-    bool scoped_ok = v.status == RULES_ALLOW && check_scope(r, m, &v);
+    bool scoped_ok = v.status == RULES_ALLOW && check_scope(r, &sr);
     if (scoped_ok)
         check_body_and_answer(r, m, &v);
     free(buf);

@@ -114,9 +114,8 @@ bool learn_prefix(const char *name, char *out, size_t cap)
         char ch = name[i];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
             return false;
-        out[i] = ch == '-' ? '_' : (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
     }
-    memcpy(out + n, "__", 3);
+    profile_prefix(name, n, out);
     return true;
 }
 

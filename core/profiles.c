@@ -197,9 +197,7 @@ static int set_name(profile *p, const char *s, size_t n, const char *spec, char 
     }
     memcpy(p->name, s, n);
     p->name[n] = '\0';
-    for (size_t i = 0; i < n; i++)
-        p->prefix[i] = s[i] == '-' ? '_' : (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
-    memcpy(p->prefix + n, "__", 3);
+    profile_prefix(s, n, p->prefix);
     return 0;
 }
 

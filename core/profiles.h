@@ -9,6 +9,8 @@
 #ifndef CORE_PROFILES_H
 #define CORE_PROFILES_H
 
+#include <string.h>
+
 #include "admit.h"
 #include "config.h"
 #include "rules/rules.h"
@@ -17,6 +19,15 @@
 #define PROFILE_NAME_MAX 31
 #define PROFILE_TLS_CLIENTS 8     /* names in one NAME__TLS_CLIENT */
 #define PROFILE_TLS_CLIENT_MAX 127
+
+/* A profile's variable prefix: "traefik" -> "TRAEFIK__" (upper case, '-' as
+ * '_'); out holds n + 3 bytes. The names are checked before (a-z 0-9 - _). */
+static inline void profile_prefix(const char *name, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = name[i] == '-' ? '_' : (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+    memcpy(out + n, "__", 3);
+}
 
 /* The variables a profile may set besides the rules variables and API_KEY,
  * without the prefix (NULL-terminated). */

@@ -1665,19 +1665,36 @@ static step scope_forward(conn *c)
 /* The daemon answered about the object the path names (C_SCOPE): in scope,
  * the request goes with the object's ID; out of scope or missing, 404 in the
  * daemon's words; no usable answer, 502. */
+/* How a request is answered when the daemon's answer about an object is not
+ * "in scope": 404 in dockerd's words when it is missing or outside the scope
+ * (the client cannot tell which), 502 when there was no usable answer. */
+typedef struct {
+    int status;
+    const char *decision, *rule;
+    bool ours;
+} scope_refusal;
+
+static scope_refusal scope_not_in(int answer, scope_object obj, const char *name, const char *where, char *msg,
+                                  size_t cap)
+{
+    if (answer == 0) {
+        scope_missing_text(obj, name, msg, cap);
+        return (scope_refusal){404, "deny", "SCOPE_LABEL", false};
+    }
+    snprintf(msg, cap, "the daemon did not say whether %.256s%s%s%s is in this profile's scope (%s)", name,
+             where ? " (" : "", where ? where : "", where ? ")" : "",
+             answer == SCOPE_UNREADABLE ? "unexpected answer" : uv_strerror(answer));
+    return (scope_refusal){502, "error", "scope lookup failed", true};
+}
+
 static step scope_object_done(conn *c)
 {
     scope_job *j = c->sj;
-    char msg[600];
+    char msg[800];
     j->answered = false; /* taken: a held body's references get answers of their own */
-    if (j->answer < 0) {
-        snprintf(msg, sizeof(msg), "the daemon did not say whether %.256s is in this profile's scope (%s)", j->name,
-                 j->answer == SCOPE_UNREADABLE ? "unexpected answer" : uv_strerror(j->answer));
-        return scope_answer_head(c, 502, "error", msg, true, "scope lookup failed");
-    }
-    if (j->answer == 0) {
-        scope_missing_text(j->route.obj, j->name, msg, sizeof(msg));
-        return scope_answer_head(c, 404, "deny", msg, false, "SCOPE_LABEL");
+    if (j->answer <= 0) {
+        scope_refusal r = scope_not_in(j->answer, j->route.obj, j->name, NULL, msg, sizeof(msg));
+        return scope_answer_head(c, r.status, r.decision, msg, r.ours, r.rule);
     }
     c->cstate = C_HEAD;
     if (j->route.obj != SCOPE_OBJ_EXEC) { /* an exec's ID names it for good: its target stays */
@@ -1828,15 +1845,9 @@ static bool scope_body_step(conn *c, step *st)
         }
         j->answered = false;
         if (j->answer <= 0) {
-            const char *name = j->refs.ref[j->next_ref].name;
-            bool missing = j->answer == 0;
-            if (missing)
-                scope_missing_text(j->refs.ref[j->next_ref].obj, name, msg, sizeof(msg));
-            else
-                snprintf(msg, sizeof(msg), "the daemon did not say whether %.256s (%s) is in this profile's scope",
-                         name, j->refs.ref[j->next_ref].where);
-            answer_and_close_as(c, missing ? 404 : 502, missing ? "deny" : "error", msg, !missing,
-                                missing ? "SCOPE_LABEL" : "scope lookup failed");
+            const scope_ref *ref = &j->refs.ref[j->next_ref];
+            scope_refusal r = scope_not_in(j->answer, ref->obj, ref->name, ref->where, msg, sizeof(msg));
+            answer_and_close_as(c, r.status, r.decision, msg, r.ours, r.rule);
             *st = outcome(c, false);
             return false;
         }

@@ -27,18 +27,6 @@ const char *rules_var_follows(int var)
 }
 const char *rules_var_what(int var) { return vars[var].what; }
 
-int rules_parse_bool(const char *v)
-{
-    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(v, yes[i]) == 0)
-            return 1;
-        if (strcasecmp(v, no[i]) == 0)
-            return 0;
-    }
-    return -1;
-}
-
 /* The value of variable `name` in src: the environment's, else the
  * preset's (1 or 0), else NULL. An empty value counts as unset. */
 static const char *source_value(const rules_source *src, int var, const char *name, rules_set *r)

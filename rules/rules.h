@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <strings.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "body.h"
@@ -153,8 +155,19 @@ typedef struct rules_lint_opts {
 void rules_lint(char *const *environ_, const rules_lint_opts *l, void (*warn)(void *ctx, const char *line), void *ctx);
 
 /* Parses a boolean value: 1 for 1/true/yes/on, 0 for 0/false/no/off
- * (case-insensitive), -1 for anything else. */
-int rules_parse_bool(const char *value);
+ * (case-insensitive), -1 for anything else. Inline: rules/scope.c reads its
+ * switches with it without linking the rules. */
+static inline int rules_parse_bool(const char *v)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return 1;
+        if (strcasecmp(v, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
 
 enum rules_status { RULES_ALLOW = 0, RULES_DENY = 403, RULES_BAD = 400 };
 

@@ -5,6 +5,7 @@
  * Where two readings could differ, the request is refused (400). */
 #include "rules/scope.h"
 #include "rules/gojson.h"
+#include "rules/rules.h"
 
 #include <cJSON.h>
 #include <stdarg.h>
@@ -36,15 +37,6 @@ static bool has_control(const char *s, size_t n)
 /* ---- the policy ------------------------------------------------------------ */
 
 /* rules_parse_bool's words (kept here so that scope.o links alone). */
-static int switch_value(const char *v)
-{
-    static const char *const words[] = {"0", "false", "no", "off", "1", "true", "yes", "on"};
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (strcasecmp(v, words[i]) == 0)
-            return i >= 4;
-    return -1;
-}
-
 /* One item of SCOPE_LABEL, spaces around it dropped: s[0..n). */
 static int label_item(scope_policy *p, const char *var, const char *s, size_t n, char *err, size_t errlen)
 {
@@ -117,7 +109,7 @@ int scope_policy_compile(scope_policy *p, const char *prefix, const char *(*get)
         const char *s = get(sw);
         if (!s || !*s)
             continue;
-        int b = switch_value(s);
+        int b = rules_parse_bool(s);
         if (b < 0)
             return say(err, errlen, -1, "%s=\"%.40s\" is not a boolean: use 1, true, yes, on or 0, false, no, off",
                        sw, s);

@@ -134,13 +134,14 @@ int scope_object_target(const scope_route *r, const char *vprefix, size_t vlen, 
                         const char *query, size_t qlen, const char *id, char **out, size_t *outlen);
 
 #define SCOPE_MAX_REFS 16
+typedef struct scope_ref {
+    scope_object obj;
+    char name[256];
+    const char *where; /* "HostConfig.VolumesFrom", for messages (static) */
+} scope_ref;
 typedef struct scope_refs {
     unsigned n;
-    struct {
-        scope_object obj;
-        char name[256];
-        const char *where; /* "HostConfig.VolumesFrom", for messages (static) */
-    } ref[SCOPE_MAX_REFS];
+    scope_ref ref[SCOPE_MAX_REFS];
 } scope_refs;
 
 /* Reads a held body of kind k (len bytes, need not be NUL-terminated; empty:
