@@ -92,6 +92,24 @@ def test_learn_text_log(tmp_path):
     assert [x for x in items if re.search(r"\b(EVENTS|PING|ALLOW_LOGS)=", x)] == [], r.stdout
 
 
+def test_learn_text_log_of_tls_clients(tmp_path):
+    """TLS clients' lines carry cert="SUBJECT" (escaped as log.c escapes, spaces and
+    quotes included) after the client: read like the others, the subject skipped."""
+    lines = []
+    for cert in ('CN=traefik, O=example', 'CN=a \\"quoted\\" name', 'CN=x\\x7f'):
+        rule, decision = rule_of("GET", "/v1.41/containers/json")
+        lines.append(f'{TS} 10.0.0.7:{len(lines) + 1} cert="{cert}" "GET /v1.41/containers/json" {decision} ({rule}) '
+                     '403 120 0.100ms')
+    lines.append(f'{TS} 10.0.0.7:9 cert="CN=unterminated "GET /_ping" allow (PING=1) 200 1 0.100ms')
+    log = tmp_path / "tls.log"
+    log.write_text("\n".join(lines) + "\n")
+    r = run("learn", str(log))
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert "# client 10.0.0.7: 3 requests" in r.stdout, r.stdout
+    assert "      - CONTAINERS=1  # 3 requests: GET /v1.41/containers/json" in r.stdout.splitlines(), r.stdout
+    assert "4 lines read, 3 requests noted, 1 line skipped" in r.stdout, r.stdout
+
+
 def test_learned_lines_allow_the_log_and_nothing_more(tmp_path):
     log = tmp_path / "access.log"
     log.write_text(text_log(REQUESTS))
