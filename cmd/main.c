@@ -37,6 +37,7 @@ static void warn_line(void *ctx, const char *line) { log_msg(LOG_WARNING, "%s", 
 static int usage(FILE *f)
 {
     fprintf(f, "usage: socket-proxy [healthcheck [--timeout D] [--socket PATH | --url tcp://HOST:PORT | --profile NAME]\n"
+               "                                 [--cert FILE --key FILE]\n"
                "                    | check [--profile NAME] METHOD TARGET | rules | vars | learn LOGFILE | version | help]\n"
                "Configuration is read from the environment; see the README.\n");
     return f == stdout ? 0 : 2;
