@@ -526,6 +526,26 @@ static void on_written(uv_write_t *w, int status)
  * proxy's own bytes (owner OWN) are copied. Returns 0 or a libuv error. */
 static int tls_send(conn *c, uv_buf_t *bufs, unsigned nbufs, int owner);
 
+/* Queues bufs to side `to` behind any write in flight, in r: c->fwd[to] for
+ * forwarded bytes, whose buffer (owner) stays busy until they are written,
+ * or the caller's allocation for the proxy's own (owner OWN), freed after.
+ * cipher (TLS: the ciphertext bufs point into, or NULL) is freed with r. */
+static int queue_write(conn *c, side to, write_req *r, uv_buf_t *bufs, unsigned nbufs, int owner, char *cipher)
+{
+    *r = (write_req){.c = c, .to = to, .owner = owner, .cipher = cipher};
+    int e = uv_write(&r->req, stream_of(c, to), bufs, nbufs, on_written);
+    if (e < 0) {
+        free(cipher);
+        if (owner == OWN)
+            free(r);
+        return e;
+    }
+    c->writes[to]++;
+    if (owner != OWN)
+        c->in[owner].busy = true;
+    return 0;
+}
+
 static int send_bytes(conn *c, side to, uv_buf_t *bufs, unsigned nbufs, int owner)
 {
     uv_stream_t *dst = stream_of(c, to);
@@ -564,17 +584,7 @@ static int send_bytes(conn *c, side to, uv_buf_t *bufs, unsigned nbufs, int owne
         bufs = &copy;
         nbufs = 1;
     }
-    *r = (write_req){.c = c, .to = to, .owner = owner};
-    int e = uv_write(&r->req, dst, bufs, nbufs, on_written);
-    if (e < 0) {
-        if (owner == OWN)
-            free(r);
-        return e;
-    }
-    c->writes[to]++;
-    if (owner != OWN)
-        c->in[owner].busy = true;
-    return 0;
+    return queue_write(c, to, r, bufs, nbufs, owner, NULL);
 }
 
 /* Every answer the proxy writes itself is made here: Docker's error shape,
@@ -2565,18 +2575,7 @@ static int tls_flush(conn *c, int owner)
         free(ct);
         return UV_ENOMEM;
     }
-    *r = (write_req){.c = c, .to = CLIENT, .owner = owner, .cipher = ct};
-    int e = uv_write(&r->req, &c->cl.stream, &b, 1, on_written);
-    if (e < 0) {
-        free(ct);
-        if (owner == OWN)
-            free(r);
-        return e;
-    }
-    c->writes[CLIENT]++;
-    if (owner != OWN)
-        c->in[owner].busy = true;
-    return 0;
+    return queue_write(c, CLIENT, r, &b, 1, owner, ct);
 }
 
 /* send_bytes to the client of a TLS listener: encrypted, then written. */
