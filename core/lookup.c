@@ -44,10 +44,12 @@ struct lookup_pool {
 
 /* One connection to the daemon. */
 struct dconn {
-    uv_pipe_t pipe;
+    uv_pipe_t pipe;         /* first: the pipe is the connection (dconn_of) */
     uv_write_t write;
     lookup_pool *pool;
-    lookup *owner;          /* the lookup talking on it; NULL when idle or closing */
+    lookup *owner;          /* the lookup talking on it; NULL when idle, lent or closing */
+    bool lent;              /* the proxy's: its data, its reading (lookup_pool_take_pipe) */
+    uv_close_cb closed_cb;  /* the proxy's close callback, called before the memory goes */
     dconn *newer, *older;   /* the idle list */
     uint64_t idle_since;    /* loop time */
     bool writing;           /* a write is pending */
@@ -101,10 +103,14 @@ static void pool_unref(lookup_pool *p)
 
 static void on_pool_timer_closed(uv_handle_t *h) { pool_unref(h->data); }
 
+static dconn *dconn_of(uv_handle_t *h) { return (dconn *)(void *)h; }
+
 static void on_conn_closed(uv_handle_t *h)
 {
-    dconn *c = h->data;
+    dconn *c = dconn_of(h);
     lookup_pool *p = c->pool;
+    if (c->closed_cb)
+        c->closed_cb(h);
     free(c);
     pool_unref(p);
 }
@@ -147,12 +153,27 @@ static void on_idle_timer(uv_timer_t *t)
         uv_timer_start(&p->timer, on_idle_timer, p->oldest->idle_since + p->idle_ms - now, 0);
 }
 
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
 /* A connection whose answer ended cleanly: kept when there is room, newest
- * first (the least likely to have been closed by the daemon). */
+ * first (the least likely to have been closed by the daemon). One the proxy
+ * gives back is read by the pool again (any byte or EOF closes it). */
 static void pool_put(dconn *c)
 {
     lookup_pool *p = c->pool;
     c->owner = NULL;
+    if (c->lent) {
+        /* Read by the pool again: the callbacks swapped back (see lend), or
+         * the reading started where the proxy had stopped it. */
+        c->lent = false;
+        c->closed_cb = NULL;
+        c->pipe.data = c;
+        c->pipe.alloc_cb = on_alloc;
+        c->pipe.read_cb = on_read;
+        if (!uv_is_active((uv_handle_t *)&c->pipe) && uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) < 0)
+            c->writing = true; /* cannot be read: closed below */
+    }
     if (p->closed || p->nidle >= p->max_idle || c->writing) {
         conn_close(c);
         return;
@@ -216,6 +237,43 @@ void lookup_pool_close(lookup_pool *p)
 }
 
 unsigned lookup_pool_idle(const lookup_pool *p) { return p->nidle; }
+
+/* ---- the proxy's connections ---- */
+
+/* Hands a reading connection over: its reads go to the proxy's callbacks
+ * from now on. The callbacks are swapped, not the reading stopped and
+ * started, which would cost two epoll_ctl calls each way. */
+static uv_pipe_t *lend(dconn *c, void *data, uv_alloc_cb alloc, uv_read_cb read)
+{
+    c->lent = true;
+    c->pipe.data = data;
+    c->pipe.alloc_cb = alloc;
+    c->pipe.read_cb = read;
+    return &c->pipe;
+}
+
+uv_pipe_t *lookup_pool_take_pipe(lookup_pool *p, void *data, uv_alloc_cb alloc, uv_read_cb read)
+{
+    dconn *c = p->closed ? NULL : pool_take(p);
+    return c ? lend(c, data, alloc, read) : NULL;
+}
+
+static dconn *conn_open(lookup_pool *p, int fd, int *rc);
+
+uv_pipe_t *lookup_pool_open_pipe(lookup_pool *p, int fd, void *data, uv_alloc_cb alloc, uv_read_cb read, int *rc)
+{
+    dconn *c = conn_open(p, fd, rc);
+    return c ? lend(c, data, alloc, read) : NULL;
+}
+
+void lookup_pool_put_pipe(uv_pipe_t *pipe) { pool_put(dconn_of((uv_handle_t *)pipe)); }
+
+void lookup_pool_close_pipe(uv_pipe_t *pipe, uv_close_cb cb)
+{
+    dconn *c = dconn_of((uv_handle_t *)pipe);
+    c->closed_cb = cb;
+    conn_close(c);
+}
 
 /* ---- the end ---- */
 
@@ -371,7 +429,7 @@ static void take_heads(lookup *l)
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-    dconn *c = h->data;
+    dconn *c = dconn_of(h);
     lookup *l = c->owner;
     if (!l)
         *buf = uv_buf_init(c->pool->spare, sizeof(c->pool->spare));
@@ -381,7 +439,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-    dconn *c = s->data;
+    dconn *c = dconn_of((uv_handle_t *)s);
     lookup *l = c->owner;
     if (n == 0 || c->closing)
         return;

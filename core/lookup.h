@@ -14,7 +14,10 @@
  * fresh connection per question (accept, a goroutine, close) costs the
  * daemon more than the question. A connection is kept only after an answer
  * that ended cleanly where its framing said; an idle one that hears anything
- * (EOF included: the daemon restarted) or waits too long is closed.
+ * (EOF included: the daemon restarted) or waits too long is closed. The
+ * proxy's own daemon connections come from the same pool and go back to it
+ * (lookup_pool_take_pipe and the rest, below): a client that connects for one
+ * GET then finds a connection another client, or a lookup, left.
  */
 #ifndef CORE_LOOKUP_H
 #define CORE_LOOKUP_H
@@ -40,6 +43,21 @@ void lookup_pool_close(lookup_pool *p);
 
 /* Idle connections in the pool now (for tests and metrics). */
 unsigned lookup_pool_idle(const lookup_pool *p);
+
+/* The proxy's plain requests share the pool's connections (core/proxy.c).
+ * A connection it takes is reading, with data, alloc and read as its
+ * pipe's data and read callbacks; it is the proxy's until it gives it back
+ * (after an answer that ended cleanly, nothing written or read half) or
+ * closes it. take: an idle connection, newest first, or NULL; open: a new
+ * one on the connected descriptor fd (closed on failure: NULL, *rc set). */
+uv_pipe_t *lookup_pool_take_pipe(lookup_pool *p, void *data, uv_alloc_cb alloc, uv_read_cb read);
+uv_pipe_t *lookup_pool_open_pipe(lookup_pool *p, int fd, void *data, uv_alloc_cb alloc, uv_read_cb read, int *rc);
+/* Kept as an idle connection when the pool has room (not after
+ * lookup_pool_close), closed otherwise. No write may be in flight. */
+void lookup_pool_put_pipe(uv_pipe_t *pipe);
+/* Closes it; cb(pipe) is called from its close callback, before its memory
+ * goes. */
+void lookup_pool_close_pipe(uv_pipe_t *pipe, uv_close_cb cb);
 
 /* status: the HTTP status of the final answer (200, 404, ...; 1xx answers
  * are skipped), or a negative libuv error: UV_ETIMEDOUT when the deadline

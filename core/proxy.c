@@ -38,6 +38,8 @@
  *   upstream (upstate)
  *     UP_NONE --dial--> UP_OPEN --close_upstream--> UP_CLOSING --closed--> UP_NONE
  *     UP_NONE --backlog full--> UP_WAIT --10 ms--> UP_NONE (dial again)
+ *     UP_NONE --a GET or HEAD: an idle connection from the pool--> UP_OPEN
+ *     UP_OPEN --the client done, the connection clean: back to the pool--> UP_NONE
  *
  * check_states() lists the combinations that may meet; process() asserts
  * them each time it starts a round.
@@ -138,7 +140,7 @@ struct conn {
         uv_pipe_t pipe;
         uv_handle_t handle;
     } cl;
-    uv_pipe_t up;
+    uv_pipe_t *up;         /* the daemon connection (UP_OPEN, UP_CLOSING), lent by the pool (core/lookup.h) */
     uv_timer_t timer;
     write_req fwd[2];      /* the forwarding write to each side (one at a time) */
     uv_shutdown_t sreq[2];
@@ -236,6 +238,8 @@ static void resend(conn *c);
 static void update_io(conn *c);
 static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out);
+static void set_reading(conn *c, side s, bool want);
 static void on_timer(uv_timer_t *t);
 
 static step outcome(const conn *c, bool progress)
@@ -245,7 +249,7 @@ static step outcome(const conn *c, bool progress)
 
 static uv_stream_t *stream_of(conn *c, side s)
 {
-    return s == CLIENT ? &c->cl.stream : (uv_stream_t *)&c->up;
+    return s == CLIENT ? &c->cl.stream : (uv_stream_t *)c->up;
 }
 
 /* ---- who is connected, and the access log ---- */
@@ -705,24 +709,36 @@ static void conn_free(conn *c)
 static void on_handle_closed(uv_handle_t *h)
 {
     conn *c = h->data;
-    bool upstream = h == (uv_handle_t *)&c->up;
-    if (upstream)
-        c->upstate = UP_NONE;
     if (--c->open_handles == 0)
         conn_free(c);
-    else if (upstream && !c->closing && c->retry_pending)
+}
+
+static void on_upstream_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    c->up = NULL;
+    c->upstate = UP_NONE;
+    if (--c->open_handles == 0)
+        conn_free(c);
+    else if (!c->closing && c->retry_pending)
         resend(c);
-    else if (upstream && !c->closing)
+    else if (!c->closing)
         process(c); /* dials again for a waiting request */
+}
+
+/* The daemon connection is no longer this client's. */
+static void upstream_forget(conn *c)
+{
+    c->reading[UPSTREAM] = false;
+    c->eof[UPSTREAM] = c->shut[UPSTREAM] = false;
+    c->in[UPSTREAM].pos = c->in[UPSTREAM].len; /* never read as an answer on the next upstream */
 }
 
 static void close_upstream_handle(conn *c)
 {
     c->upstate = UP_CLOSING;
-    c->reading[UPSTREAM] = false;
-    c->eof[UPSTREAM] = c->shut[UPSTREAM] = false;
-    c->in[UPSTREAM].pos = c->in[UPSTREAM].len; /* never read as an answer on the next upstream */
-    uv_close((uv_handle_t *)&c->up, on_handle_closed);
+    upstream_forget(c);
+    lookup_pool_close_pipe(c->up, on_upstream_closed);
 }
 
 static void close_upstream(conn *c)
@@ -734,6 +750,34 @@ static void close_upstream(conn *c)
     } else if (c->upstate == UP_OPEN) {
         close_upstream_handle(c);
     }
+}
+
+/* Whether the daemon connection stands between two requests with nothing of
+ * this client's on it: no request or answer half sent or half read, no
+ * tunnel, no half-close, no `Connection: close` from the daemon. */
+static bool upstream_clean(const conn *c)
+{
+    const buffer *ub = &c->in[UPSTREAM];
+    return c->upstate == UP_OPEN && c->rstate == R_IDLE && c->cstate != C_BODY && c->cstate != C_TUNNEL &&
+           !c->res_close && !c->eof[UPSTREAM] && !c->shut[UPSTREAM] && c->writes[UPSTREAM] == 0 && !ub->busy &&
+           ub->pos == ub->len && !c->retry_pending && !c->srv->draining;
+}
+
+/* The client is done with its daemon connection: a clean one goes back to
+ * the pool for another client's plain request (reading, so that the daemon
+ * closing it is seen), anything else is closed. */
+static void let_go_upstream(conn *c)
+{
+    if (!upstream_clean(c)) {
+        close_upstream(c);
+        return;
+    }
+    set_reading(c, UPSTREAM, true);
+    upstream_forget(c);
+    lookup_pool_put_pipe(c->up);
+    c->up = NULL;
+    c->upstate = UP_NONE;
+    c->open_handles--; /* the client's and the timer's handles are still open */
 }
 
 static void conn_close(conn *c)
@@ -748,7 +792,7 @@ static void conn_close(conn *c)
     scope_job_free(c);
     access_log(c, NULL);
     c->closing = true;
-    close_upstream(c);
+    let_go_upstream(c);
     uv_close(&c->cl.handle, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
@@ -796,7 +840,7 @@ static void finish_and_close(conn *c)
     if (c->writes[CLIENT] > 0 || c->closing || c->cstate == C_LINGER)
         return;
     access_log(c, NULL);
-    close_upstream(c);
+    let_go_upstream(c);
     c->cstate = C_LINGER;
     c->in[CLIENT].pos = c->in[CLIENT].len;
     if (c->eof[CLIENT] && c->tls && !c->handshaking) {
@@ -852,16 +896,15 @@ static dial_result dial(conn *c)
         dial_failed(c, fd == -EAGAIN ? "timed out (the daemon accepts no connections)" : strerror(-fd));
         return c->closing ? DIAL_CLOSED : DIAL_FAILED;
     }
-    uv_pipe_init(loop, &c->up, 0);
-    c->up.data = c;
-    c->open_handles++;
     c->dial_retry = false;
-    if (uv_pipe_open(&c->up, fd) != 0) {
-        close(fd);
-        close_upstream_handle(c);
+    int rc;
+    c->up = lookup_pool_open_pipe(c->srv->lookups, fd, c, alloc_cb, on_upstream_read, &rc);
+    if (!c->up) {
         conn_close(c);
         return DIAL_CLOSED;
     }
+    c->open_handles++;
+    c->reading[UPSTREAM] = true;
     c->upstate = UP_OPEN;
     quiet_over(c->srv->quiet, QUIET_DAEMON);
     c->up_requests = 0;
@@ -1141,11 +1184,15 @@ static unsigned head_keep(const char *h, size_t n, const char *const *drop, uv_b
  * may meet that connection closing under it (the daemon's idle timeout, a
  * restart): keep a copy of what was sent, to send it once more on a fresh
  * connection. Anything else that meets a closed upstream gets a 502. */
+static bool resendable(const conn *c)
+{
+    return (c->req_is_head || strcmp(c->method, "GET") == 0) && c->body[CLIENT].mode == H1_BODY_NONE;
+}
+
 static void keep_for_retry(conn *c, const uv_buf_t *bufs, unsigned nb)
 {
     drop_retry(c);
-    bool idempotent = c->req_is_head || strcmp(c->method, "GET") == 0;
-    if (!idempotent || c->body[CLIENT].mode != H1_BODY_NONE || c->up_requests == 0)
+    if (!resendable(c) || c->up_requests == 0)
         return;
     size_t total = 0;
     for (unsigned i = 0; i < nb; i++)
@@ -1158,6 +1205,25 @@ static void keep_for_retry(conn *c, const uv_buf_t *bufs, unsigned nb)
         memcpy(c->retry + c->retry_len, bufs[i].base, bufs[i].len);
         c->retry_len += bufs[i].len;
     }
+}
+
+/* A GET or HEAD without a body goes on an idle daemon connection from the
+ * pool when there is one (another client's, or a lookup's): it saves the
+ * connect, the daemon's accept and the close. Such a request is kept for
+ * one resend (keep_for_retry), since the daemon may close an idle connection
+ * just as the request goes out; any other request dials its own. */
+static bool take_pooled(conn *c)
+{
+    if (!resendable(c) || c->retry_pending)
+        return false;
+    c->up = lookup_pool_take_pipe(c->srv->lookups, c, alloc_cb, on_upstream_read);
+    if (!c->up)
+        return false;
+    c->open_handles++;
+    c->reading[UPSTREAM] = true;
+    c->upstate = UP_OPEN;
+    c->up_requests = 1; /* as a reused connection: the head is kept for a resend */
+    return true;
 }
 
 /* Sends the allowed head (n bytes) to the open upstream, with X-Api-Key
@@ -1214,6 +1280,8 @@ static step send_head(conn *c, size_t n, bool held)
  * connection go on. */
 static step forward_head(conn *c, size_t n, bool held)
 {
+    if (c->upstate == UP_NONE && take_pooled(c))
+        return send_head(c, n, held);
     if (c->upstate == UP_OPEN)
         return send_head(c, n, held);
     c->pending_head = held ? 0 : n;
@@ -2262,7 +2330,7 @@ static step pass_client_eof(conn *c)
         return STEP_WAIT;
     c->shut[UPSTREAM] = true;
     c->sreq[UPSTREAM].data = c;
-    if (uv_shutdown(&c->sreq[UPSTREAM], (uv_stream_t *)&c->up, NULL) < 0) {
+    if (uv_shutdown(&c->sreq[UPSTREAM], (uv_stream_t *)c->up, NULL) < 0) {
         conn_close(c);
         return STEP_CLOSED;
     }
@@ -2338,7 +2406,7 @@ static void process(conn *c)
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     conn *c = h->data;
-    buffer *b = &c->in[h == (uv_handle_t *)&c->up ? UPSTREAM : CLIENT];
+    buffer *b = &c->in[h == (uv_handle_t *)c->up ? UPSTREAM : CLIENT];
     size_t big = c->srv->buf_size;
     if (!b->p) {
         /* A client waiting for its next head gets a small buffer. */

@@ -301,11 +301,12 @@ static int server_init(server *s, uv_loop_t *loop, const config *cfg)
     s->buf_size = cfg->max_head > 65536 ? cfg->max_head : 65536;
     s->buf_free[0] = calloc(BUF_FREE_MAX, sizeof(void *));
     s->buf_free[1] = calloc(BUF_FREE_MAX, sizeof(void *));
-    /* Each client needs an upstream descriptor too; keep a few for the loop. */
-    s->max_conns = nofile > 64 ? (nofile - 32) / 2 : 16;
+    /* Each client needs an upstream descriptor too; keep a few for the loop
+     * and the idle daemon connections. */
+    s->max_conns = nofile > 64 + SERVER_DAEMON_IDLE ? (nofile - 32 - SERVER_DAEMON_IDLE) / 2 : 16;
     s->held_max = SERVER_HELD_BODIES * cfg->max_body;
     s->quiet = quiet_new(loop);
-    s->lookups = lookup_pool_new(loop, cfg->upstream, SERVER_LOOKUP_IDLE, SERVER_LOOKUP_IDLE_MS);
+    s->lookups = lookup_pool_new(loop, cfg->upstream, SERVER_DAEMON_IDLE, SERVER_DAEMON_IDLE_MS);
     return 0;
 }
 

@@ -33,15 +33,18 @@ struct quiet;
 struct lookup_pool;
 struct tls_server;
 
-/* Idle keep-alive connections kept for lookups (core/lookup.h), and for how
- * long: a scoped profile asks the daemon before most requests. */
-#define SERVER_LOOKUP_IDLE 8
-#define SERVER_LOOKUP_IDLE_MS 30000
+/* Idle keep-alive connections to the daemon kept for the next request, and
+ * for how long: lookups (core/lookup.h; a scoped profile asks the daemon
+ * before most requests) and clients' plain GET and HEAD requests (core/proxy.c)
+ * share them, which spares a new client connection the connect, the daemon's
+ * accept and the close. The daemon spends a goroutine on each. */
+#define SERVER_DAEMON_IDLE 32
+#define SERVER_DAEMON_IDLE_MS 30000
 
 typedef struct server {
     uv_loop_t *loop;
     struct quiet *quiet;      /* repeated faults logged once, then summed up (core/quiet.c) */
-    struct lookup_pool *lookups; /* the daemon connections lookups share */
+    struct lookup_pool *lookups; /* idle daemon connections, shared by lookups and requests */
     struct learn *learn;      /* SOCKET_PROXY_MODE=learn: what each client needed; NULL otherwise */
     const config *cfg;
     profiles *profiles;

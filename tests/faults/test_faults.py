@@ -181,6 +181,7 @@ def test_slowloris_does_not_starve_normal_clients(fake_upstream, proxy_factory):
 def test_ten_thousand_connections_opened_and_dropped(fake_upstream, proxy_factory, proxy_bin):
     up = fake_upstream(serve())
     proxy = proxy_factory(upstream=up.path)
+    assert status_of(proxy.request(PING_CLOSE, timeout=5)) == 200  # the pool keeps its daemon connection
     base_fds = fd_count(proxy.pid)
     for i in range(10000):
         s = socket.socket(socket.AF_UNIX)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/lookup.h"
+#include "core/sys.h"
 #include "unit.h"
 
 #define PIECE_MS 20
@@ -728,6 +729,110 @@ static void test_pool(void)
 
 /* ---- reading the answer ---- */
 
+/* ---- the proxy's connections (lookup_pool_take_pipe and the rest) ---- */
+
+typedef struct {
+    char got[4096];
+    size_t len;
+    int eof, closed;
+} lender;
+
+static void lent_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    lender *t = h->data;
+    *b = uv_buf_init(t->got + t->len, (unsigned)(sizeof(t->got) - t->len));
+}
+
+static void lent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    lender *t = s->data;
+    if (n > 0)
+        t->len += (size_t)n;
+    else if (n < 0)
+        t->eof++;
+}
+
+static void lent_closed(uv_handle_t *h) { ((lender *)h->data)->closed++; }
+
+/* One request on a lent pipe, read by the lender's own callbacks. */
+static void lent_ask(uv_pipe_t *pipe, lender *t, const char *name)
+{
+    static char req[] = "GET " TARGET " HTTP/1.1\r\nHost: docker\r\n\r\n";
+    uv_write_t w;
+    uv_buf_t b = uv_buf_init(req, sizeof(req) - 1);
+    t->len = 0;
+    CHECK(uv_write(&w, (uv_stream_t *)pipe, &b, 1, NULL) == 0, "%s: written", name);
+    RUN_UNTIL(t->len >= strlen(KEEP_ALIVE), 1000);
+    CHECK(t->len == strlen(KEEP_ALIVE) && memcmp(t->got, KEEP_ALIVE, t->len) == 0,
+          "%s: the answer reached the lender's callbacks (%zu bytes)", name, t->len);
+}
+
+static void test_lent(void)
+{
+    kd d;
+    lender t = {0};
+    int rc = 0;
+
+    /* A lookup's idle connection is lent (reading goes to the lender's
+     * callbacks), given back, and serves the next lookup. */
+    kd_start(&d, KEEP_ALIVE);
+    lookup_pool *p = lookup_pool_new(&loop, sock, 2, 10000);
+    sequential(p, 1, "lent");
+    uv_pipe_t *pipe = lookup_pool_take_pipe(p, &t, lent_alloc, lent_read);
+    CHECK(pipe && pipe->data == &t && lookup_pool_idle(p) == 0, "lent: taken from the pool");
+    lent_ask(pipe, &t, "lent");
+    lookup_pool_put_pipe(pipe);
+    CHECK(lookup_pool_idle(p) == 1, "lent: back in the pool");
+    sequential(p, 1, "lent, given back");
+    CHECK(d.accepted == 1 && d.requests == 3, "lent: one connection served all (%d connections, %d requests)",
+          d.accepted, d.requests);
+
+    /* A new connection opened for the lender; given back while the pool is
+     * full (max 2), the third is closed. One whose lender had stopped reading
+     * is given back too (the pool starts reading it again). */
+    uv_pipe_t *opened[3];
+    lender ts[3];
+    memset(ts, 0, sizeof(ts));
+    for (int i = 0; i < 3; i++) {
+        int fd = sys_unix_connect(sock);
+        opened[i] = fd >= 0 ? lookup_pool_open_pipe(p, fd, &ts[i], lent_alloc, lent_read, &rc) : NULL;
+        CHECK(opened[i] != NULL, "opened %d: %s", i, opened[i] ? "ok" : uv_err_name(rc));
+    }
+    uv_pipe_t *held = lookup_pool_take_pipe(p, &t, lent_alloc, lent_read); /* empties the pool */
+    RUN_UNTIL(d.open == 4, 1000);
+    CHECK(held && d.open == 4, "1 lent + 3 opened: %d open", d.open);
+    lent_ask(opened[0], &ts[0], "opened");
+    uv_read_stop((uv_stream_t *)opened[1]);
+    for (int i = 0; i < 3; i++)
+        lookup_pool_put_pipe(opened[i]);
+    RUN_UNTIL(d.open == 3, 1000);
+    CHECK(lookup_pool_idle(p) == 2 && d.open == 3, "full pool: %u idle, %d open (one lent)", lookup_pool_idle(p),
+          d.open);
+    CHECK(ts[0].eof == 0 && ts[2].eof == 0, "given back: the lender's callbacks are no longer called");
+
+    /* Closed by its lender: the callback comes with the lender's data. */
+    int fd = sys_unix_connect(sock);
+    lender tc = {0};
+    pipe = fd >= 0 ? lookup_pool_open_pipe(p, fd, &tc, lent_alloc, lent_read, &rc) : NULL;
+    CHECK(pipe != NULL, "opened to close");
+    if (pipe)
+        lookup_pool_close_pipe(pipe, lent_closed);
+    RUN_UNTIL(tc.closed == 1, 1000);
+    CHECK(tc.closed == 1, "closed by the lender: its callback ran");
+
+    /* Given back after the pool closed: closed, not kept. */
+    fd = sys_unix_connect(sock);
+    lender tl = {0};
+    pipe = fd >= 0 ? lookup_pool_open_pipe(p, fd, &tl, lent_alloc, lent_read, &rc) : NULL;
+    lookup_pool_close(p);
+    if (pipe)
+        lookup_pool_put_pipe(pipe);
+    if (held)
+        lookup_pool_put_pipe(held);
+    kd_stop(&d);
+    CHECK(d.open == 0, "after the pool closed: every connection closed (%d open)", d.open);
+}
+
 static void test_json_string(void)
 {
     const struct {
@@ -787,6 +892,7 @@ int main(void)
     test_cancel();
     test_cancel_in_cb();
     test_pool();
+    test_lent();
     test_json_string();
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0, "every handle closed");
