@@ -25,6 +25,31 @@ static bool is_vchar_or_ws(unsigned char c)
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+/* h1_token_eq against a literal, its length compared first: most header
+ * names are not the one asked about, and this is asked for every field. */
+#define TOKEN_IS(s, lit) ((s).n == sizeof(lit) - 1 && h1_token_eq((s).p, (s).n, (lit)))
+
+/* Whether p[0..e) holds only field-value bytes (is_vchar_or_ws), eight at a
+ * time: a word with no byte below 0x20 and none equal to 0x7f is all good
+ * (the tests are exact for whether such a byte exists, whatever the others
+ * hold); any other word, a tab say, and the tail go byte by byte. */
+static bool value_bytes_ok(const char *p, const char *e)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    while (e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t del = x ^ (ones * 0x7f);
+        if ((((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & highs)
+            break;
+        p += 8;
+    }
+    for (; p < e; p++)
+        if (!is_vchar_or_ws((unsigned char)*p))
+            return false;
+    return true;
+}
+
 bool h1_token_eq(const char *p, size_t n, const char *lower)
 {
     size_t i;
@@ -241,12 +266,13 @@ static ssize_t parse_field(const char *p, const char *end, h1_str *name, h1_str 
     while (q < end && (*q == ' ' || *q == '\t'))
         q++;
     const char *v = q;
-    while (q < end && *q != '\r') {
-        if (!is_vchar_or_ws((unsigned char)*q)) {
-            *why = "control byte in header value";
-            return -1;
-        }
-        q++;
+    /* find_head_end let no NUL, bare CR or bare LF into a complete head: the
+     * line ends at its first CR. */
+    const char *cr = memchr(q, '\r', (size_t)(end - q));
+    q = cr ? cr : end;
+    if (!value_bytes_ok(v, q)) {
+        *why = "control byte in header value";
+        return -1;
     }
     if (q + 1 >= end || q[1] != '\n') {
         *why = "malformed header line";
@@ -277,30 +303,30 @@ static ssize_t request_fields(const char *p, const char *end, h1_request *req, b
         if (++nfields > H1_MAX_HEADERS)
             return req_fail(req, 431, "too many header fields");
 
-        if (h1_token_eq(name.p, name.n, "content-length")) {
+        if (TOKEN_IS(name, "content-length")) {
             if (req->content_length >= 0)
                 return req_fail(req, 400, "duplicate Content-Length");
             req->content_length = parse_length(value.p, value.n);
             if (req->content_length < 0)
                 return req_fail(req, 400, "invalid Content-Length");
-        } else if (h1_token_eq(name.p, name.n, "transfer-encoding")) {
+        } else if (TOKEN_IS(name, "transfer-encoding")) {
             if (has_te)
                 return req_fail(req, 400, "duplicate Transfer-Encoding");
             has_te = true;
-            if (!h1_token_eq(value.p, value.n, "chunked"))
+            if (!TOKEN_IS(value, "chunked"))
                 return req_fail(req, 400, "Transfer-Encoding other than chunked");
             req->chunked = true;
-        } else if (h1_token_eq(name.p, name.n, "connection")) {
+        } else if (TOKEN_IS(name, "connection")) {
             if (list_has(value.p, value.n, "close"))
                 req->conn_close = true;
             if (list_has(value.p, value.n, "keep-alive"))
                 *keep_alive = true;
-        } else if (h1_token_eq(name.p, name.n, "host")) {
+        } else if (TOKEN_IS(name, "host")) {
             if (req->host.p)
                 return req_fail(req, 400, "duplicate Host");
             req->host = value;
-        } else if (h1_token_eq(name.p, name.n, "expect")) {
-            if (!h1_token_eq(value.p, value.n, "100-continue"))
+        } else if (TOKEN_IS(name, "expect")) {
+            if (!TOKEN_IS(value, "100-continue"))
                 return req_fail(req, 417, "unsupported Expect");
             req->expect_continue = true;
         }
@@ -381,26 +407,26 @@ static ssize_t response_fields(const char *p, const char *end, h1_response *res)
             res->error = "too many header fields in response";
             return H1_ERROR;
         }
-        if (h1_token_eq(name.p, name.n, "content-length")) {
+        if (TOKEN_IS(name, "content-length")) {
             int64_t v = parse_length(value.p, value.n);
             if (v < 0 || (res->content_length >= 0 && v != res->content_length)) {
                 res->error = "invalid Content-Length in response";
                 return H1_ERROR;
             }
             res->content_length = v;
-        } else if (h1_token_eq(name.p, name.n, "transfer-encoding")) {
-            if (has_te || !h1_token_eq(value.p, value.n, "chunked")) {
+        } else if (TOKEN_IS(name, "transfer-encoding")) {
+            if (has_te || !TOKEN_IS(value, "chunked")) {
                 res->error = "unsupported Transfer-Encoding in response";
                 return H1_ERROR;
             }
             has_te = true;
             res->chunked = true;
-        } else if (h1_token_eq(name.p, name.n, "connection")) {
+        } else if (TOKEN_IS(name, "connection")) {
             if (list_has(value.p, value.n, "close"))
                 res->conn_close = true;
-        } else if (h1_token_eq(name.p, name.n, "content-type")) {
-            if (h1_token_eq(value.p, value.n, "application/vnd.docker.raw-stream") ||
-                h1_token_eq(value.p, value.n, "application/vnd.docker.multiplexed-stream"))
+        } else if (TOKEN_IS(name, "content-type")) {
+            if (TOKEN_IS(value, "application/vnd.docker.raw-stream") ||
+                TOKEN_IS(value, "application/vnd.docker.multiplexed-stream"))
                 res->docker_stream = true;
         }
     }

@@ -906,6 +906,43 @@ static void test_decode(void)
     }
 }
 
+/* Field values are checked eight bytes at a time (value_bytes_ok): every byte
+ * value at every position of values 1 to 24 bytes long (inside a word, across
+ * two, in the tail), with the word's other bytes high (obs-text), plain or a
+ * tab, must be judged as the byte-by-byte rule judges it: controls but the
+ * tab, and DEL, refused in requests and responses alike. */
+static void test_value_bytes(void)
+{
+    static const char fills[] = {'a', (char)0xe9, '\t'};
+    int wrong = 0, checked = 0;
+    for (size_t len = 1; len <= 24; len++)
+        for (size_t at = 0; at < len; at++)
+            for (size_t f = 0; f < sizeof(fills); f++)
+                for (int b = 1; b < 256; b++) {
+                    if (b == '\r' || b == '\n')
+                        continue; /* the line's end: the head scan's business */
+                    char raw[128];
+                    size_t off = (size_t)snprintf(raw, sizeof(raw), "GET /a HTTP/1.1\r\nHost: x\r\nX-V: z");
+                    memset(raw + off, fills[f], len);
+                    raw[off + at] = (char)b;
+                    off += len;
+                    off += (size_t)snprintf(raw + off, sizeof(raw) - off, "z\r\n\r\n");
+                    bool good = b == '\t' || (b >= 0x20 && b != 0x7f);
+                    h1_request req;
+                    ssize_t n = h1_parse_request(raw, off, 65536, &req);
+                    bool ok = good ? n == (ssize_t)off : (n == H1_ERROR && req.status == 400);
+                    h1_response res;
+                    memcpy(raw, "HTTP/1.1 200 OK", 15); /* as long as the request line */
+                    n = h1_parse_response(raw, off, 65536, &res);
+                    ok = ok && (good ? n == (ssize_t)off : n == H1_ERROR);
+                    checked++;
+                    if (!ok && wrong++ < 5)
+                        CHECK(false, "value byte 0x%02x at %zu of %zu (fill 0x%02x): judged wrongly", b, at, len,
+                              (unsigned char)fills[f]);
+                }
+    CHECK(wrong == 0, "field-value bytes: %d of %d judged as byte by byte", checked - wrong, checked);
+}
+
 int main(void)
 {
     test_requests();
@@ -916,5 +953,6 @@ int main(void)
     test_chunked();
     test_body();
     test_decode();
+    test_value_bytes();
     return unit_summary("test_http1");
 }
