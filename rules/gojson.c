@@ -1,6 +1,7 @@
 /* Reading JSON the way Go's encoding/json reads it: see gojson.h. */
 #include "rules/gojson.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static char lower(char c)
@@ -28,7 +29,21 @@ bool gojson_key_is(const char *key, const char *name)
 
 bool gojson_clean_bytes(const unsigned char *s, size_t n)
 {
+    const uint64_t ones = 0x0101010101010101u;
     for (size_t i = 0; i < n;) {
+        if (n - i >= 8) {
+            /* Eight bytes at a time while none is past 0x7F (w's high bits)
+             * or below 0x20 (w - 0x20 in each byte borrows: the lowest such
+             * byte comes out with its high bit set): a judged body is mostly
+             * printable ASCII, and the byte loop below reads it 8 times slower
+             * (issue 15). A word with anything else goes to the loop. */
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (((w | (w - ones * 0x20)) & ones * 0x80) == 0) {
+                i += 8;
+                continue;
+            }
+        }
         unsigned c = s[i];
         if (c < 0x80) {
             if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')

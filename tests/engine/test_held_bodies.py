@@ -17,14 +17,17 @@ def create_head(length, extra=b""):
             b"Content-Length: " + str(length).encode() + b"\r\n" + extra + b"\r\n")
 
 
-def recording(seen):
-    """A daemon that records each request (head and body) and answers 201."""
+def recording(seen, gate=None):
+    """A daemon that records each request (head and body) and answers 201
+    (once gate, a threading.Event, is set, when given)."""
     def handler(conn):
         while True:
             req = conn.read_request()
             if req is None:
                 return
             seen.append(req)
+            if gate:
+                gate.wait(10)
             conn.send(response(201, b'{"Id":"c1","Warnings":[]}'))
     return handler
 
@@ -100,6 +103,49 @@ def test_body_split_byte_by_byte_is_sent_as_judged(fake_upstream, proxy_factory)
     assert answer.startswith(b"HTTP/1.1 201"), answer
     assert len(seen) == 1 and seen[0].head == head and seen[0].body == BODY
     s.close()
+
+
+def write_calls(pid):
+    """How many write-family system calls (write, writev, sendmsg, ...) the
+    process has made: /proc/PID/io's syscw, no tracing needed."""
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            if line.startswith("syscw:"):
+                return int(line.split()[1])
+    raise AssertionError("no syscw in /proc/%d/io" % pid)
+
+
+def test_head_and_judged_body_go_to_the_daemon_in_one_write(fake_upstream, proxy_factory):
+    """Issue 15: the held head and the judged body leave in one writev, so the
+    daemon reads the whole request at once, however the client wrote it (the
+    docker CLI and Python's http.client write the head, then the body). Written
+    apart, they would let the daemon read the head alone and wait for the
+    body: the first suspect when judged creates measured slow through the
+    proxy (not the cause; bench/RESULTS.md), kept from coming about. The
+    daemon holds its answer until the count is taken, so the proxy writes
+    nothing else in between (no answer, no access log line)."""
+    seen = []
+    answer_now = threading.Event()
+    up = fake_upstream(recording(seen, answer_now))
+    p = proxy_factory(upstream=up.path, env=CP)
+    body = BODY[:-1] + b',"Labels":{"pad":"' + b"p" * (4096 - len(BODY) - 20) + b'"}}'
+    assert len(body) == 4096
+    head = create_head(len(body))
+    for pieces in ([head, body], [head + body[:100], body[100:2000], body[2000:]]):
+        seen.clear()
+        answer_now.clear()
+        s = p.connect(timeout=5)
+        s.sendall(pieces[0])
+        assert p.wait_idle()
+        before = write_calls(p.pid)
+        for piece in pieces[1:]:
+            s.sendall(piece)
+        assert p.wait_idle(lambda: len(seen) == 1)
+        assert write_calls(p.pid) - before == 1  # head and body together
+        assert seen[0].head == head and seen[0].body == body
+        answer_now.set()
+        assert read_answer(s).startswith(b"HTTP/1.1 201")
+        s.close()
 
 
 def test_slow_body_gets_408_and_never_reaches_daemon(fake_upstream, proxy_factory):

@@ -171,6 +171,18 @@ static const row rows[] = {
     {CC, "", NULL, "{\"HostConfig\":{\"Binds\":[\"/etc\\u0000:/x\"]}}", B},
     {CC, "", NULL, "{\"Image\":\"\\ud800\"}", B},              /* lone surrogate escape */
     {CC, "", NULL, "{\"Image\":\"\xf0\x9f\x90\xb3\"}", A},     /* a real 4-byte character */
+    /* gojson_clean_bytes reads 8 printable ASCII bytes at a time: what it
+     * refuses or lets through at every place in and across such words */
+    {CC, "", NULL, "{\"Image\":\"abcdefghijklmnop\x01qrstuvwxyz\"}", B, NULL, "UTF-8"},
+    {CC, "", NULL, "{\"Image\":\"abcdefghijklmno\x1fqrstuvwxyz\"}", B},
+    {CC, "", NULL, "{\"Image\":\"abcdefghijklmnopqrstuvwxyz0123\x7f\"}", A}, /* DEL: JSON allows it */
+    {CC, "", NULL, "{\"Image\":\"abcdefghijklmnopqrstuvwxyz012\x80\"}", B},
+    {CC, "", NULL, "{\"Image\":\"abcdefghijklm\xc3\xa9nopqrstuvwxyz\"}", A}, /* é across two words */
+    {CC, "", NULL, "{\"Image\":\"abcdefghijklmn\xe2\x82\xacopqrstuvwxyz\"}", A},
+    {CC, "", NULL, "{\"Image\":\"abcdefghijklmn\xe2\x82opqrstuvwxyz\"}", B}, /* truncated inside */
+    {CC, "", NULL, "{\"Image\":\"abcdefghijklmnop\xc0\xafqrstuvwxyz\"}", B}, /* overlong */
+    {CC, "", NULL, "{\"Image\":\n\t\"abcdefghijklmnopqrstuvwxyz\"\r\n}", A}, /* whitespace between */
+    {CC, "", NULL, "{\"Image\":\"abcdefghijklmnopqrstuvwxyz\"}\x01", B},    /* after the last word */
     {CC, "", NULL, "{\"Image\":\"\\ud83d\\udc33\"}", A},
 
     /* ---- ALLOW_HOST_NAMESPACES ---- */
