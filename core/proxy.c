@@ -1262,9 +1262,22 @@ static step send_head(conn *c, size_t n, bool held)
     c->rstate = R_HEAD;
     c->res_started = false;
     c->cstate = c->body[CLIENT].mode != H1_BODY_NONE && !held ? C_BODY : C_WAIT;
+    bool own = key || held || retargeted;
+    if (c->cstate == C_BODY && !own) {
+        /* Body bytes that came with the head go in the same write (what
+         * relay would send next, framing checked the same way). */
+        bool done = false;
+        ssize_t k = h1_body_feed(&c->body[CLIENT], b->p + b->pos, b->len - b->pos, &done);
+        if (k > 0) {
+            bufs[0].len += (unsigned)k;
+            b->pos += (size_t)k;
+        }
+        if (k >= 0 && done)
+            c->cstate = C_WAIT;
+    }
     /* With API_KEY the parts live partly outside the buffer, and a held body
      * in c->hold: they are copied. */
-    int r = send_bytes(c, UPSTREAM, bufs, nb, key || held || retargeted ? OWN : CLIENT);
+    int r = send_bytes(c, UPSTREAM, bufs, nb, own ? OWN : CLIENT);
     if (held)
         hold_drop(c);
     scope_job_free(c); /* the request is on its way */

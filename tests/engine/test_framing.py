@@ -1,11 +1,15 @@
 """Response framing and hijacks the docker CLI does not exercise: bodiless
 answers on a pipelined connection, 100 Continue, and Docker's older hijack
 (200 with a raw-stream content type, no Upgrade asked)."""
+import re
 import socket
+import subprocess
 import threading
+import time
 
-from fake.rawhttp import read_until_close
-from fake.upstream import response
+from conftest import wait_for
+from fake.rawhttp import PING_CLOSE, SockReader, read_response, read_until_close, status_of
+from fake.upstream import response, serve
 
 
 def test_bodiless_answers_keep_framing(fake_upstream, proxy_factory):
@@ -121,3 +125,37 @@ def test_multiplexed_stream_on_logs_is_not_a_tunnel(fake_upstream, proxy_factory
                     b"GET /containers/json HTTP/1.1\r\nHost: d\r\n\r\n"
                     b"GET /images/json HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n", timeout=5)
     assert out.count(b"HTTP/1.1 200 OK") == 2 and b"HTTP/1.1 403" in out, out
+
+
+def test_head_and_body_that_came_together_leave_in_one_write(fake_upstream, proxy_factory, tmp_path):
+    """A request whose small body arrives with its head reaches the daemon in one
+    write (head and body together), as a direct client's would: seen with strace
+    attached to the proxy, the write that carries the head returns the whole
+    request's length. The body is still framed and checked (the daemon gets
+    exactly it)."""
+    up = fake_upstream(serve())
+    p = proxy_factory(upstream=up.path, env={"CONTAINERS": "1", "POST": "1"})
+    assert status_of(p.request(PING_CLOSE, timeout=5)) == 200
+    body = b'{"Signal":"SIGHUP","Pad":"' + b"x" * 300 + b'"}'
+    raw = (b"POST /v1.41/containers/web/kill HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    trace = tmp_path / "trace.txt"
+    tracer = subprocess.Popen(["strace", "-qq", "-p", str(p.pid), "-e", "trace=write,writev", "-s", "40",
+                               "-o", str(trace)], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: trace.exists() and tracer.poll() is None, timeout=10)
+        time.sleep(0.3)  # attached to the loop's thread
+        s = p.connect("unix", timeout=10)
+        s.sendall(raw)
+        assert read_response(SockReader(s)).status == 200
+        s.close()
+        assert up.wait_requests(2)
+        assert up.requests[1].body == body
+        wait_for(lambda: "POST /v1.41/containers/web/kill" in trace.read_text(), timeout=10)
+    finally:
+        tracer.terminate()  # detaches: the proxy goes on untraced
+        tracer.wait(timeout=10)
+    lines = [ln for ln in trace.read_text().splitlines() if "POST /v1.41/containers/web/kill" in ln]
+    assert len(lines) == 1, lines
+    m = re.search(r"= (\d+)$", lines[0])
+    assert m and int(m.group(1)) == len(raw), f"the head went alone ({lines[0]}), not with its {len(body)}-byte body"
