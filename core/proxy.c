@@ -259,6 +259,7 @@ typedef struct splice_run {
     int watch[2];      /* the events poll[s] watches now (0: stopped) */
     int handles;       /* poll handles not yet closed */
     bool eof;          /* the source ended */
+    bool stuck;        /* a fill found no room (a pipe's slots can run out before its bytes): wait for a drain */
 } splice_run;
 
 static bool splice_wanted(const conn *c, side from);
@@ -2656,7 +2657,7 @@ static step splice_start(conn *c, side from)
 static int splice_watch(splice_run *r, bool taking)
 {
     int want[2];
-    want[r->from] = taking && r->pipe.held < r->pipe.cap ? UV_READABLE : 0;
+    want[r->from] = taking && !r->stuck && r->pipe.held < r->pipe.cap ? UV_READABLE : 0;
     want[OTHER(r->from)] = r->pipe.held ? UV_WRITABLE : 0;
     for (int s = 0; s < 2; s++) {
         if (want[s] == r->watch[s])
@@ -2696,7 +2697,9 @@ static void on_splice_ready(uv_poll_t *h, int status, int events)
                 more = moved = true;
             } else if (k == 0) {
                 r->eof = true;
-            } else if (k != -EAGAIN) {
+            } else if (k == -EAGAIN) {
+                r->stuck = r->pipe.held > 0; /* an empty socket, or a full pipe: the drain tells */
+            } else {
                 rerr = k;
                 break;
             }
@@ -2704,6 +2707,7 @@ static void on_splice_ready(uv_poll_t *h, int status, int events)
         if (r->pipe.held) {
             ssize_t k = splice_drain(&r->pipe, r->fd[to]);
             if (k > 0) {
+                r->stuck = false;
                 more = moved = true;
             } else if (k != -EAGAIN) {
                 werr = k;
