@@ -2624,23 +2624,24 @@ static step splice_start(conn *c, side from)
     r->c = c;
     r->from = from;
     r->fd[0] = r->fd[1] = -1;
-    bool ok = splice_pipe_open(&r->pipe, SPLICE_PIPE) == 0;
-    for (int s = 0; ok && s < 2; s++) {
+    int e = splice_pipe_open(&r->pipe, SPLICE_PIPE); /* -errno, as libuv's errors are on Unix */
+    for (int s = 0; e == 0 && s < 2; s++) {
         uv_os_fd_t fd;
-        ok = uv_fileno((uv_handle_t *)stream_of(c, (side)s), &fd) == 0 &&
-             (r->fd[s] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0 && uv_poll_init(c->srv->loop, &r->poll[s], r->fd[s]) == 0;
-        if (ok) {
+        e = uv_fileno((uv_handle_t *)stream_of(c, (side)s), &fd);
+        if (e == 0 && (r->fd[s] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+            e = -errno;
+        if (e == 0 && (e = uv_poll_init(c->srv->loop, &r->poll[s], r->fd[s])) == 0) {
             r->poll[s].data = r;
             r->handles++;
             c->open_handles++;
         }
     }
-    if (ok) {
+    if (e == 0) {
         r->watch[from] = UV_READABLE;
-        ok = uv_poll_start(&r->poll[from], UV_READABLE, on_splice_ready) == 0;
+        e = uv_poll_start(&r->poll[from], UV_READABLE, on_splice_ready);
     }
-    if (!ok) {
-        log_msg(LOG_DEBUG, "%s: splice unavailable (%s): bodies go through buffers", peer(c), strerror(errno));
+    if (e < 0) {
+        log_msg(LOG_DEBUG, "%s: splice unavailable (%s): bodies go through buffers", peer(c), uv_strerror(e));
         c->no_splice = true;
         splice_free(c, r);
         return STEP_PROGRESS;

@@ -370,7 +370,7 @@ def test_many_spliced_answers_leave_no_descriptor(fake_upstream, proxy_factory):
         conn.wait_closed(timeout=10)
 
     up = fake_upstream(handler)
-    p = proxy_factory(upstream=up.path, env=ENV)
+    p = proxy_factory(upstream=up.path, env=dict(ENV, LOG_LEVEL="debug"))
     fds = len(os.listdir(f"/proc/{p.pid}/fd"))
     for i in range(30):
         kind = ("whole", "cut", "gone")[i % 3]
@@ -384,3 +384,29 @@ def test_many_spliced_answers_leave_no_descriptor(fake_upstream, proxy_factory):
     assert p.wait_idle(lambda: len(os.listdir(f"/proc/{p.pid}/fd")) == fds, timeout=15), \
         f"descriptors: {fds} -> {len(os.listdir(f'/proc/{p.pid}/fd'))}"
     assert p.alive()
+
+
+def test_buffers_serve_when_no_pipe_can_be_had(fake_upstream, proxy_factory):
+    """Out of descriptors for a pipe (the proxy's limit lowered to what the
+    client and the daemon connection need): the answer goes through the
+    buffers, whole and exact, and the next one too."""
+    import resource
+
+    n = 4 * MiB + 3
+    body = payload(n, 23)
+
+    def handler(conn):
+        while conn.read_request() is not None:
+            conn.send(head_for(n) + body)
+
+    up = fake_upstream(handler)
+    p = proxy_factory(upstream=up.path, env=dict(ENV, LOG_LEVEL="debug"))
+    fds = len(os.listdir(f"/proc/{p.pid}/fd"))
+    resource.prlimit(p.pid, resource.RLIMIT_NOFILE, (fds + 3, fds + 3))  # client, daemon, one spare
+    s = p.connect(timeout=30)
+    for _ in range(2):
+        s.sendall(get(b"/containers/x/export"))
+        h, rest = read_head(s)
+        assert read_exact(s, n, rest) == body
+    s.close()
+    assert "splice unavailable" in p.stderr_text(), p.stderr_text()[-2000:]
