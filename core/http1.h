@@ -132,6 +132,10 @@ void h1_body_close(h1_body *b);
  * which ends with the connection). */
 ssize_t h1_body_feed(h1_body *b, const char *p, size_t len, bool *done);
 
+/* Counts len bytes of a Content-Length body or of a tunnel that the caller
+ * moved without looking at them (never chunked: those bytes are read). */
+void h1_body_take(h1_body *b, size_t len, bool *done);
+
 /* h1_body_feed that also copies the body's data to out (room for len
  * bytes), without chunked framing: *outlen bytes. What a judged body or a
  * redacted answer is read whole with, before it is re-framed by length. */

@@ -7,6 +7,10 @@
  * The proxy's own answers go through the same write path and hold the
  * connection up the same way. Buffers are taken on demand and given back when
  * empty, so idle keep-alive connections and quiet streams hold none.
+ * On Linux, the long runs of a clear-text connection (a Content-Length body
+ * past its head, a tunnel's bulk) skip the buffers: they are spliced through
+ * a pipe, one at a time per connection, with the same backpressure and counts
+ * (see "splice" below).
  *
  * Every request head on the client side is parsed and decided; the body is
  * forwarded with its framing tracked (h1_body), so the proxy always knows
@@ -49,6 +53,7 @@
 #include <assert.h>
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +68,7 @@
 #include "quiet.h"
 #include "rules/redact.h"
 #include "rules/rules.h"
+#include "splice.h"
 #include "sys.h"
 #include "tls.h"
 
@@ -150,6 +156,9 @@ struct conn {
     int writes[2];         /* writes in flight to each side */
     bool reading[2];
     bool eof[2];           /* read EOF seen */
+    bool full_read[2];     /* the last read from a side filled its buffer: a tunnel's bulk */
+    struct splice_run *sp; /* bytes spliced from one side to the other (Linux, clear text), or NULL */
+    bool no_splice;        /* a splice run could not start: this connection keeps its buffers */
     bool shut[2];          /* write side shut (shutdown requested) */
     client_state cstate;
     response_state rstate;
@@ -241,6 +250,25 @@ static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out);
 static void set_reading(conn *c, side s, bool want);
 static void on_timer(uv_timer_t *t);
+
+#define SPLICE_MIN (256 * 1024)
+#define SPLICE_PIPE (256 * 1024)
+
+typedef struct splice_run {
+    conn *c;
+    side from;
+    splice_pipe pipe;
+    int fd[2];         /* dup()s of each side's socket, watched by poll[] */
+    uv_poll_t poll[2]; /* poll[from] for reading, the other for writing */
+    int watch[2];      /* the events poll[s] watches now (0: stopped) */
+    int handles;       /* poll handles not yet closed */
+    bool eof;          /* the source ended */
+    bool stuck;        /* a fill found no room (a pipe's slots can run out before its bytes): wait for a drain */
+} splice_run;
+
+static bool splice_wanted(const conn *c, side from);
+static step splice_start(conn *c, side from);
+static void splice_end(conn *c);
 
 static step outcome(const conn *c, bool progress)
 {
@@ -550,15 +578,23 @@ static int queue_write(conn *c, side to, write_req *r, uv_buf_t *bufs, unsigned 
     return 0;
 }
 
+/* n bytes are on their way to side `to`: the access log's and the metrics'
+ * count. */
+static void count_sent(conn *c, side to, size_t n)
+{
+    if (to == CLIENT)
+        c->bytes_out += n;
+    metrics_add_bytes(c->srv->metrics, to == UPSTREAM ? n : 0, to == CLIENT ? n : 0);
+}
+
 static int send_bytes(conn *c, side to, uv_buf_t *bufs, unsigned nbufs, int owner)
 {
     uv_stream_t *dst = stream_of(c, to);
     size_t total = 0;
     for (unsigned i = 0; i < nbufs; i++)
         total += bufs[i].len;
-    if (to == CLIENT)
-        c->bytes_out += total;
-    metrics_add_bytes(c->srv->metrics, to == UPSTREAM ? total : 0, to == CLIENT ? total : 0);
+    count_sent(c, to, total);
+    assert(!c->sp || to == c->sp->from); /* a run is the only writer to its sink */
     if (to == CLIENT && c->tls)
         return tls_send(c, bufs, nbufs, owner);
     int w = c->writes[to] == 0 ? uv_try_write(dst, bufs, nbufs) : UV_EAGAIN;
@@ -736,6 +772,7 @@ static void upstream_forget(conn *c)
 
 static void close_upstream_handle(conn *c)
 {
+    splice_end(c); /* every run reads or writes the daemon's side */
     c->upstate = UP_CLOSING;
     upstream_forget(c);
     lookup_pool_close_pipe(c->up, on_upstream_closed);
@@ -792,6 +829,7 @@ static void conn_close(conn *c)
     scope_job_free(c);
     access_log(c, NULL);
     c->closing = true;
+    splice_end(c);
     let_go_upstream(c);
     uv_close(&c->cl.handle, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -2258,6 +2296,7 @@ static void check_states(const conn *c)
     assert(c->cstate != C_LINGER || (c->upstate != UP_OPEN && c->upstate != UP_WAIT));
     assert((c->upstate == UP_WAIT) == (c->timer_kind == T_DIAL));
     assert(c->upstate == UP_OPEN || !c->reading[UPSTREAM]);
+    assert(!c->sp || (c->upstate == UP_OPEN && !c->tls));
     for (int s = 0; s < 2; s++) {
         assert(c->writes[s] >= 0);
         assert(!c->in[s].busy || c->writes[OTHER(s)] > 0);
@@ -2269,6 +2308,8 @@ static void check_states(const conn *c)
 static step upstream_step(conn *c)
 {
     buffer *b = &c->in[UPSTREAM];
+    if (splice_wanted(c, UPSTREAM))
+        return splice_start(c, UPSTREAM);
     if (b->busy || !buf_has_bytes(b))
         return STEP_WAIT;
     switch (c->rstate) {
@@ -2292,6 +2333,8 @@ static step client_step(conn *c)
     /* A whole held body waits for no byte more: only for the daemon. */
     if (c->cstate == C_HOLD && c->hold_need && c->hold_len == c->hold_need)
         return hold_step(c);
+    if (splice_wanted(c, CLIENT))
+        return splice_start(c, CLIENT);
     if (b->busy || !buf_has_bytes(b))
         return STEP_WAIT;
     switch (c->cstate) {
@@ -2479,9 +2522,10 @@ static void update_io(conn *c)
         want_c = false; /* an answer to this client is still unflushed (see respond) */
     if (c->cstate == C_LINGER)
         want_c = !c->eof[CLIENT]; /* read and discard until the client's EOF */
-    set_reading(c, CLIENT, want_c);
-    set_reading(c, UPSTREAM,
-                c->upstate == UP_OPEN && !c->eof[UPSTREAM] && !ub->busy && !(ub->p && ub->pos == 0 && ub->len == cap));
+    bool spliced[2] = {c->sp && c->sp->from == CLIENT, c->sp && c->sp->from == UPSTREAM}; /* the run reads it */
+    set_reading(c, CLIENT, want_c && !spliced[CLIENT]);
+    set_reading(c, UPSTREAM, c->upstate == UP_OPEN && !c->eof[UPSTREAM] && !ub->busy &&
+                                 !(ub->p && ub->pos == 0 && ub->len == cap) && !spliced[UPSTREAM]);
 }
 
 /* The client's EOF outside a tunnel. A client gone from a stream (events,
@@ -2504,20 +2548,19 @@ static void client_eof(conn *c)
     process(c);
 }
 
-static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+/* A read from a side ended: whether it filled the buffer (a tunnel with
+ * that much to say goes on by splice). */
+static void note_read(conn *c, side s, ssize_t n)
 {
-    conn *c = s->data;
-    if (c->closing || n == 0)
-        return;
-    if (n > 0) {
-        if (c->cstate == C_LINGER)
-            return; /* discarded */
-        c->in[CLIENT].len += (size_t)n;
-        if (c->timer_kind == T_IDLE)
-            set_timer(c, T_NONE, 0);
-        process(c);
-        return;
-    }
+    buffer *b = &c->in[s];
+    b->len += (size_t)n;
+    c->full_read[s] = b->len == b->cap && b->cap == c->srv->buf_size;
+}
+
+/* The client's side ended (n: UV_EOF, or a read error), read by libuv or
+ * by a splice run. */
+static void client_ended(conn *c, ssize_t n)
+{
     c->eof[CLIENT] = true;
     if (n != UV_EOF || c->cstate == C_LINGER)
         conn_close(c); /* an error (UV_ENOBUFS: no buffer), or the lingering client is done */
@@ -2527,17 +2570,27 @@ static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         client_eof(c);
 }
 
-static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     conn *c = s->data;
-    if (c->closing || c->upstate != UP_OPEN || n == 0)
+    if (c->closing || n == 0)
         return;
-    if (n > 0) {
-        c->in[UPSTREAM].len += (size_t)n;
-        drop_retry(c); /* the daemon answers: never send it twice */
-        process(c);
+    if (n < 0) {
+        client_ended(c, n);
         return;
     }
+    if (c->cstate == C_LINGER)
+        return; /* discarded */
+    note_read(c, CLIENT, n);
+    if (c->timer_kind == T_IDLE)
+        set_timer(c, T_NONE, 0);
+    process(c);
+}
+
+/* The daemon's side ended (n: UV_EOF, or a read error), read by libuv or
+ * by a splice run. */
+static void upstream_ended(conn *c, ssize_t n)
+{
     c->eof[UPSTREAM] = true;
     set_reading(c, UPSTREAM, false);
     if (c->rstate == R_IDLE) {
@@ -2551,6 +2604,221 @@ static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     } else {
         process(c); /* flushes, then ends the body or passes the half-close on */
     }
+}
+
+static void on_upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    conn *c = s->data;
+    if (c->closing || c->upstate != UP_OPEN || n == 0)
+        return;
+    if (n < 0) {
+        upstream_ended(c, n);
+        return;
+    }
+    note_read(c, UPSTREAM, n);
+    drop_retry(c); /* the daemon answers: never send it twice */
+    process(c);
+}
+
+/* ---- splice ----
+ *
+ * On Linux, a clear-text connection moves its long byte runs with splice(2)
+ * through a pipe instead of through its buffers: a Content-Length body of
+ * SPLICE_MIN bytes or more once its head (and what came with it) is out, and
+ * a tunnel's direction once a read filled a whole buffer. While a run lasts,
+ * libuv does not read its source; the run watches dup()s of both sockets with
+ * uv_poll_t (epoll knows a descriptor by file and number, so the dup and
+ * libuv's own watcher of the same socket do not meet) and counts as a write
+ * in flight to its sink, so the state machine waits for it as for any
+ * forwarded bytes. Exactly the body's remaining length is taken from the
+ * source, never more than the pipe holds: a slow reader stops the run as a
+ * busy buffer stops the read path. The run ends when the body is whole and
+ * flushed, at the source's EOF (passed on as a read's would be), or on an
+ * error; the pipe and the dups go with it. One run at a time per connection.
+ */
+
+/* Whether the bytes from `from` should go on by splice from here: nothing of
+ * theirs is buffered or in flight, and a long run is ahead. */
+static bool splice_wanted(const conn *c, side from)
+{
+#ifdef __linux__
+    side to = OTHER(from);
+    const buffer *b = &c->in[from];
+    if (c->sp || c->no_splice || c->tls || c->upstate != UP_OPEN || c->eof[from] || c->shut[to] ||
+        c->writes[to] > 0 || b->busy || buf_has_bytes(b))
+        return false;
+    const h1_body *body = &c->body[from];
+    if ((from == UPSTREAM && c->rstate == R_BODY) || (from == CLIENT && c->cstate == C_BODY))
+        return body->mode == H1_BODY_LENGTH && body->left >= SPLICE_MIN;
+    return c->cstate == C_TUNNEL && c->full_read[from];
+#else
+    (void)c, (void)from;
+    return false;
+#endif
+}
+
+static void on_splice_closed(uv_handle_t *h)
+{
+    splice_run *r = h->data;
+    conn *c = r->c;
+    if (--r->handles == 0)
+        free(r);
+    if (--c->open_handles == 0)
+        conn_free(c);
+}
+
+static void splice_free(conn *c, splice_run *r)
+{
+    for (int s = 0; s < 2; s++) {
+        if (s < r->handles)
+            uv_close((uv_handle_t *)&r->poll[s], on_splice_closed); /* stops watching r->fd[s] */
+        if (r->fd[s] >= 0)
+            close(r->fd[s]);
+    }
+    splice_pipe_close(&r->pipe);
+    if (r->handles == 0)
+        free(r);
+}
+
+/* Ends the run (what the pipe still holds is dropped: only an error or the
+ * connection's end stops a run before it is flushed). */
+static void splice_end(conn *c)
+{
+    splice_run *r = c->sp;
+    if (!r)
+        return;
+    c->sp = NULL;
+    c->writes[OTHER(r->from)]--;
+    splice_free(c, r);
+}
+
+static void on_splice_ready(uv_poll_t *h, int status, int events);
+
+/* Starts a run from `from`; on failure the connection keeps its buffers. */
+static step splice_start(conn *c, side from)
+{
+    splice_run *r = calloc(1, sizeof(*r));
+    if (!r) {
+        c->no_splice = true;
+        return STEP_PROGRESS;
+    }
+    r->c = c;
+    r->from = from;
+    r->fd[0] = r->fd[1] = -1;
+    int e = splice_pipe_open(&r->pipe, SPLICE_PIPE); /* -errno, as libuv's errors are on Unix */
+    for (int s = 0; e == 0 && s < 2; s++) {
+        uv_os_fd_t fd;
+        e = uv_fileno((uv_handle_t *)stream_of(c, (side)s), &fd);
+        if (e == 0 && (r->fd[s] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+            e = -errno;
+        if (e == 0 && (e = uv_poll_init(c->srv->loop, &r->poll[s], r->fd[s])) == 0) {
+            r->poll[s].data = r;
+            r->handles++;
+            c->open_handles++;
+        }
+    }
+    if (e == 0) {
+        r->watch[from] = UV_READABLE;
+        e = uv_poll_start(&r->poll[from], UV_READABLE, on_splice_ready);
+    }
+    if (e < 0) {
+        log_msg(LOG_DEBUG, "%s: splice unavailable (%s): bodies go through buffers", peer(c), uv_strerror(e));
+        c->no_splice = true;
+        splice_free(c, r);
+        return STEP_PROGRESS;
+    }
+    set_reading(c, from, false);
+    buf_release_if_empty(c, from);
+    c->writes[OTHER(from)]++;
+    c->sp = r;
+    return STEP_PROGRESS;
+}
+
+/* Watches for what would let the run go on: its source while the body has
+ * bytes to come and the pipe room, its sink while the pipe holds bytes. */
+static int splice_watch(splice_run *r, bool taking)
+{
+    int want[2];
+    want[r->from] = taking && !r->stuck && r->pipe.held < r->pipe.cap ? UV_READABLE : 0;
+    want[OTHER(r->from)] = r->pipe.held ? UV_WRITABLE : 0;
+    for (int s = 0; s < 2; s++) {
+        if (want[s] == r->watch[s])
+            continue;
+        int e = want[s] ? uv_poll_start(&r->poll[s], want[s], on_splice_ready) : uv_poll_stop(&r->poll[s]);
+        if (e < 0)
+            return e;
+        r->watch[s] = want[s];
+    }
+    return 0;
+}
+
+/* Moves bytes until neither end of the pipe can, then watches or ends. */
+static void on_splice_ready(uv_poll_t *h, int status, int events)
+{
+    splice_run *r = h->data;
+    conn *c = r->c;
+    if (c->closing || c->sp != r)
+        return;
+    side from = r->from, to = OTHER(from);
+    h1_body *body = &c->body[from];
+    bool moved = false, done = false;
+    bool dry = false; /* a fill took less than it could: the source had no more then */
+    ssize_t rerr = 0, werr = status < 0 ? status : 0;
+    for (bool more = werr == 0; more;) {
+        more = false;
+        bool taking = !r->eof && !done && !dry && !(body->mode == H1_BODY_LENGTH && body->left == 0);
+        if (taking) {
+            size_t most = body->mode == H1_BODY_LENGTH && body->left < SIZE_MAX ? (size_t)body->left : SIZE_MAX;
+            size_t room = r->pipe.cap - r->pipe.held;
+            ssize_t k = splice_fill(&r->pipe, r->fd[from], most);
+            if (k > 0) {
+                /* What enters the pipe is the sink's, as queued bytes are. */
+                count_sent(c, to, (size_t)k);
+                h1_body_take(body, (size_t)k, &done);
+                dry = (size_t)k < (most < room ? most : room); /* epoll says when more comes */
+                more = moved = true;
+            } else if (k == 0) {
+                r->eof = true;
+            } else if (k == -EAGAIN) {
+                r->stuck = r->pipe.held > 0; /* an empty socket, or a full pipe: the drain tells */
+            } else {
+                rerr = k;
+                break;
+            }
+        }
+        if (r->pipe.held) {
+            ssize_t k = splice_drain(&r->pipe, r->fd[to]);
+            if (k > 0) {
+                r->stuck = false;
+                more = moved = true;
+            } else if (k != -EAGAIN) {
+                werr = k;
+                break;
+            }
+        }
+    }
+    if (done && from == CLIENT)
+        c->cstate = C_WAIT;
+    else if (done)
+        response_done(c); /* the run, a write in flight, holds up what comes next */
+    if (c->closing)
+        return;
+    bool taking = !r->eof && !(body->mode == H1_BODY_LENGTH && body->left == 0);
+    if (rerr == 0 && werr == 0 && (taking || r->pipe.held) && (werr = splice_watch(r, taking)) == 0) {
+        if (moved)
+            process(c);
+        return;
+    }
+    bool eof = r->eof;
+    splice_end(c);
+    if (rerr < 0)
+        from == CLIENT ? client_ended(c, rerr) : upstream_ended(c, rerr);
+    else if (werr < 0)
+        after_write(c, to, (int)werr);
+    else if (eof)
+        from == CLIENT ? client_ended(c, UV_EOF) : upstream_ended(c, UV_EOF);
+    else
+        process(c); /* the body is whole and flushed */
 }
 
 /* ---- TLS ----
