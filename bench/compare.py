@@ -684,43 +684,49 @@ def start_dockerd(d, logf):
     return p, sock, exec_root
 
 
-def targets_check(fake):
-    """The issue's targets, judged on the socket-proxy columns of the fake-upstream run."""
+def targets_check(fake, dres, profiles_line):
+    """Issue 15's targets, judged on the socket-proxy columns of the fake-upstream run (and
+    the real dockerd's keep-alive ratio). Ratios are within this one run: every target runs
+    in round-robin with its reference, so a slow spell of the machine hits both."""
     sp = [k for k in ("sp_unix", "sp_tcp", "sp_static") if k in fake]
-    hap, direct = fake.get("haproxy", {}), fake.get("direct", {})
+    direct = fake.get("direct", {})
+    ddirect = (dres or {}).get("direct", {})
     labels = {"sp_unix": "unix", "sp_tcp": "TCP", "sp_static": "static"}
 
     def get(fn, k):
         try:
-            return fn(fake[k])
+            return fn(fake[k], k)
         except (KeyError, TypeError, ZeroDivisionError):
             return None
 
+    def docker_ratio(m, k):
+        return dres[k]["ka"]["rps"] / ddirect["ka"]["rps"]
+
     checks = [
-        ("keep-alive proxy CPU per request (unpinned)", "≤ 6 µs", lambda m: m["ka"]["cpu_us_per_req"], lambda v: v <= 6,
-         "%.1f µs"),
-        ("  — pinned, proxy on the CPU of load+daemon", "≤ 6 µs", lambda m: m["ka_same"]["cpu_us_per_req"],
-         lambda v: v <= 6, "%.1f µs"),
-        ("  — pinned, proxy on a CPU of its own", "≤ 6 µs", lambda m: m["ka_own"]["cpu_us_per_req"],
-         lambda v: v <= 6, "%.1f µs"),
-        ("keep-alive req/s vs HAProxy", "≥ 3×", lambda m: m["ka"]["rps"] / hap["ka"]["rps"], lambda v: v >= 3,
-         "×%.2f"),
-        ("new-connection proxy CPU per request", "≤ 15 µs", lambda m: m["new"]["cpu_us_per_req"],
-         lambda v: v <= 15, "%.1f µs"),
-        ("bulk throughput vs direct (unpinned)", "≥ 70 %", lambda m: m["bulk"]["mbps"] / direct["bulk"]["mbps"] * 100,
-         lambda v: v >= 70, "%.0f %%"),
-        ("  — pinned: client on CPU 0, daemon and proxy on CPU 1", "≥ 70 %",
-         lambda m: m["bulk_two"]["mbps"] / direct["bulk_two"]["mbps"] * 100, lambda v: v >= 70, "%.0f %%"),
-        ("  — pinned: everything on one CPU", "≥ 70 %",
-         lambda m: m["bulk_one"]["mbps"] / direct["bulk_one"]["mbps"] * 100, lambda v: v >= 70, "%.0f %%"),
-        ("RSS idle", "≤ 1 MiB", lambda m: mib(m["rss_idle"]["VmRSS"]), lambda v: v <= 1, "%.2f MiB"),
-        ("RSS with 1,000 idle keep-alive conns", "≤ 8 MiB", lambda m: mib(m["rss_1000"]["VmRSS"]),
+        ("keep-alive proxy CPU per request (unpinned)", "≤ 4 µs", lambda m, k: m["ka"]["cpu_us_per_req"],
+         lambda v: v <= 4, "%.1f µs"),
+        ("  — pinned, proxy on the CPU of load+daemon", "≤ 4 µs", lambda m, k: m["ka_same"]["cpu_us_per_req"],
+         lambda v: v <= 4, "%.1f µs"),
+        ("keep-alive req/s vs direct", "≥ ×0.5", lambda m, k: m["ka"]["rps"] / direct["ka"]["rps"],
+         lambda v: v >= 0.5, "×%.2f"),
+        ("new-connection proxy CPU per request", "≤ 10 µs", lambda m, k: m["new"]["cpu_us_per_req"],
+         lambda v: v <= 10, "%.1f µs"),
+        ("bulk throughput vs direct (unpinned)", "≥ 85 %",
+         lambda m, k: m["bulk"]["mbps"] / direct["bulk"]["mbps"] * 100, lambda v: v >= 85, "%.0f %%"),
+        ("  — pinned: client on CPU 0, daemon and proxy on CPU 1", "≥ 85 %",
+         lambda m, k: m["bulk_two"]["mbps"] / direct["bulk_two"]["mbps"] * 100, lambda v: v >= 85, "%.0f %%"),
+        ("  — pinned: everything on one CPU", "≥ 85 %",
+         lambda m, k: m["bulk_one"]["mbps"] / direct["bulk_one"]["mbps"] * 100, lambda v: v >= 85, "%.0f %%"),
+        ("TCP keep-alive req/s vs Unix keep-alive", "≥ ×0.9",
+         lambda m, k: fake["sp_tcp"]["ka"]["rps"] / fake["sp_unix"]["ka"]["rps"] if k == "sp_tcp" else None,
+         lambda v: v >= 0.9, "×%.2f"),
+        ("real dockerd keep-alive req/s vs direct", "≥ ×0.97", docker_ratio, lambda v: v >= 0.97, "×%.2f"),
+        ("RSS idle (the targets are the static image's, as the next two)", "≤ 1 MiB",
+         lambda m, k: mib(m["rss_idle"]["VmRSS"]), lambda v: v <= 1, "%.2f MiB"),
+        ("RSS with 1,000 idle keep-alive conns", "≤ 8 MiB", lambda m, k: mib(m["rss_1000"]["VmRSS"]),
          lambda v: v <= 8, "%.2f MiB"),
-        ("RSS with 200 events streams", "≤ 6 MiB", lambda m: mib(m["rss_streams"]["VmRSS"]), lambda v: v <= 6,
+        ("RSS with 200 events streams", "≤ 6 MiB", lambda m, k: mib(m["rss_streams"]["VmRSS"]), lambda v: v <= 6,
          "%.2f MiB"),
-        ("exec to first 200 (median of 11)", "≤ 2 ms", lambda m: m["startup"]["median_ms"], lambda v: v <= 2,
-         "%.2f ms"),
-        ("  — best of 11", "≤ 2 ms", lambda m: m["startup"]["min_ms"], lambda v: v <= 2, "%.2f ms"),
     ]
     lines = ["| target | goal | " + " | ".join("socket-proxy " + labels[k] for k in sp) + " |",
              "|---|---|" + "---|" * len(sp)]
@@ -730,6 +736,13 @@ def targets_check(fake):
             v = get(fn, k)
             cells.append("—" if v is None else (f % v) + (" ✅" if ok(v) else " ❌ (miss)"))
         lines.append("| %s | %s | %s |" % (name, goal, " | ".join(cells)))
+    pad = " |" * (len(sp) - 1)
+    m = re.search(r"decision 1 profile ([\d.]+) ns, 16 profiles .*? ([\d.]+) ns \(x([\d.]+)\)", profiles_line or "")
+    if m:
+        # bench_profiles' own run-to-run spread on this machine is about ±10 %
+        v = float(m.group(3))
+        lines.append("| 16 profiles vs 1: decision time | equal within noise (±10 %%) | ×%.2f %s |"
+                     % (v, "✅" if abs(v - 1) <= 0.10 else "❌ (miss)") + pad)
     return lines
 
 
@@ -896,9 +909,12 @@ def main():
         out.append("")
         out.append("`%s`" % http1_line if http1_line else "(build/tests/bench_http1 not built)")
         out.append("")
-        out.append("### Targets (issue 6), fake upstream")
+        out.append("### Targets (issue 15)")
         out.append("")
-        out.extend(targets_check(fake))
+        out.append("The judged create and the scoped request have their targets in the sections "
+                   "\"Request bodies and redaction\" and \"Label scoping\" below.")
+        out.append("")
+        out.extend(targets_check(fake, dres, profiles_line))
         pad = " |" * (len([k for k in ("sp_unix", "sp_tcp", "sp_static") if k in fake]) - 1)
         if rules_line:
             m = re.search(r"([\d.]+) ns", rules_line)
