@@ -355,22 +355,28 @@ def test_many_spliced_answers_leave_no_descriptor(fake_upstream, proxy_factory):
     n = MiB
 
     def handler(conn):
-        req = conn.read_request()
-        if req is None:
-            return
         body = payload(n, 19)
-        if "cut" in req.target:
-            conn.send(head_for(n) + body[:n // 2])
-            conn.close()
-            return
-        try:
-            conn.send(head_for(n) + body)
-        except OSError:
-            return
-        conn.wait_closed(timeout=10)
+        while True:  # a daemon's keep-alive: the proxy may bring another client's request
+            req = conn.read_request()
+            if req is None:
+                return
+            if "cut" in req.target:
+                conn.send(head_for(n) + body[:n // 2])
+                conn.close()
+                return
+            try:
+                conn.send(head_for(n) + body)
+            except OSError:
+                return
 
     up = fake_upstream(handler)
     p = proxy_factory(upstream=up.path, env=dict(ENV, LOG_LEVEL="debug"))
+    s = p.connect(timeout=10)
+    s.sendall(get(b"/containers/x/export?whole", close=True))
+    read_until_close(s, timeout=10)
+    s.close()
+    # counted with the daemon connection that answer left in the pool
+    assert p.wait_idle()
     fds = len(os.listdir(f"/proc/{p.pid}/fd"))
     for i in range(30):
         kind = ("whole", "cut", "gone")[i % 3]
@@ -381,7 +387,7 @@ def test_many_spliced_answers_leave_no_descriptor(fake_upstream, proxy_factory):
         else:
             read_until_close(s, timeout=10)
         s.close()
-    assert p.wait_idle(lambda: len(os.listdir(f"/proc/{p.pid}/fd")) == fds, timeout=15), \
+    assert p.wait_idle(lambda: len(os.listdir(f"/proc/{p.pid}/fd")) <= fds, timeout=15), \
         f"descriptors: {fds} -> {len(os.listdir(f'/proc/{p.pid}/fd'))}"
     assert p.alive()
 
